@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig tests: common set-up.
+ */
+#include <stdlib.h>
+#include <glib/gstdio.h>
+
+#include "testutil.h"
+
+static char *tmpdir;
+
+/**
+ * rm_rf() - remove a directory tree (test scratch space only)
+ * @path: directory to remove
+ */
+static void rm_rf(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    if (dir == NULL) {
+        g_unlink(path);
+        return;
+    }
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *child = g_build_filename(path, name, NULL);
+
+        if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
+            !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+            rm_rf(child);
+        else
+            g_unlink(child);
+    }
+    g_rmdir(path);
+}
+
+/**
+ * cleanup_tmpdir() - atexit hook removing the per-process scratch directory
+ */
+static void cleanup_tmpdir(void)
+{
+    if (tmpdir != NULL && g_getenv("QM_TEST_KEEP") == NULL)
+        rm_rf(tmpdir);
+}
+
+/**
+ * qm_test_init() - g_test_init() plus a private HOME and XDG directories
+ * @argc: main()'s argc
+ * @argv: main()'s argv
+ *
+ * HOME and every XDG_* variable point into a fresh temporary directory, so
+ * no test can read or write the user's ~/.ssh or cache.
+ */
+void qm_test_init(int *argc, char ***argv)
+{
+    static const char *const xdg[] = {
+        "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+        "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
+    };
+    g_autoptr(GError) error = NULL;
+
+    tmpdir = g_dir_make_tmp("qemu-mig-test-XXXXXX", &error);
+    g_assert_no_error(error);
+    atexit(cleanup_tmpdir);
+
+    g_autofree char *home = g_build_filename(tmpdir, "home", NULL);
+    g_mkdir_with_parents(home, 0700);
+    g_setenv("HOME", home, TRUE);
+    for (gsize i = 0; i < G_N_ELEMENTS(xdg); i++) {
+        g_autofree char *dir = g_build_filename(tmpdir, xdg[i], NULL);
+
+        g_mkdir_with_parents(dir, 0700);
+        g_setenv(xdg[i], dir, TRUE);
+    }
+    g_unsetenv("SSH_AUTH_SOCK");
+    g_unsetenv("QEMU_MIG_CACHE_DIR");
+
+    g_test_init(argc, argv, NULL);
+}
+
+/**
+ * qm_test_tmpdir() - this test process's scratch directory
+ *
+ * Return: path, valid until exit
+ */
+const char *qm_test_tmpdir(void)
+{
+    return tmpdir;
+}
+
+/**
+ * qm_test_env() - a variable meson sets for every test; aborts if missing
+ * @name: variable name
+ *
+ * Return: its value
+ */
+const char *qm_test_env(const char *name)
+{
+    const char *value = g_getenv(name);
+
+    if (value == NULL)
+        g_error("%s is not set: run the tests through meson test", name);
+    return value;
+}
+
+/**
+ * qm_test_data_path() - path of a file in tests/data
+ * @name: file name
+ *
+ * Return: newly allocated path
+ */
+char *qm_test_data_path(const char *name)
+{
+    return g_build_filename(qm_test_env("QM_TEST_DATA"), name, NULL);
+}
+
+/**
+ * qm_test_read_data() - contents of a file in tests/data
+ * @name: file name
+ * @len:  where to store its length, or NULL
+ *
+ * Return: newly allocated contents; aborts the test when unreadable
+ */
+char *qm_test_read_data(const char *name, gsize *len)
+{
+    g_autofree char *path = qm_test_data_path(name);
+    g_autoptr(GError) error = NULL;
+    char *contents = NULL;
+
+    g_file_get_contents(path, &contents, len, &error);
+    g_assert_no_error(error);
+    return contents;
+}

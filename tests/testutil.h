@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig tests: common set-up.
+ */
+#pragma once
+
+#include <glib.h>
+
+void qm_test_init(int *argc, char ***argv);
+const char *qm_test_tmpdir(void);
+char *qm_test_data_path(const char *name);
+const char *qm_test_env(const char *name);
+char *qm_test_read_data(const char *name, gsize *len);

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: qemu-mig's own command line (never QEMU's).
+ *
+ * Hand-written on purpose: GOptionContext would also consume QEMU's
+ * arguments (it splits "-vga" into -v -g -a).  qemu-mig's options come
+ * first; the first word that is not one of them, or "--", starts QEMU's
+ * arguments, which are kept as the very same pointers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+#include "qemuargs.h"
+
+static const char usage_text[] =
+    "Usage:\n"
+    "  qemu-mig [OPTIONS] [--] QEMU_ARGS...          probe, decide, exec QEMU\n"
+    "  qemu-mig explain [OPTIONS] [--] QEMU_ARGS...  show the decision\n"
+    "  qemu-mig probe [OPTIONS] [DEST...]            show host profiles\n"
+    "\n"
+    "Starts qemu-system-x86_64 with a guest CPU that every --peer can also\n"
+    "give it, so the guest can be live-migrated there later.  Each peer's\n"
+    "own QEMU is asked over SSH; nothing but QEMU is needed on a peer.\n"
+    "\n"
+    "Options:\n"
+    "  --peer DEST            migration peer: [user@]host[:port] or an\n"
+    "                         ssh_config Host alias (repeatable; a,b,c too)\n"
+    "  --qemu PATH            local QEMU to probe and exec\n"
+    "                         (default: qemu-system-x86_64 from PATH)\n"
+    "  --remote-qemu CMD      QEMU command on peers (default:\n"
+    "                         qemu-system-x86_64)\n"
+    "  --ssh-config FILE      ssh_config to read instead of ~/.ssh/config\n"
+    "  --identity FILE        private key to offer (agent and default\n"
+    "                         keys are tried too)\n"
+    "  --known-hosts FILE     known_hosts file to check host keys against\n"
+    "  --timeout SECONDS      bound on all work before exec (default 10)\n"
+    "  --allow-cross-vendor   proceed when hosts have different CPU vendors\n"
+    "  --dry-run              print the final command as one shell-quoted\n"
+    "                         line on stdout instead of running it\n"
+    "  --json                 explain/probe: print JSON\n"
+    "  -v, --verbose          say more on stderr (repeatable)\n"
+    "  -q, --quiet            print only errors on stderr\n"
+    "  --help                 show this help\n"
+    "  --version              show the version\n"
+    "\n"
+    "Exit status: QEMU's own when it runs; 0 for --dry-run, explain and\n"
+    "probe; 1 internal error; 2 usage; 3 peer unreachable or timed out;\n"
+    "4 host key unknown or changed; 5 a QEMU unusable (missing, too old,\n"
+    "no KVM); 6 bad QMP reply; 7 hosts incompatible; 126 local QEMU not\n"
+    "executable; 127 local QEMU not found.  See qemu-mig(1).\n";
+
+/**
+ * qm_cli_usage() - the --help text
+ *
+ * Return: static text
+ */
+const char *qm_cli_usage(void)
+{
+    return usage_text;
+}
+
+/**
+ * qm_options_free() - free parsed options
+ * @options: options, or NULL
+ */
+void qm_options_free(QmOptions *options)
+{
+    if (options == NULL)
+        return;
+    g_ptr_array_unref(options->peers);
+    g_ptr_array_unref(options->dests);
+    g_free(options->qemu);
+    g_free(options->remote_qemu);
+    g_free(options->ssh_config);
+    g_free(options->identity);
+    g_free(options->known_hosts);
+    g_free(options);
+}
+
+/* Options that take a value, as --opt VALUE or --opt=VALUE. */
+static const char *const value_options[] = {
+    "peer",        "qemu",        "remote-qemu", "ssh-config",
+    "identity",    "known-hosts", "timeout",
+};
+
+/**
+ * dest_valid() - is a destination plausible enough to hand to SSH?
+ * @dest: destination as written
+ *
+ * Return: TRUE unless empty, starting with '-', or holding whitespace or
+ * control characters
+ */
+static gboolean dest_valid(const char *dest)
+{
+    if (*dest == '\0' || *dest == '-')
+        return FALSE;
+    for (const char *p = dest; *p; p++) {
+        if (g_ascii_isspace(*p) || g_ascii_iscntrl(*p))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * add_peers() - add a --peer value (possibly a comma list)
+ * @options: options being filled
+ * @value:   "hostB" or "hostB,root@hostC:2222"
+ * @error:   set on an empty or malformed destination
+ *
+ * Return: TRUE on success
+ */
+static gboolean add_peers(QmOptions *options, const char *value,
+                          GError **error)
+{
+    g_auto(GStrv) items = g_strsplit(value, ",", -1);
+
+    for (char **item = items; *item; item++) {
+        gboolean dup = FALSE;
+
+        if (!dest_valid(*item)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "--peer '%s': not a destination ([user@]host[:port] "
+                        "or an ssh_config Host alias)",
+                        *item);
+            return FALSE;
+        }
+        for (guint i = 0; i < options->peers->len; i++)
+            dup |= strcmp(g_ptr_array_index(options->peers, i), *item) == 0;
+        if (!dup)
+            g_ptr_array_add(options->peers, g_strdup(*item));
+    }
+    return TRUE;
+}
+
+/**
+ * parse_timeout() - --timeout SECONDS
+ * @value:   option value
+ * @out_ms:  where to store milliseconds
+ * @error:   set when not a number in (0, 3600]
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_timeout(const char *value, gint64 *out_ms,
+                              GError **error)
+{
+    char *end = NULL;
+    double seconds;
+
+    errno = 0;
+    seconds = g_ascii_strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0' || !(seconds > 0) ||
+        seconds > 3600) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--timeout '%s': expected seconds, more than 0 and at "
+                    "most 3600",
+                    value);
+        return FALSE;
+    }
+    *out_ms = (gint64)(seconds * 1000);
+    if (*out_ms == 0)
+        *out_ms = 1;
+    return TRUE;
+}
+
+/**
+ * set_value() - store the value of one of value_options[]
+ * @options: options being filled
+ * @name:    option name without dashes
+ * @value:   its value
+ * @error:   set on an invalid value
+ *
+ * Return: TRUE on success
+ */
+static gboolean set_value(QmOptions *options, const char *name,
+                          const char *value, GError **error)
+{
+    char **slot = NULL;
+
+    if (strcmp(name, "peer") == 0)
+        return add_peers(options, value, error);
+    if (strcmp(name, "timeout") == 0)
+        return parse_timeout(value, &options->timeout_ms, error);
+
+    if (*value == '\0') {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--%s: the value must not be empty", name);
+        return FALSE;
+    }
+    if (strcmp(name, "qemu") == 0)
+        slot = &options->qemu;
+    else if (strcmp(name, "remote-qemu") == 0)
+        slot = &options->remote_qemu;
+    else if (strcmp(name, "ssh-config") == 0)
+        slot = &options->ssh_config;
+    else if (strcmp(name, "identity") == 0)
+        slot = &options->identity;
+    else
+        slot = &options->known_hosts;
+    g_free(*slot);
+    *slot = g_strdup(value);
+    return TRUE;
+}
+
+/**
+ * parse_long() - handle one "--name[=value]" word
+ * @options: options being filled
+ * @argc:    argc
+ * @argv:    argv
+ * @i:       index of the word; advanced past a separate value
+ * @done:    set to TRUE when the word starts QEMU's arguments instead
+ * @error:   set on an unknown option or a missing value
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
+                           gboolean *done, GError **error)
+{
+    const char *arg = argv[*i] + 2;
+    const char *eq = strchr(arg, '=');
+    g_autofree char *name = eq ? g_strndup(arg, eq - arg) : g_strdup(arg);
+    static const struct {
+        const char *name;
+        gsize offset;
+    } flags[] = {
+        { "dry-run", G_STRUCT_OFFSET(QmOptions, dry_run) },
+        { "json", G_STRUCT_OFFSET(QmOptions, json) },
+        { "allow-cross-vendor", G_STRUCT_OFFSET(QmOptions, allow_cross_vendor) },
+        { "quiet", G_STRUCT_OFFSET(QmOptions, quiet) },
+    };
+
+    for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {
+        if (strcmp(name, value_options[k]) != 0)
+            continue;
+        if (eq != NULL)
+            return set_value(options, name, eq + 1, error);
+        if (*i + 1 >= argc) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "--%s needs a value", name);
+            return FALSE;
+        }
+        (*i)++;
+        return set_value(options, name, argv[*i], error);
+    }
+    for (gsize k = 0; k < G_N_ELEMENTS(flags); k++) {
+        if (strcmp(name, flags[k].name) != 0)
+            continue;
+        if (eq != NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "--%s takes no value", name);
+            return FALSE;
+        }
+        G_STRUCT_MEMBER(gboolean, options, flags[k].offset) = TRUE;
+        return TRUE;
+    }
+    if (strcmp(name, "verbose") == 0) {
+        options->verbose++;
+        return TRUE;
+    }
+    if (strcmp(name, "help") == 0 || strcmp(name, "version") == 0) {
+        options->command =
+            strcmp(name, "help") == 0 ? QM_CMD_HELP : QM_CMD_VERSION;
+        return TRUE;
+    }
+    if (qm_qemuargs_is_known_option(name)) {
+        *done = TRUE;
+        return TRUE;
+    }
+    g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                "unknown option --%s (QEMU's arguments go after '--')", name);
+    return FALSE;
+}
+
+/**
+ * qm_cli_parse() - parse qemu-mig's command line
+ * @argc:    main()'s argc
+ * @argv:    main()'s argv; QEMU's part is referenced, never copied or
+ *           modified
+ * @options: where to store the result
+ * @error:   set on a usage error
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
+                      GError **error)
+{
+    g_autoptr(QmOptions) out = g_new0(QmOptions, 1);
+    int i = 1;
+
+    out->command = QM_CMD_LAUNCH;
+    out->peers = g_ptr_array_new_with_free_func(g_free);
+    out->dests = g_ptr_array_new_with_free_func(g_free);
+    out->remote_qemu = g_strdup(QM_DEFAULT_REMOTE_QEMU);
+    out->timeout_ms = QM_DEFAULT_TIMEOUT_MS;
+
+    if (i < argc && strcmp(argv[i], "explain") == 0) {
+        out->command = QM_CMD_EXPLAIN;
+        i++;
+    } else if (i < argc && strcmp(argv[i], "probe") == 0) {
+        out->command = QM_CMD_PROBE;
+        i++;
+    }
+
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        gboolean done = FALSE;
+
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(arg, "-v") == 0) {
+            out->verbose++;
+        } else if (strcmp(arg, "-q") == 0) {
+            out->quiet = TRUE;
+        } else if (g_str_has_prefix(arg, "--")) {
+            if (!parse_long(out, argc, argv, &i, &done, error))
+                return FALSE;
+            if (done)
+                break;
+        } else if (out->command == QM_CMD_PROBE && arg[0] != '-') {
+            if (!dest_valid(arg)) {
+                g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                            "probe: '%s' is not a destination", arg);
+                return FALSE;
+            }
+            g_ptr_array_add(out->dests, g_strdup(arg));
+        } else {
+            break;
+        }
+    }
+
+    if (out->command == QM_CMD_PROBE && i < argc) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "probe takes destinations, not QEMU arguments ('%s')",
+                    argv[i]);
+        return FALSE;
+    }
+    if (out->command == QM_CMD_LAUNCH && out->json) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--json is for explain and probe");
+        return FALSE;
+    }
+    out->qemu_argc = argc - i;
+    out->qemu_argv = argv + i;
+    *options = g_steal_pointer(&out);
+    return TRUE;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: qemu-mig's own command line (never QEMU's).
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef enum {
+    QM_CMD_LAUNCH,
+    QM_CMD_EXPLAIN,
+    QM_CMD_PROBE,
+    QM_CMD_HELP,
+    QM_CMD_VERSION,
+} QmCommand;
+
+/**
+ * QmOptions - qemu-mig's parsed options
+ * @command:      what to do
+ * @peers:        destinations from --peer (char *), in order, no duplicates
+ * @dests:        probe's positional destinations (char *)
+ * @qemu:         --qemu PATH, or NULL for qemu-system-x86_64 from PATH
+ * @remote_qemu:  --remote-qemu CMD (default "qemu-system-x86_64")
+ * @ssh_config:   --ssh-config FILE, or NULL
+ * @identity:     --identity FILE, or NULL
+ * @known_hosts:  --known-hosts FILE, or NULL
+ * @dry_run:      --dry-run
+ * @json:         --json (explain, probe)
+ * @allow_cross_vendor: --allow-cross-vendor
+ * @verbose:      number of -v
+ * @quiet:        -q
+ * @timeout_ms:   --timeout, in milliseconds
+ * @qemu_argc:    number of QEMU arguments
+ * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
+ */
+typedef struct {
+    QmCommand command;
+    GPtrArray *peers;
+    GPtrArray *dests;
+    char *qemu;
+    char *remote_qemu;
+    char *ssh_config;
+    char *identity;
+    char *known_hosts;
+    gboolean dry_run;
+    gboolean json;
+    gboolean allow_cross_vendor;
+    int verbose;
+    gboolean quiet;
+    gint64 timeout_ms;
+    int qemu_argc;
+    char **qemu_argv;
+} QmOptions;
+
+#define QM_DEFAULT_TIMEOUT_MS 10000
+#define QM_DEFAULT_REMOTE_QEMU "qemu-system-x86_64"
+
+void qm_options_free(QmOptions *options);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmOptions, qm_options_free)
+
+gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
+                      GError **error);
+const char *qm_cli_usage(void);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: deciding what the guest CPU may contain, given every host's
+ * profile.  Pure: no I/O, no clock.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "profile.h"
+#include "qemuargs.h"
+
+/**
+ * QmHidden - a feature that will be turned off
+ * @name:    canonical feature name
+ * @lacking: names of the hosts that cannot provide it (borrowed from the
+ *           profiles)
+ */
+typedef struct {
+    char *name;
+    GPtrArray *lacking;
+} QmHidden;
+
+/**
+ * QmDecision - what qemu-mig will do to the command line
+ * @mode:      "host", "max", "named" or "default" (no -cpu given)
+ * @model:     the CPU model in effect ("host", "qemu64", ...)
+ * @hidden:    QmHidden entries, sorted by name
+ * @warnings:  human-readable warnings (char *)
+ * @cpu_value: new -cpu value, or NULL when nothing needs to change
+ * @add_cpu:   TRUE when no -cpu was given and one must be appended
+ */
+typedef struct {
+    char *mode;
+    char *model;
+    GPtrArray *hidden;
+    GPtrArray *warnings;
+    char *cpu_value;
+    gboolean add_cpu;
+} QmDecision;
+
+/* Flags for qm_decide() */
+#define QM_DECIDE_ALLOW_CROSS_VENDOR (1u << 0)
+
+void qm_decision_free(QmDecision *decision);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmDecision, qm_decision_free)
+
+gboolean qm_decide(const char *cpu_value, const QmProfile *local,
+                   GPtrArray *peers, unsigned flags, QmDecision **decision,
+                   GError **error);

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: the data model every layer shares - host profiles and feature
+ * sets - and its JSON form (probe --json, explain --json, the cache).
+ */
+#include <string.h>
+
+#include "error.h"
+#include "feature.h"
+#include "profile.h"
+
+/**
+ * qm_featset_new() - an empty feature set
+ *
+ * Return: new set; free with g_hash_table_unref()
+ */
+QmFeatureSet *qm_featset_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/**
+ * qm_featset_add() - add a canonical name to a set
+ * @set:  feature set
+ * @name: canonical feature name (copied)
+ */
+void qm_featset_add(QmFeatureSet *set, const char *name)
+{
+    if (!g_hash_table_contains(set, name)) {
+        char *copy = g_strdup(name);
+
+        g_hash_table_insert(set, copy, copy);
+    }
+}
+
+/**
+ * qm_featset_has() - membership test
+ * @set:  feature set, or NULL (empty)
+ * @name: canonical feature name
+ *
+ * Return: TRUE if @name is in @set
+ */
+gboolean qm_featset_has(const QmFeatureSet *set, const char *name)
+{
+    return set != NULL && g_hash_table_contains((GHashTable *)set, name);
+}
+
+/**
+ * cmp_strptr() - GCompareFunc for g_ptr_array_sort() over char *
+ * @a: pointer to the first string pointer
+ * @b: pointer to the second string pointer
+ *
+ * Return: strcmp() order
+ */
+static int cmp_strptr(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/**
+ * qm_featset_sorted() - the set's names in byte order
+ * @set: feature set, or NULL (empty)
+ *
+ * Sorted output makes -cpu values byte-identical on every host that
+ * computes them, whatever the hash table's iteration order.
+ *
+ * Return: new array of borrowed names; free with g_ptr_array_unref()
+ */
+GPtrArray *qm_featset_sorted(const QmFeatureSet *set)
+{
+    GPtrArray *names = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer key;
+
+    if (set == NULL)
+        return names;
+    g_hash_table_iter_init(&iter, (GHashTable *)set);
+    while (g_hash_table_iter_next(&iter, &key, NULL))
+        g_ptr_array_add(names, key);
+    g_ptr_array_sort(names, cmp_strptr);
+    return names;
+}
+
+/**
+ * qm_cpu_model_free() - free a QmCpuModel
+ * @model: model, or NULL
+ */
+void qm_cpu_model_free(QmCpuModel *model)
+{
+    if (model == NULL)
+        return;
+    g_free(model->name);
+    g_free(model->alias_of);
+    g_clear_pointer(&model->unavailable, g_ptr_array_unref);
+    g_free(model);
+}
+
+/**
+ * qm_machine_free() - free a QmMachine
+ * @machine: machine, or NULL
+ */
+void qm_machine_free(QmMachine *machine)
+{
+    if (machine == NULL)
+        return;
+    g_free(machine->name);
+    g_free(machine->alias);
+    g_free(machine);
+}
+
+/**
+ * qm_profile_new() - an empty profile
+ * @name: host name as the user knows it ("local" for this host)
+ *
+ * Return: new profile with empty feature sets
+ */
+QmProfile *qm_profile_new(const char *name)
+{
+    QmProfile *profile = g_new0(QmProfile, 1);
+
+    profile->name = g_strdup(name);
+    profile->features = qm_featset_new();
+    profile->known = qm_featset_new();
+    return profile;
+}
+
+/**
+ * qm_profile_free() - free a profile
+ * @profile: profile, or NULL
+ */
+void qm_profile_free(QmProfile *profile)
+{
+    if (profile == NULL)
+        return;
+    g_free(profile->name);
+    g_free(profile->vendor);
+    g_free(profile->model_id);
+    g_clear_pointer(&profile->features, g_hash_table_unref);
+    g_clear_pointer(&profile->known, g_hash_table_unref);
+    g_clear_pointer(&profile->cpu_models, g_ptr_array_unref);
+    g_clear_pointer(&profile->machines, g_ptr_array_unref);
+    g_free(profile->qemu_version);
+    g_free(profile->qemu_package);
+    g_free(profile->probe_method);
+    g_free(profile->cpu_brand);
+    g_free(profile);
+}
+
+/**
+ * qm_profile_find_model() - look up a CPU model by exact name
+ * @profile: host profile
+ * @name:    model name
+ *
+ * Return: the model, or NULL when the host's QEMU does not list it (or did
+ * not answer query-cpu-definitions)
+ */
+const QmCpuModel *qm_profile_find_model(const QmProfile *profile,
+                                        const char *name)
+{
+    if (profile->cpu_models == NULL)
+        return NULL;
+    for (guint i = 0; i < profile->cpu_models->len; i++) {
+        const QmCpuModel *model = g_ptr_array_index(profile->cpu_models, i);
+
+        if (strcmp(model->name, name) == 0)
+            return model;
+    }
+    return NULL;
+}
+
+/**
+ * add_string_array() - add a JSON array of strings to a builder
+ * @builder: builder positioned inside an object
+ * @member:  member name
+ * @names:   array of char *
+ */
+static void add_string_array(JsonBuilder *builder, const char *member,
+                             GPtrArray *names)
+{
+    json_builder_set_member_name(builder, member);
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < names->len; i++)
+        json_builder_add_string_value(builder, g_ptr_array_index(names, i));
+    json_builder_end_array(builder);
+}
+
+/**
+ * add_featset() - add a feature set as a sorted JSON array
+ * @builder: builder positioned inside an object
+ * @member:  member name
+ * @set:     feature set
+ */
+static void add_featset(JsonBuilder *builder, const char *member,
+                        const QmFeatureSet *set)
+{
+    g_autoptr(GPtrArray) names = qm_featset_sorted(set);
+
+    add_string_array(builder, member, names);
+}
+
+/**
+ * add_nullable_string() - add a string member, or null
+ * @builder: builder positioned inside an object
+ * @member:  member name
+ * @value:   string, or NULL for JSON null
+ */
+static void add_nullable_string(JsonBuilder *builder, const char *member,
+                                const char *value)
+{
+    json_builder_set_member_name(builder, member);
+    if (value != NULL)
+        json_builder_add_string_value(builder, value);
+    else
+        json_builder_add_null_value(builder);
+}
+
+/**
+ * add_models() - add the cpu-models member
+ * @builder: builder positioned inside an object
+ * @models:  QmCpuModel array
+ */
+static void add_models(JsonBuilder *builder, GPtrArray *models)
+{
+    json_builder_set_member_name(builder, "cpu-models");
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < models->len; i++) {
+        const QmCpuModel *model = g_ptr_array_index(models, i);
+
+        json_builder_begin_object(builder);
+        add_nullable_string(builder, "name", model->name);
+        add_nullable_string(builder, "alias-of", model->alias_of);
+        add_string_array(builder, "unavailable-features",
+                         model->unavailable);
+        json_builder_set_member_name(builder, "unnamed-unavailable");
+        json_builder_add_boolean_value(builder, model->unnamed_unavailable);
+        json_builder_set_member_name(builder, "migration-safe");
+        json_builder_add_boolean_value(builder, model->migration_safe);
+        json_builder_set_member_name(builder, "deprecated");
+        json_builder_add_boolean_value(builder, model->deprecated);
+        json_builder_end_object(builder);
+    }
+    json_builder_end_array(builder);
+}
+
+/**
+ * add_machines() - add the machines member
+ * @builder:  builder positioned inside an object
+ * @machines: QmMachine array
+ */
+static void add_machines(JsonBuilder *builder, GPtrArray *machines)
+{
+    json_builder_set_member_name(builder, "machines");
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < machines->len; i++) {
+        const QmMachine *machine = g_ptr_array_index(machines, i);
+
+        json_builder_begin_object(builder);
+        add_nullable_string(builder, "name", machine->name);
+        add_nullable_string(builder, "alias", machine->alias);
+        json_builder_set_member_name(builder, "default");
+        json_builder_add_boolean_value(builder, machine->is_default);
+        json_builder_end_object(builder);
+    }
+    json_builder_end_array(builder);
+}
+
+/**
+ * qm_profile_to_json() - a profile as one JSON object
+ * @profile: host profile
+ *
+ * The object's members are documented in qemu-mig(1) under JSON OUTPUT.
+ *
+ * Return: new JSON node; free with json_node_unref()
+ */
+JsonNode *qm_profile_to_json(const QmProfile *profile)
+{
+    g_autoptr(JsonBuilder) builder = json_builder_new();
+
+    json_builder_begin_object(builder);
+    add_nullable_string(builder, "name", profile->name);
+    add_nullable_string(builder, "vendor", profile->vendor);
+    json_builder_set_member_name(builder, "family");
+    json_builder_add_int_value(builder, profile->family);
+    json_builder_set_member_name(builder, "model");
+    json_builder_add_int_value(builder, profile->model);
+    json_builder_set_member_name(builder, "stepping");
+    json_builder_add_int_value(builder, profile->stepping);
+    add_nullable_string(builder, "model-id", profile->model_id);
+    json_builder_set_member_name(builder, "phys-bits");
+    json_builder_add_int_value(builder, profile->phys_bits);
+    add_nullable_string(builder, "qemu-version", profile->qemu_version);
+    add_nullable_string(builder, "qemu-package", profile->qemu_package);
+    json_builder_set_member_name(builder, "kvm");
+    json_builder_add_boolean_value(builder, profile->kvm);
+    add_nullable_string(builder, "probe-method", profile->probe_method);
+    json_builder_set_member_name(builder, "probed-at");
+    json_builder_add_int_value(builder, profile->probed_at);
+    add_nullable_string(builder, "cpu-brand", profile->cpu_brand);
+    add_featset(builder, "features", profile->features);
+    add_featset(builder, "known-features", profile->known);
+    if (profile->cpu_models != NULL)
+        add_models(builder, profile->cpu_models);
+    if (profile->machines != NULL)
+        add_machines(builder, profile->machines);
+    json_builder_end_object(builder);
+    return json_builder_get_root(builder);
+}
+
+/**
+ * get_string() - optional string member
+ * @obj:    JSON object
+ * @member: member name
+ *
+ * Return: newly allocated copy, or NULL when absent, null or not a string
+ */
+static char *get_string(JsonObject *obj, const char *member)
+{
+    JsonNode *node = json_object_get_member(obj, member);
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_STRING)
+        return NULL;
+    return g_strdup(json_node_get_string(node));
+}
+
+/**
+ * get_array() - optional array member, type-checked
+ * @obj:    JSON object
+ * @member: member name
+ *
+ * json_object_get_array_member() warns on a wrong type; a hand-edited
+ * profile must be an error, not a critical warning.
+ *
+ * Return: the array (borrowed), or NULL when absent or not an array
+ */
+static JsonArray *get_array(JsonObject *obj, const char *member)
+{
+    JsonNode *node = json_object_get_member(obj, member);
+
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+        return NULL;
+    return json_node_get_array(node);
+}
+
+/**
+ * load_names() - read a JSON array of valid canonical names
+ * @obj:    JSON object holding the array
+ * @member: member name
+ * @add:    called for each name
+ * @data:   passed to @add
+ * @error:  set when a name is missing or not canonical
+ *
+ * Return: TRUE on success
+ */
+static gboolean load_names(JsonObject *obj, const char *member,
+                           void (*add)(gpointer data, const char *name),
+                           gpointer data, GError **error)
+{
+    JsonArray *array = get_array(obj, member);
+
+    if (array == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "profile has no '%s' array", member);
+        return FALSE;
+    }
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonNode *elem = json_array_get_element(array, i);
+        const char *name = JSON_NODE_HOLDS_VALUE(elem) &&
+                                   json_node_get_value_type(elem) ==
+                                       G_TYPE_STRING
+                               ? json_node_get_string(elem)
+                               : NULL;
+        g_autofree char *canon = qm_feature_canon(name);
+
+        if (canon == NULL || strcmp(canon, name) != 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "profile member '%s' holds a non-canonical name",
+                        member);
+            return FALSE;
+        }
+        add(data, name);
+    }
+    return TRUE;
+}
+
+/**
+ * add_to_set() - load_names() callback filling a QmFeatureSet
+ * @data: the set
+ * @name: canonical name
+ */
+static void add_to_set(gpointer data, const char *name)
+{
+    qm_featset_add(data, name);
+}
+
+/**
+ * add_to_array() - load_names() callback filling a GPtrArray of char *
+ * @data: the array
+ * @name: canonical name
+ */
+static void add_to_array(gpointer data, const char *name)
+{
+    g_ptr_array_add(data, g_strdup(name));
+}
+
+/**
+ * load_models() - read the cpu-models member back
+ * @profile: profile to fill
+ * @array:   JSON array written by add_models()
+ * @error:   set on malformed entries
+ *
+ * Return: TRUE on success
+ */
+static gboolean load_models(QmProfile *profile, JsonArray *array,
+                            GError **error)
+{
+    profile->cpu_models =
+        g_ptr_array_new_with_free_func((GDestroyNotify)qm_cpu_model_free);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonNode *node = json_array_get_element(array, i);
+        JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node)
+                              ? json_node_get_object(node)
+                              : NULL;
+        QmCpuModel *model;
+
+        if (obj == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "profile cpu-models entry %u is not an object", i);
+            return FALSE;
+        }
+        model = g_new0(QmCpuModel, 1);
+        g_ptr_array_add(profile->cpu_models, model);
+        model->name = get_string(obj, "name");
+        model->alias_of = get_string(obj, "alias-of");
+        model->unavailable = g_ptr_array_new_with_free_func(g_free);
+        model->unnamed_unavailable =
+            json_object_get_boolean_member_with_default(
+                obj, "unnamed-unavailable", FALSE);
+        model->migration_safe = json_object_get_boolean_member_with_default(
+            obj, "migration-safe", FALSE);
+        model->deprecated = json_object_get_boolean_member_with_default(
+            obj, "deprecated", FALSE);
+        if (model->name == NULL ||
+            !load_names(obj, "unavailable-features", add_to_array,
+                        model->unavailable, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * load_machines() - read the machines member back
+ * @profile: profile to fill
+ * @array:   JSON array written by add_machines()
+ */
+static void load_machines(QmProfile *profile, JsonArray *array)
+{
+    profile->machines =
+        g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        JsonNode *node = json_array_get_element(array, i);
+        JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node)
+                              ? json_node_get_object(node)
+                              : NULL;
+        g_autofree char *name = obj != NULL ? get_string(obj, "name") : NULL;
+        QmMachine *machine;
+
+        if (name == NULL)
+            continue;
+        machine = g_new0(QmMachine, 1);
+        machine->name = g_steal_pointer(&name);
+        machine->alias = get_string(obj, "alias");
+        machine->is_default =
+            json_object_get_boolean_member_with_default(obj, "default", FALSE);
+        g_ptr_array_add(profile->machines, machine);
+    }
+}
+
+/**
+ * qm_profile_from_json() - read back what qm_profile_to_json() wrote
+ * @node:  JSON node
+ * @error: set when the node is not a well-formed profile
+ *
+ * Names are re-validated: a profile file is input like any other.
+ *
+ * Return: new profile, or NULL on error
+ */
+QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
+{
+    JsonObject *obj;
+    g_autoptr(QmProfile) profile = NULL;
+    g_autofree char *name = NULL;
+
+    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "profile is not a JSON object");
+        return NULL;
+    }
+    obj = json_node_get_object(node);
+    name = get_string(obj, "name");
+    if (name == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "profile has no name");
+        return NULL;
+    }
+    profile = qm_profile_new(name);
+    profile->vendor = get_string(obj, "vendor");
+    profile->family = json_object_get_int_member_with_default(obj, "family", 0);
+    profile->model = json_object_get_int_member_with_default(obj, "model", 0);
+    profile->stepping =
+        json_object_get_int_member_with_default(obj, "stepping", 0);
+    profile->model_id = get_string(obj, "model-id");
+    profile->phys_bits =
+        json_object_get_int_member_with_default(obj, "phys-bits", 0);
+    profile->qemu_version = get_string(obj, "qemu-version");
+    profile->qemu_package = get_string(obj, "qemu-package");
+    profile->kvm = json_object_get_boolean_member_with_default(obj, "kvm",
+                                                               FALSE);
+    profile->probe_method = get_string(obj, "probe-method");
+    profile->probed_at =
+        json_object_get_int_member_with_default(obj, "probed-at", 0);
+    profile->cpu_brand = get_string(obj, "cpu-brand");
+    if (profile->vendor == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "profile of %s has no vendor", name);
+        return NULL;
+    }
+    if (!load_names(obj, "features", add_to_set, profile->features, error) ||
+        !load_names(obj, "known-features", add_to_set, profile->known, error))
+        return NULL;
+    if (get_array(obj, "cpu-models") != NULL &&
+        !load_models(profile, get_array(obj, "cpu-models"), error))
+        return NULL;
+    if (get_array(obj, "machines") != NULL)
+        load_machines(profile, get_array(obj, "machines"));
+    return g_steal_pointer(&profile);
+}

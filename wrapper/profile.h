@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: the data model every layer shares - a host profile (what one
+ * host's QEMU/KVM can give a guest) and feature sets.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/*
+ * A feature set is a GHashTable used as a set of canonical feature names
+ * (key == value, owned by the table).  Canonical means the spelling QEMU
+ * prints under "Recognized CPUID flags" (see feature.h).
+ */
+typedef GHashTable QmFeatureSet;
+
+QmFeatureSet *qm_featset_new(void);
+void qm_featset_add(QmFeatureSet *set, const char *name);
+gboolean qm_featset_has(const QmFeatureSet *set, const char *name);
+GPtrArray *qm_featset_sorted(const QmFeatureSet *set);
+
+/**
+ * QmCpuModel - one entry of query-cpu-definitions
+ * @name:            model name, e.g. "Skylake-Server-v4"
+ * @alias_of:        versioned model this name resolves to, or NULL
+ * @unavailable:     canonical features this host cannot give for the model,
+ *                   sorted and without duplicates
+ * @unnamed_unavailable: the reply listed "" among unavailable-features (old
+ *                   QEMU could not name some bits); such a bit cannot be
+ *                   turned off by name
+ * @migration_safe:  QEMU's migration-safe flag
+ * @deprecated:      QEMU's deprecated flag (FALSE when not reported)
+ */
+typedef struct {
+    char *name;
+    char *alias_of;
+    GPtrArray *unavailable;
+    gboolean unnamed_unavailable;
+    gboolean migration_safe;
+    gboolean deprecated;
+} QmCpuModel;
+
+/**
+ * QmMachine - one entry of query-machines
+ * @name:        versioned or unversioned machine type name
+ * @alias:       alias (e.g. "q35") when QEMU reports one, or NULL
+ * @is_default:  TRUE for QEMU's default machine type
+ */
+typedef struct {
+    char *name;
+    char *alias;
+    gboolean is_default;
+} QmMachine;
+
+/**
+ * QmProfile - what one host's QEMU/KVM can give a guest
+ * @name:           "local" or the destination as the user wrote it
+ * @vendor:         CPUID vendor string (GenuineIntel, AuthenticAMD, ...)
+ * @family, @model, @stepping: CPUID signature of the host-model CPU
+ * @model_id:       CPUID brand string, verbatim (may have spaces around)
+ * @features:       canonical CPUID features the host-model expansion enables
+ * @known:          every canonical feature the host's QEMU knows (on or off)
+ * @phys_bits:      host physical address width (0 when unknown)
+ * @cpu_models:     QmCpuModel entries, NULL when query-cpu-definitions was
+ *                  not answered
+ * @machines:       QmMachine entries, NULL when query-machines was not
+ *                  answered
+ * @qemu_version:   "major.minor.micro", or NULL
+ * @qemu_package:   QEMU's package string (may be empty), or NULL
+ * @kvm:            TRUE when the probe ran QEMU with a working KVM
+ * @probe_method:   how the profile was made: "local-qmp", "ssh-qmp", "replay"
+ * @probed_at:      wall-clock time of the probe, seconds since the epoch
+ * @cpu_brand:      local host only: libcpuid's brand string, or NULL
+ */
+typedef struct {
+    char *name;
+    char *vendor;
+    gint64 family;
+    gint64 model;
+    gint64 stepping;
+    char *model_id;
+    QmFeatureSet *features;
+    QmFeatureSet *known;
+    gint64 phys_bits;
+    GPtrArray *cpu_models;
+    GPtrArray *machines;
+    char *qemu_version;
+    char *qemu_package;
+    gboolean kvm;
+    char *probe_method;
+    gint64 probed_at;
+    char *cpu_brand;
+} QmProfile;
+
+QmProfile *qm_profile_new(const char *name);
+void qm_profile_free(QmProfile *profile);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmProfile, qm_profile_free)
+
+void qm_cpu_model_free(QmCpuModel *model);
+void qm_machine_free(QmMachine *machine);
+
+const QmCpuModel *qm_profile_find_model(const QmProfile *profile,
+                                        const char *name);
+
+JsonNode *qm_profile_to_json(const QmProfile *profile);
+QmProfile *qm_profile_from_json(JsonNode *node, GError **error);

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: reading QEMU's command line without changing it, and the pure
+ * rewrite of the effective -cpu value.
+ *
+ * QEMU's arguments are never run through GOptionContext: it would treat
+ * single-dash words like -vga as bundles of short options.  Instead this
+ * walks argv the way QEMU's own lookup_opt() does, which needs to know
+ * which options take an argument.
+ */
+#include <string.h>
+
+#include "error.h"
+#include "feature.h"
+#include "qemuargs.h"
+
+/*
+ * QEMU options without an argument (no HAS_ARG in qemu-options.hx, QEMU
+ * 2.x to 9.x).  Every other known option consumes the next word, even one
+ * starting with '-' (think "-name -cpu").
+ */
+static const char *const noarg_options[] = {
+    "alt-grab",    "audio-help",  "ctrl-grab",      "curses",
+    "daemonize",   "enable-fips", "enable-kvm",     "enable-sync-profile",
+    "full-screen", "h",           "help",           "jitdump",
+    "mem-prealloc", "no-acpi",    "no-fd-bootchk",  "no-frame",
+    "no-hpet",     "no-quit",     "no-reboot",      "no-shutdown",
+    "no-user-config", "nodefaults", "nographic",    "old-param",
+    "only-migratable", "perfmap", "portrait",       "preconfig",
+    "s",           "S",           "sdl",            "semihosting",
+    "singlestep",  "snapshot",    "usb",            "version",
+    "win2k-hack",  "xen-attach",  "xen-domid-restrict",
+};
+
+/*
+ * QEMU options known to take an argument.  Needed only to tell them apart
+ * from options this table has never heard of (see option_takes_arg()).
+ */
+static const char *const arg_options[] = {
+    "accel", "acpitable", "add-fd", "append", "audio", "audiodev", "bios",
+    "blockdev", "boot", "cdrom", "chardev", "compat", "cpu", "d", "D",
+    "debugcon", "device", "display", "drive", "dtb", "dump-vmstate", "fda",
+    "fdb", "fsdev", "fw_cfg", "g", "gdb", "global", "hda", "hdb", "hdc",
+    "hdd", "icount", "incoming", "initrd", "iscsi", "k", "kernel", "L",
+    "loadvm", "m", "M", "machine", "mem-path", "mon", "monitor", "msg",
+    "mtdblock", "name", "net", "netdev", "nic", "numa", "object", "option-rom",
+    "overcommit", "parallel", "pflash", "pidfile", "plugin", "qmp",
+    "qmp-pretty", "readconfig", "rtc", "run-with", "sandbox", "sd", "seed",
+    "serial", "smbios", "smp", "spice", "tpmdev", "trace", "uuid", "vga",
+    "virtfs", "vnc", "watchdog-action", "xen-domid",
+};
+
+/**
+ * option_name() - the option a QEMU argument names, if it is one
+ * @arg: argument
+ *
+ * QEMU accepts both -opt and --opt.
+ *
+ * Return: pointer into @arg past the dashes, or NULL if @arg is not an
+ * option (a positional argument, "-" alone, or "--" alone)
+ */
+static const char *option_name(const char *arg)
+{
+    if (arg[0] != '-' || arg[1] == '\0')
+        return NULL;
+    arg++;
+    if (arg[0] == '-')
+        arg++;
+    return *arg ? arg : NULL;
+}
+
+/**
+ * in_table() - string membership in a static table
+ * @name:  string to look for
+ * @table: table
+ * @n:     number of entries
+ *
+ * Return: TRUE if found
+ */
+static gboolean in_table(const char *name, const char *const *table, gsize n)
+{
+    for (gsize i = 0; i < n; i++) {
+        if (strcmp(name, table[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/**
+ * option_takes_arg() - does this option consume the following word?
+ * @name: option name without dashes
+ * @next: the following word, or NULL at the end
+ *
+ * For an option neither table knows (a newer QEMU), a following word that
+ * looks like an option is assumed not to be its argument: that way a
+ * "-cpu" after it is still seen and rewritten, which fails safe.
+ *
+ * Return: TRUE if @next is this option's argument
+ */
+static gboolean option_takes_arg(const char *name, const char *next)
+{
+    if (in_table(name, noarg_options, G_N_ELEMENTS(noarg_options)))
+        return FALSE;
+    if (in_table(name, arg_options, G_N_ELEMENTS(arg_options)))
+        return TRUE;
+    return next != NULL && next[0] != '-';
+}
+
+/**
+ * qm_qemuargs_find_cpu() - where is the effective -cpu value?
+ * @argc: number of QEMU arguments
+ * @argv: QEMU arguments (without the binary)
+ *
+ * QEMU lets the last -cpu win, so that is the one to rewrite.
+ *
+ * Return: index of the value of the last -cpu/--cpu, or -1 when there is
+ * none (a trailing "-cpu" without value also gives -1: QEMU rejects it)
+ */
+int qm_qemuargs_find_cpu(int argc, char *const *argv)
+{
+    int found = -1;
+
+    for (int i = 0; i < argc; i++) {
+        const char *name = option_name(argv[i]);
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (name == NULL)
+            continue;
+        if (strcmp(name, "cpu") == 0) {
+            if (next != NULL)
+                found = i + 1;
+            i++;
+        } else if (option_takes_arg(name, next)) {
+            i++;
+        }
+    }
+    return found;
+}
+
+/**
+ * is_help_value() - does an option value ask QEMU for help?
+ * @value: option argument
+ *
+ * Return: TRUE for "help", "?" or a comma list containing either
+ * (e.g. "virtio-net-pci,help")
+ */
+static gboolean is_help_value(const char *value)
+{
+    g_auto(GStrv) items = g_strsplit(value, ",", -1);
+
+    for (char **item = items; *item; item++) {
+        if (strcmp(*item, "help") == 0 || strcmp(*item, "?") == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/**
+ * qm_qemuargs_is_query() - does this invocation only ask QEMU something?
+ * @argc: number of QEMU arguments
+ * @argv: QEMU arguments (without the binary)
+ *
+ * `-version`, `-help`, `-cpu help`, `-machine ?`, `-device foo,help` and
+ * the like print and exit without starting a guest: nothing to probe.
+ *
+ * Return: TRUE if QEMU will only print information
+ */
+gboolean qm_qemuargs_is_query(int argc, char *const *argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *name = option_name(argv[i]);
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (name == NULL)
+            continue;
+        if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
+            strcmp(name, "h") == 0 || strcmp(name, "audio-help") == 0)
+            return TRUE;
+        if (option_takes_arg(name, next)) {
+            if (next != NULL && is_help_value(next))
+                return TRUE;
+            i++;
+        }
+    }
+    return FALSE;
+}
+
+/**
+ * qm_qemuargs_rewrite() - a copy of argv with the -cpu value replaced
+ * @argc:      number of QEMU arguments
+ * @argv:      QEMU arguments (without the binary)
+ * @cpu_index: index of the -cpu value to replace, or -1 to append
+ *             "-cpu @cpu_value" at the end
+ * @cpu_value: new value, or NULL to copy argv unchanged
+ *
+ * Every other argument is copied byte for byte, in order.
+ *
+ * Return: newly allocated NULL-terminated argv; free with g_strfreev()
+ */
+char **qm_qemuargs_rewrite(int argc, char *const *argv, int cpu_index,
+                           const char *cpu_value)
+{
+    GPtrArray *out = g_ptr_array_new();
+
+    for (int i = 0; i < argc; i++) {
+        if (i == cpu_index && cpu_value != NULL)
+            g_ptr_array_add(out, g_strdup(cpu_value));
+        else
+            g_ptr_array_add(out, g_strdup(argv[i]));
+    }
+    if (cpu_index < 0 && cpu_value != NULL) {
+        g_ptr_array_add(out, g_strdup("-cpu"));
+        g_ptr_array_add(out, g_strdup(cpu_value));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/**
+ * qm_cpuspec_free() - free a QmCpuSpec
+ * @spec: spec, or NULL
+ */
+void qm_cpuspec_free(QmCpuSpec *spec)
+{
+    if (spec == NULL)
+        return;
+    g_free(spec->model);
+    g_clear_pointer(&spec->settings, g_hash_table_unref);
+    g_clear_pointer(&spec->props, g_hash_table_unref);
+    g_free(spec);
+}
+
+/**
+ * split_opts() - split a QemuOpts-style value at single commas
+ * @value: e.g. "host,model-id=a,,b,+pcid"
+ *
+ * QEMU escapes a literal comma as ",,"; such items must stay whole.
+ *
+ * Return: new array of unescaped items; free with g_ptr_array_unref()
+ */
+static GPtrArray *split_opts(const char *value)
+{
+    GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
+    GString *cur = g_string_new(NULL);
+
+    for (const char *p = value; *p; p++) {
+        if (*p == ',' && p[1] == ',') {
+            g_string_append_c(cur, ',');
+            p++;
+        } else if (*p == ',') {
+            g_ptr_array_add(items, g_string_free(cur, FALSE));
+            cur = g_string_new(NULL);
+        } else {
+            g_string_append_c(cur, *p);
+        }
+    }
+    g_ptr_array_add(items, g_string_free(cur, FALSE));
+    return items;
+}
+
+/**
+ * bool_word() - QEMU's spellings of a boolean property value
+ * @word: value
+ * @on:   where to store the meaning
+ *
+ * Return: TRUE if @word is one of on/off/yes/no/true/false
+ */
+static gboolean bool_word(const char *word, gboolean *on)
+{
+    static const char *const yes[] = { "on", "yes", "true" };
+    static const char *const no[] = { "off", "no", "false" };
+
+    if (in_table(word, yes, G_N_ELEMENTS(yes))) {
+        *on = TRUE;
+        return TRUE;
+    }
+    if (in_table(word, no, G_N_ELEMENTS(no))) {
+        *on = FALSE;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/**
+ * qm_cpuspec_parse() - parse a -cpu value
+ * @value: e.g. "host,+pcid,-stibp,sse4_1=off,model-id=foo,,bar"
+ * @spec:  where to store the result
+ * @error: set when the value has no model name
+ *
+ * Feature settings are keyed by canonical name, so "sse4_1=off" and
+ * "-sse4.1" mean the same thing to qemu-mig, as they do to QEMU.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
+{
+    g_autoptr(GPtrArray) items = split_opts(value);
+    g_autoptr(QmCpuSpec) out = g_new0(QmCpuSpec, 1);
+    const char *model = g_ptr_array_index(items, 0);
+
+    if (*model == '\0' || strchr(model, '=') != NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "-cpu %s: the value must start with a CPU model name",
+                    value);
+        return FALSE;
+    }
+    out->model = g_strdup(model);
+    out->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                          g_free);
+    out->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       g_free);
+
+    for (guint i = 1; i < items->len; i++) {
+        const char *item = g_ptr_array_index(items, i);
+        const char *eq = strchr(item, '=');
+        g_autofree char *key = eq ? g_strndup(item, eq - item)
+                                  : g_strdup(item);
+        const char *val = eq ? eq + 1 : NULL;
+        gboolean on = TRUE;
+        g_autofree char *canon = NULL;
+
+        if (*item == '+' || *item == '-') {
+            on = *item == '+';
+            canon = qm_feature_canon(item + 1);
+        } else if (val == NULL || bool_word(val, &on)) {
+            canon = qm_feature_canon(key);
+        }
+        if (canon != NULL)
+            g_hash_table_replace(out->settings, g_steal_pointer(&canon),
+                                 g_strdup(on ? "on" : "off"));
+        else if (*key != '\0')
+            g_hash_table_replace(out->props, g_steal_pointer(&key),
+                                 g_strdup(val ? val : ""));
+    }
+    *spec = g_steal_pointer(&out);
+    return TRUE;
+}
+
+/**
+ * qm_qemuargs_is_known_option() - is this a QEMU option name?
+ * @name: option name without leading dashes
+ *
+ * Lets qemu-mig tell a mistyped option of its own ("--peeer") from a QEMU
+ * option written with two dashes ("--enable-kvm").
+ *
+ * Return: TRUE if QEMU has an option of that name
+ */
+gboolean qm_qemuargs_is_known_option(const char *name)
+{
+    return in_table(name, noarg_options, G_N_ELEMENTS(noarg_options)) ||
+           in_table(name, arg_options, G_N_ELEMENTS(arg_options));
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: reading QEMU's command line without changing it, and the pure
+ * rewrite of the effective -cpu value.
+ */
+#pragma once
+
+#include <glib.h>
+
+/**
+ * QmCpuSpec - a parsed -cpu value
+ * @model:    model name as written ("host", "EPYC", ...)
+ * @settings: canonical feature name -> "on"/"off" for the user's boolean
+ *            feature settings (+f, -f, f=on, f=off, bare f); last one wins
+ * @props:    every other key=value the user wrote, key -> value
+ */
+typedef struct {
+    char *model;
+    GHashTable *settings;
+    GHashTable *props;
+} QmCpuSpec;
+
+void qm_cpuspec_free(QmCpuSpec *spec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmCpuSpec, qm_cpuspec_free)
+
+gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec,
+                          GError **error);
+
+int qm_qemuargs_find_cpu(int argc, char *const *argv);
+gboolean qm_qemuargs_is_query(int argc, char *const *argv);
+char **qm_qemuargs_rewrite(int argc, char *const *argv, int cpu_index,
+                           const char *cpu_value);
+
+gboolean qm_qemuargs_is_known_option(const char *name);

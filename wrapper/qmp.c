@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: the probe's QMP conversation - what is sent, and turning what
+ * comes back into a host profile.
+ *
+ * Every reply is untrusted: it comes from a peer over the network and its
+ * feature names end up on QEMU's command line.  Anything unexpected is a
+ * QM_ERROR_PROTOCOL error naming the host, never a guess.
+ */
+#include <string.h>
+
+#include "error.h"
+#include "feature.h"
+#include "qmp.h"
+
+/*
+ * The whole conversation is written at once: QEMU reads the monitor's
+ * commands in order and answers each before reading the next, so one
+ * round trip is enough even over a slow SSH link.  The ids both match
+ * replies to requests and are the ids libvirt's capture files use.
+ */
+static const char probe_request[] =
+    "{\"execute\": \"qmp_capabilities\", \"id\": \"capabilities\"}\n"
+    "{\"execute\": \"query-version\", \"id\": \"version\"}\n"
+    "{\"execute\": \"query-kvm\", \"id\": \"kvm\"}\n"
+    "{\"execute\": \"query-cpu-model-expansion\", \"arguments\": "
+    "{\"type\": \"full\", \"model\": {\"name\": \"host\"}}, "
+    "\"id\": \"model-expansion\"}\n"
+    "{\"execute\": \"query-cpu-definitions\", \"id\": \"definitions\"}\n"
+    "{\"execute\": \"query-machines\", \"id\": \"machines\"}\n"
+    "{\"execute\": \"quit\", \"id\": \"quit\"}\n";
+
+static const char *const reply_order[] = {
+    "capabilities", "version",  "kvm",  "model-expansion",
+    "definitions",  "machines", "quit",
+};
+
+/*
+ * -machine none: no guest RAM, no devices, no vCPU is ever created, so the
+ * probe cannot trip over host quirks that only bite a running vCPU (such as
+ * QEMU 7.2 failing to set MSR 0x10a on some nested AMD hosts), yet KVM is
+ * opened and the host model is computed exactly as for a real guest.
+ */
+static const char *const probe_argv[] = {
+    "-machine", "none,accel=kvm", "-nodefaults", "-nographic",
+    "-S",       "-qmp",           "stdio",       NULL,
+};
+
+/**
+ * qm_qmp_request() - the QMP commands a probe writes to QEMU's stdin
+ *
+ * Return: static NUL-terminated text, one command per line
+ */
+const char *qm_qmp_request(void)
+{
+    return probe_request;
+}
+
+/**
+ * qm_qmp_probe_argv() - QEMU arguments that start a probe
+ *
+ * Return: static NULL-terminated array (QEMU binary not included)
+ */
+const char *const *qm_qmp_probe_argv(void)
+{
+    return probe_argv;
+}
+
+/**
+ * printable() - a string safe to put inside an error message
+ * @s:   untrusted bytes
+ * @len: length, or -1 for NUL-terminated
+ *
+ * Return: newly allocated string with control and non-ASCII bytes escaped
+ */
+static char *printable(const char *s, gssize len)
+{
+    g_autofree char *copy = g_strndup(s, len < 0 ? strlen(s) : (gsize)len);
+    g_autofree char *escaped = g_strescape(copy, NULL);
+
+    if (strlen(escaped) > 80)
+        return g_strdup_printf("%.77s...", escaped);
+    return g_steal_pointer(&escaped);
+}
+
+/**
+ * qm_qmp_split() - split a QMP byte stream into JSON documents
+ * @buf:   the bytes QEMU wrote
+ * @len:   their length
+ * @docs:  filled with one JsonNode per document (free with
+ *         g_ptr_array_unref())
+ * @error: set when the stream is malformed or ends inside a document
+ *
+ * QEMU writes one document per line, but libvirt's captures are
+ * pretty-printed and concatenated, so documents are delimited by bracket
+ * depth (outside strings), not by newlines.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
+                      GError **error)
+{
+    g_autoptr(GPtrArray) out =
+        g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    gsize i = 0;
+
+    if (len > QM_QMP_MAX_REPLY) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "QMP conversation is larger than %d bytes",
+                    QM_QMP_MAX_REPLY);
+        return FALSE;
+    }
+
+    while (i < len) {
+        gsize start, depth = 0;
+        gboolean in_string = FALSE, escaped = FALSE;
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(GError) local = NULL;
+
+        while (i < len && g_ascii_isspace(buf[i]))
+            i++;
+        if (i == len)
+            break;
+        if (buf[i] != '{') {
+            g_autofree char *what = printable(buf + i, MIN(len - i, 40));
+
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "malformed QMP output at byte %zu: \"%s\"", i, what);
+            return FALSE;
+        }
+        start = i;
+        for (; i < len; i++) {
+            char c = buf[i];
+
+            if (in_string) {
+                if (escaped)
+                    escaped = FALSE;
+                else if (c == '\\')
+                    escaped = TRUE;
+                else if (c == '"')
+                    in_string = FALSE;
+                continue;
+            }
+            if (c == '"') {
+                in_string = TRUE;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0) {
+                    i++;
+                    break;
+                }
+            }
+        }
+        if (depth != 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "QMP output is truncated (ends inside a reply "
+                        "after %zu bytes)",
+                        len);
+            return FALSE;
+        }
+
+        parser = json_parser_new_immutable();
+        if (!json_parser_load_from_data(parser, buf + start, i - start,
+                                        &local)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "malformed QMP reply at byte %zu: %s", start,
+                        local->message);
+            return FALSE;
+        }
+        g_ptr_array_add(out, json_node_ref(json_parser_get_root(parser)));
+    }
+
+    *docs = g_steal_pointer(&out);
+    return TRUE;
+}
+
+/**
+ * object_member() - an object member that must itself be an object
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ *
+ * Return: the member object (borrowed), or NULL
+ */
+static JsonObject *object_member(JsonObject *obj, const char *member)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    return node != NULL && JSON_NODE_HOLDS_OBJECT(node)
+               ? json_node_get_object(node)
+               : NULL;
+}
+
+/**
+ * array_member() - an object member that must be an array
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ *
+ * Return: the array (borrowed), or NULL
+ */
+static JsonArray *array_member(JsonObject *obj, const char *member)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    return node != NULL && JSON_NODE_HOLDS_ARRAY(node)
+               ? json_node_get_array(node)
+               : NULL;
+}
+
+/**
+ * string_member() - an object member that must be a string
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ *
+ * Return: the string (borrowed), or NULL
+ */
+static const char *string_member(JsonObject *obj, const char *member)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_STRING)
+        return NULL;
+    return json_node_get_string(node);
+}
+
+/**
+ * int_member() - an object member that must be an integer
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ * @value:  where to store it
+ *
+ * Return: TRUE when present and integral
+ */
+static gboolean int_member(JsonObject *obj, const char *member, gint64 *value)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_INT64)
+        return FALSE;
+    *value = json_node_get_int(node);
+    return TRUE;
+}
+
+/**
+ * model_name_valid() - may this CPU model or machine name reach QEMU?
+ * @name: name from a QMP reply
+ *
+ * Return: TRUE for 1-64 characters of [A-Za-z0-9._-]
+ */
+static gboolean model_name_valid(const char *name)
+{
+    if (name == NULL || *name == '\0' || strlen(name) > 64)
+        return FALSE;
+    for (const char *p = name; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * reply_error() - the error object of a QMP reply, if it failed
+ * @reply: reply document
+ *
+ * Return: the "error" object (borrowed), or NULL for a successful reply
+ */
+static JsonObject *reply_error(JsonNode *reply)
+{
+    return object_member(json_node_get_object(reply), "error");
+}
+
+/**
+ * reply_return() - the "return" member of a successful reply
+ * @reply: reply document
+ *
+ * Return: the node (borrowed), or NULL
+ */
+static JsonNode *reply_return(JsonNode *reply)
+{
+    return json_object_get_member(json_node_get_object(reply), "return");
+}
+
+/**
+ * parse_version() - QEMU version from a query-version reply or greeting
+ * @profile: profile to fill
+ * @version: object holding "qemu" {major, minor, micro} and "package"
+ */
+static void parse_version(QmProfile *profile, JsonObject *version)
+{
+    JsonObject *qemu = object_member(version, "qemu");
+    gint64 major, minor, micro;
+    const char *package = string_member(version, "package");
+
+    if (int_member(qemu, "major", &major) &&
+        int_member(qemu, "minor", &minor) &&
+        int_member(qemu, "micro", &micro)) {
+        g_free(profile->qemu_version);
+        profile->qemu_version = g_strdup_printf(
+            "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
+            major, minor, micro);
+    }
+    if (package != NULL) {
+        g_free(profile->qemu_package);
+        profile->qemu_package = g_strdup(package);
+    }
+}
+
+/**
+ * parse_expansion() - host features and identity from the expansion
+ * @profile: profile to fill
+ * @ret:     "return" of query-cpu-model-expansion
+ * @error:   set on a malformed reply or an unsafe name
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
+                                GError **error)
+{
+    JsonObject *model = object_member(
+        ret && JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL,
+        "model");
+    JsonObject *props = object_member(model, "props");
+    g_autoptr(GList) members = NULL;
+
+    if (props == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: query-cpu-model-expansion reply has no model props",
+                    profile->name);
+        return FALSE;
+    }
+
+    members = json_object_get_members(props);
+    for (GList *l = members; l != NULL; l = l->next) {
+        const char *name = l->data;
+        JsonNode *value = json_object_get_member(props, name);
+        g_autofree char *canon = qm_feature_canon(name);
+
+        if (canon == NULL) {
+            g_autofree char *what = printable(name, -1);
+
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: QMP reply names CPU property \"%s\" with "
+                        "characters outside [a-z0-9._-]",
+                        profile->name, what);
+            return FALSE;
+        }
+        if (!JSON_NODE_HOLDS_VALUE(value) ||
+            json_node_get_value_type(value) != G_TYPE_BOOLEAN)
+            continue;
+        if (qm_feature_is_option(canon))
+            continue;
+        qm_featset_add(profile->known, canon);
+        /*
+         * Alias spellings are one QOM property, so they never disagree in
+         * a real reply; should they, any "true" wins because QEMU would
+         * accept the bit under that spelling.
+         */
+        if (json_node_get_boolean(value))
+            qm_featset_add(profile->features, canon);
+    }
+
+    g_free(profile->vendor);
+    profile->vendor = g_strdup(string_member(props, "vendor"));
+    g_free(profile->model_id);
+    profile->model_id = g_strdup(string_member(props, "model-id"));
+    int_member(props, "family", &profile->family);
+    int_member(props, "model", &profile->model);
+    int_member(props, "stepping", &profile->stepping);
+    int_member(props, "phys-bits", &profile->phys_bits);
+    if (profile->vendor == NULL || !model_name_valid(profile->vendor)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: query-cpu-model-expansion reply has no valid vendor",
+                    profile->name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * cmp_str() - GCompareFunc for sorting char * arrays
+ * @a: pointer to first string
+ * @b: pointer to second string
+ *
+ * Return: strcmp() order
+ */
+static int cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/**
+ * parse_model() - one query-cpu-definitions entry
+ * @host:  host name, for messages
+ * @entry: the entry
+ * @error: set on a malformed entry or an unsafe name
+ *
+ * Real captures repeat names in unavailable-features (avx512f four times)
+ * and old QEMU lists "" for bits it has no name for.  Repeats are merged;
+ * "" is kept as a flag, because such a bit cannot be turned off by name and
+ * the decision must refuse the model rather than silently lose it.
+ *
+ * Return: new model, or NULL on error
+ */
+static QmCpuModel *parse_model(const char *host, JsonNode *entry,
+                               GError **error)
+{
+    JsonObject *obj =
+        JSON_NODE_HOLDS_OBJECT(entry) ? json_node_get_object(entry) : NULL;
+    const char *name = string_member(obj, "name");
+    const char *alias = string_member(obj, "alias-of");
+    JsonArray *unavailable = array_member(obj, "unavailable-features");
+    g_autoptr(GHashTable) seen = qm_featset_new();
+    QmCpuModel *model;
+
+    if (!model_name_valid(name) || (alias != NULL && !model_name_valid(alias))) {
+        g_autofree char *what = printable(name ? name : "(none)", -1);
+
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: query-cpu-definitions names CPU model \"%s\" with "
+                    "characters outside [A-Za-z0-9._-]",
+                    host, what);
+        return NULL;
+    }
+
+    model = g_new0(QmCpuModel, 1);
+    model->name = g_strdup(name);
+    model->alias_of = g_strdup(alias);
+    model->unavailable = g_ptr_array_new_with_free_func(g_free);
+    model->migration_safe = obj != NULL &&
+                            json_object_get_boolean_member_with_default(
+                                obj, "migration-safe", FALSE);
+    model->deprecated = obj != NULL &&
+                        json_object_get_boolean_member_with_default(
+                            obj, "deprecated", FALSE);
+    for (guint i = 0; unavailable && i < json_array_get_length(unavailable);
+         i++) {
+        JsonNode *elem = json_array_get_element(unavailable, i);
+        const char *feat = JSON_NODE_HOLDS_VALUE(elem) &&
+                                   json_node_get_value_type(elem) ==
+                                       G_TYPE_STRING
+                               ? json_node_get_string(elem)
+                               : NULL;
+        g_autofree char *canon = NULL;
+
+        if (feat != NULL && *feat == '\0') {
+            model->unnamed_unavailable = TRUE;
+            continue;
+        }
+        canon = qm_feature_canon(feat);
+        if (canon == NULL) {
+            g_autofree char *what = printable(feat ? feat : "(none)", -1);
+
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: CPU model %s lists unavailable feature \"%s\" "
+                        "with characters outside [a-z0-9._-]",
+                        host, name, what);
+            qm_cpu_model_free(model);
+            return NULL;
+        }
+        if (!qm_featset_has(seen, canon)) {
+            qm_featset_add(seen, canon);
+            g_ptr_array_add(model->unavailable, g_steal_pointer(&canon));
+        }
+    }
+    g_ptr_array_sort(model->unavailable, cmp_str);
+    return model;
+}
+
+/**
+ * parse_definitions() - CPU models from query-cpu-definitions
+ * @profile: profile to fill
+ * @ret:     "return" of the reply
+ * @error:   set on a malformed reply
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_definitions(QmProfile *profile, JsonNode *ret,
+                                  GError **error)
+{
+    JsonArray *list =
+        ret && JSON_NODE_HOLDS_ARRAY(ret) ? json_node_get_array(ret) : NULL;
+    g_autoptr(GPtrArray) models = NULL;
+
+    if (list == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: query-cpu-definitions reply is not a list",
+                    profile->name);
+        return FALSE;
+    }
+    models = g_ptr_array_new_with_free_func((GDestroyNotify)qm_cpu_model_free);
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        QmCpuModel *model =
+            parse_model(profile->name, json_array_get_element(list, i), error);
+
+        if (model == NULL)
+            return FALSE;
+        g_ptr_array_add(models, model);
+    }
+    profile->cpu_models = g_steal_pointer(&models);
+    return TRUE;
+}
+
+/**
+ * parse_machines() - machine types from query-machines
+ * @profile: profile to fill
+ * @ret:     "return" of the reply
+ * @error:   set on a malformed reply
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
+                               GError **error)
+{
+    JsonArray *list =
+        ret && JSON_NODE_HOLDS_ARRAY(ret) ? json_node_get_array(ret) : NULL;
+    g_autoptr(GPtrArray) machines = NULL;
+
+    if (list == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: query-machines reply is not a list", profile->name);
+        return FALSE;
+    }
+    machines = g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        JsonNode *entry = json_array_get_element(list, i);
+        JsonObject *obj = JSON_NODE_HOLDS_OBJECT(entry)
+                              ? json_node_get_object(entry)
+                              : NULL;
+        const char *name = string_member(obj, "name");
+        const char *alias = string_member(obj, "alias");
+        QmMachine *machine;
+
+        if (!model_name_valid(name) ||
+            (alias != NULL && !model_name_valid(alias))) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: query-machines names a machine type with "
+                        "characters outside [A-Za-z0-9._-]",
+                        profile->name);
+            return FALSE;
+        }
+        machine = g_new0(QmMachine, 1);
+        machine->name = g_strdup(name);
+        machine->alias = g_strdup(alias);
+        machine->is_default = json_object_get_boolean_member_with_default(
+            obj, "is-default", FALSE);
+        g_ptr_array_add(machines, machine);
+    }
+    profile->machines = g_steal_pointer(&machines);
+    return TRUE;
+}
+
+/**
+ * qm_qmp_profile_from_replies() - build a profile from replies by id
+ * @host:    host name for the profile and for messages
+ * @replies: id -> reply JsonNode; "model-expansion" is required, "version",
+ *           "kvm", "definitions" and "machines" are used when present
+ * @profile: where to store the new profile
+ * @error:   set when the host's QEMU cannot be used or a reply is bad
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_qmp_profile_from_replies(const char *host, GHashTable *replies,
+                                     QmProfile **profile, GError **error)
+{
+    g_autoptr(QmProfile) prof = qm_profile_new(host);
+    JsonNode *expansion = g_hash_table_lookup(replies, "model-expansion");
+    JsonNode *version = g_hash_table_lookup(replies, "version");
+    JsonNode *kvm = g_hash_table_lookup(replies, "kvm");
+    JsonNode *definitions = g_hash_table_lookup(replies, "definitions");
+    JsonNode *machines = g_hash_table_lookup(replies, "machines");
+    JsonObject *err;
+
+    if (version != NULL && reply_error(version) == NULL) {
+        JsonNode *ret = reply_return(version);
+
+        if (ret != NULL && JSON_NODE_HOLDS_OBJECT(ret))
+            parse_version(prof, json_node_get_object(ret));
+    }
+
+    if (expansion == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                    "%s: QEMU %s is too old: it does not answer "
+                    "query-cpu-model-expansion%s",
+                    host, prof->qemu_version ? prof->qemu_version : "",
+                    g_hash_table_contains(replies, "feature-words")
+                        ? " (only raw feature-words were recorded)"
+                        : "");
+        return FALSE;
+    }
+    err = reply_error(expansion);
+    if (err != NULL) {
+        const char *cls = string_member(err, "class");
+        g_autofree char *desc =
+            printable(string_member(err, "desc") ? string_member(err, "desc")
+                                                 : "no description",
+                      -1);
+
+        if (g_strcmp0(cls, "CommandNotFound") == 0)
+            g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                        "%s: QEMU %s is too old: it does not support "
+                        "query-cpu-model-expansion (QEMU 2.9 or newer needed)",
+                        host, prof->qemu_version ? prof->qemu_version : "");
+        else
+            g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                        "%s: QEMU cannot expand the host CPU model: %s", host,
+                        desc);
+        return FALSE;
+    }
+    if (!parse_expansion(prof, reply_return(expansion), error))
+        return FALSE;
+
+    /*
+     * The probe starts QEMU with accel=kvm and no fallback, so getting
+     * this far already means KVM opened; query-kvm double-checks it where
+     * answered (a capture file has no such reply).
+     */
+    prof->kvm = TRUE;
+    if (kvm != NULL && reply_error(kvm) == NULL) {
+        JsonNode *ret = reply_return(kvm);
+        JsonObject *obj = ret && JSON_NODE_HOLDS_OBJECT(ret)
+                              ? json_node_get_object(ret)
+                              : NULL;
+
+        prof->kvm = obj != NULL && json_object_get_boolean_member_with_default(
+                                       obj, "enabled", FALSE);
+        if (!prof->kvm) {
+            g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                        "%s: QEMU runs but KVM is not enabled", host);
+            return FALSE;
+        }
+    }
+
+    if (definitions != NULL && reply_error(definitions) == NULL &&
+        !parse_definitions(prof, reply_return(definitions), error))
+        return FALSE;
+    if (machines != NULL && reply_error(machines) == NULL &&
+        !parse_machines(prof, reply_return(machines), error))
+        return FALSE;
+
+    *profile = g_steal_pointer(&prof);
+    return TRUE;
+}
+
+/**
+ * qm_qmp_parse_transcript() - turn a whole probe conversation into a profile
+ * @host:    host name for the profile and for messages
+ * @buf:     everything QEMU wrote to stdout
+ * @len:     its length
+ * @profile: where to store the new profile
+ * @error:   set when the conversation is malformed, truncated, out of
+ *           order, oversized, or the host's QEMU cannot be used
+ *
+ * QMP answers commands strictly in order, so a reply whose id is not the
+ * next one expected means the stream cannot be trusted.  Events may be
+ * interleaved anywhere and are skipped.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
+                                 QmProfile **profile, GError **error)
+{
+    g_autoptr(GPtrArray) docs = NULL;
+    g_autoptr(GHashTable) replies = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GError) local = NULL;
+    gsize next = 0;
+    JsonObject *greeting;
+
+    if (!qm_qmp_split(buf, len, &docs, &local)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL, "%s: %s", host,
+                    local->message);
+        return FALSE;
+    }
+    if (docs->len == 0 ||
+        (greeting = object_member(
+             json_node_get_object(g_ptr_array_index(docs, 0)), "QMP")) ==
+            NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: QEMU did not greet with a QMP banner", host);
+        return FALSE;
+    }
+
+    for (guint i = 1; i < docs->len; i++) {
+        JsonNode *doc = g_ptr_array_index(docs, i);
+        JsonObject *obj = json_node_get_object(doc);
+        const char *id = string_member(obj, "id");
+
+        if (json_object_has_member(obj, "event"))
+            continue;
+        if (id == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: QMP reply %u carries no id", host, i);
+            return FALSE;
+        }
+        if (next >= G_N_ELEMENTS(reply_order) ||
+            strcmp(id, reply_order[next]) != 0) {
+            g_autofree char *what = printable(id, -1);
+
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: QMP replies out of order: got \"%s\", expected "
+                        "\"%s\"",
+                        host, what,
+                        next < G_N_ELEMENTS(reply_order) ? reply_order[next]
+                                                         : "(nothing)");
+            return FALSE;
+        }
+        g_hash_table_insert(replies, (char *)reply_order[next], doc);
+        next++;
+    }
+
+    /* quit's own reply may be lost when QEMU exits first; all else counts. */
+    if (next < G_N_ELEMENTS(reply_order) - 1) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: QMP conversation is truncated: no reply to %s", host,
+                    reply_order[next]);
+        return FALSE;
+    }
+
+    {
+        g_autoptr(QmProfile) prof = NULL;
+        JsonNode *version = g_hash_table_lookup(replies, "version");
+
+        if (!qm_qmp_profile_from_replies(host, replies, &prof, error))
+            return FALSE;
+        if (prof->qemu_version == NULL || version == NULL)
+            parse_version(prof, object_member(greeting, "version"));
+        *profile = g_steal_pointer(&prof);
+    }
+    return TRUE;
+}

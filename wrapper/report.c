@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: what explain and probe print.  Builds strings only; main()
+ * decides where they go.
+ */
+#include <string.h>
+
+#include "report.h"
+#include "shquote.h"
+
+/**
+ * host_line() - one readable line describing a host
+ * @out:     string to append to
+ * @profile: host profile
+ */
+static void host_line(GString *out, const QmProfile *profile)
+{
+    g_autofree char *model_id =
+        g_strstrip(g_strdup(profile->model_id ? profile->model_id : ""));
+
+    g_string_append_printf(
+        out,
+        "  %-20s %-13s family %" G_GINT64_FORMAT " model %" G_GINT64_FORMAT
+        " stepping %" G_GINT64_FORMAT "  \"%s\"  QEMU %s  %u features  (%s)\n",
+        profile->name, profile->vendor ? profile->vendor : "?",
+        profile->family, profile->model, profile->stepping, model_id,
+        profile->qemu_version ? profile->qemu_version : "?",
+        g_hash_table_size(profile->features),
+        profile->probe_method ? profile->probe_method : "?");
+}
+
+/**
+ * join_lacking() - "hostB, hostC"
+ * @lacking: host names
+ *
+ * Return: newly allocated string
+ */
+static char *join_lacking(GPtrArray *lacking)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    for (guint i = 0; i < lacking->len; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "",
+                               (char *)g_ptr_array_index(lacking, i));
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/**
+ * qm_report_explain_text() - the human-readable decision
+ * @local:        local profile
+ * @peers:        peer profiles
+ * @cpu_original: the user's -cpu value, or NULL
+ * @decision:     the decision
+ * @argv:         final command, NULL-terminated, QEMU path first
+ *
+ * Return: newly allocated text
+ */
+char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
+                             const char *cpu_original,
+                             const QmDecision *decision, char *const *argv)
+{
+    g_autoptr(GString) out = g_string_new("Hosts:\n");
+    g_autofree char *line = qm_shquote_argv(argv);
+
+    host_line(out, local);
+    for (guint i = 0; i < peers->len; i++)
+        host_line(out, g_ptr_array_index(peers, i));
+
+    g_string_append_printf(out, "\nCPU: %s%s (mode %s)\n",
+                           cpu_original ? "-cpu " : "no -cpu, QEMU default ",
+                           cpu_original ? cpu_original : decision->model,
+                           decision->mode);
+    if (decision->hidden->len == 0) {
+        g_string_append(out, "Hidden features: none, every host provides "
+                             "what the guest CPU needs\n");
+    } else {
+        g_string_append_printf(out, "Hidden features (%u):\n",
+                               decision->hidden->len);
+        for (guint i = 0; i < decision->hidden->len; i++) {
+            const QmHidden *h = g_ptr_array_index(decision->hidden, i);
+            g_autofree char *who = join_lacking(h->lacking);
+
+            g_string_append_printf(out, "  %-24s lacking on: %s\n", h->name,
+                                   who);
+        }
+    }
+    if (decision->warnings->len > 0) {
+        g_string_append(out, "Warnings:\n");
+        for (guint i = 0; i < decision->warnings->len; i++)
+            g_string_append_printf(
+                out, "  %s\n", (char *)g_ptr_array_index(decision->warnings, i));
+    }
+    g_string_append_printf(out, "\nCommand:\n  %s\n", line);
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * add_host() - a host's object for explain --json
+ * @builder: builder inside an array
+ * @profile: host profile
+ * @role:    "local" or "peer"
+ */
+static void add_host(JsonBuilder *builder, const QmProfile *profile,
+                     const char *role)
+{
+    g_autoptr(JsonNode) node = qm_profile_to_json(profile);
+    JsonObject *obj = json_node_get_object(node);
+
+    /* explain shows what was decided from; the model and machine lists
+     * are probe --json's business and would drown the answer. */
+    json_object_remove_member(obj, "cpu-models");
+    json_object_remove_member(obj, "machines");
+    json_object_remove_member(obj, "known-features");
+    json_object_set_string_member(obj, "role", role);
+    json_builder_add_value(builder, g_steal_pointer(&node));
+}
+
+/**
+ * to_json_text() - serialise a JSON node
+ * @node: root node
+ *
+ * Return: newly allocated pretty-printed text with a final newline
+ */
+static char *to_json_text(JsonNode *node)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autofree char *text = NULL;
+
+    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_root(gen, node);
+    text = json_generator_to_data(gen, NULL);
+    return g_strconcat(text, "\n", NULL);
+}
+
+/**
+ * qm_report_explain_json() - the decision as one JSON object
+ * @local:        local profile
+ * @peers:        peer profiles
+ * @cpu_original: the user's -cpu value, or NULL
+ * @decision:     the decision
+ * @argv:         final command, NULL-terminated, QEMU path first
+ *
+ * Members: hosts, cpu {mode, model, original, final}, hidden [{feature,
+ * lacking}], warnings, argv, command.  Strings that are not UTF-8 (QEMU
+ * arguments may be anything) are made valid with U+FFFD; "command" keeps
+ * the shell line, which is exact for ASCII.
+ *
+ * Return: newly allocated text
+ */
+char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
+                             const char *cpu_original,
+                             const QmDecision *decision, char *const *argv)
+{
+    g_autoptr(JsonBuilder) builder = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *line = qm_shquote_argv(argv);
+    g_autofree char *line_utf8 = g_utf8_make_valid(line, -1);
+    g_autofree char *orig =
+        cpu_original ? g_utf8_make_valid(cpu_original, -1) : NULL;
+    g_autofree char *final = NULL;
+
+    if (decision->cpu_value != NULL)
+        final = g_utf8_make_valid(decision->cpu_value, -1);
+    else if (orig != NULL)
+        final = g_strdup(orig);
+
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "hosts");
+    json_builder_begin_array(builder);
+    add_host(builder, local, "local");
+    for (guint i = 0; i < peers->len; i++)
+        add_host(builder, g_ptr_array_index(peers, i), "peer");
+    json_builder_end_array(builder);
+
+    json_builder_set_member_name(builder, "cpu");
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "mode");
+    json_builder_add_string_value(builder, decision->mode);
+    json_builder_set_member_name(builder, "model");
+    json_builder_add_string_value(builder, decision->model);
+    json_builder_set_member_name(builder, "original");
+    if (orig)
+        json_builder_add_string_value(builder, orig);
+    else
+        json_builder_add_null_value(builder);
+    json_builder_set_member_name(builder, "final");
+    if (final)
+        json_builder_add_string_value(builder, final);
+    else
+        json_builder_add_null_value(builder);
+    json_builder_end_object(builder);
+
+    json_builder_set_member_name(builder, "hidden");
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < decision->hidden->len; i++) {
+        const QmHidden *h = g_ptr_array_index(decision->hidden, i);
+
+        json_builder_begin_object(builder);
+        json_builder_set_member_name(builder, "feature");
+        json_builder_add_string_value(builder, h->name);
+        json_builder_set_member_name(builder, "lacking");
+        json_builder_begin_array(builder);
+        for (guint k = 0; k < h->lacking->len; k++)
+            json_builder_add_string_value(builder,
+                                          g_ptr_array_index(h->lacking, k));
+        json_builder_end_array(builder);
+        json_builder_end_object(builder);
+    }
+    json_builder_end_array(builder);
+
+    json_builder_set_member_name(builder, "warnings");
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < decision->warnings->len; i++)
+        json_builder_add_string_value(builder,
+                                      g_ptr_array_index(decision->warnings, i));
+    json_builder_end_array(builder);
+
+    json_builder_set_member_name(builder, "argv");
+    json_builder_begin_array(builder);
+    for (char *const *a = argv; *a; a++) {
+        g_autofree char *valid = g_utf8_make_valid(*a, -1);
+
+        json_builder_add_string_value(builder, valid);
+    }
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "command");
+    json_builder_add_string_value(builder, line_utf8);
+    json_builder_end_object(builder);
+
+    root = json_builder_get_root(builder);
+    return to_json_text(root);
+}
+
+/**
+ * qm_report_profiles_text() - probe's readable output
+ * @profiles: QmProfile array
+ *
+ * Return: newly allocated text
+ */
+char *qm_report_profiles_text(GPtrArray *profiles)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    for (guint i = 0; i < profiles->len; i++) {
+        const QmProfile *p = g_ptr_array_index(profiles, i);
+        g_autoptr(GPtrArray) features = qm_featset_sorted(p->features);
+        g_autofree char *model_id =
+            g_strstrip(g_strdup(p->model_id ? p->model_id : ""));
+
+        g_string_append_printf(
+            out,
+            "%s:\n  vendor      %s\n  signature   family %" G_GINT64_FORMAT
+            " model %" G_GINT64_FORMAT " stepping %" G_GINT64_FORMAT
+            "\n  model-id    \"%s\"\n  QEMU        %s (%s)\n"
+            "  KVM         %s\n  probe       %s\n  CPU models  %u\n"
+            "  machines    %u\n  features    %u:",
+            p->name, p->vendor, p->family, p->model, p->stepping, model_id,
+            p->qemu_version ? p->qemu_version : "?",
+            p->qemu_package ? p->qemu_package : "",
+            p->kvm ? "yes" : "no", p->probe_method ? p->probe_method : "?",
+            p->cpu_models ? p->cpu_models->len : 0,
+            p->machines ? p->machines->len : 0, features->len);
+        for (guint k = 0; k < features->len; k++)
+            g_string_append_printf(out, "%s%s", k % 8 ? " " : "\n    ",
+                                   (char *)g_ptr_array_index(features, k));
+        g_string_append(out, i + 1 < profiles->len ? "\n\n" : "\n");
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * qm_report_profiles_json() - probe --json output
+ * @profiles: QmProfile array
+ *
+ * Return: newly allocated text: {"hosts": [profile, ...]}
+ */
+char *qm_report_profiles_json(GPtrArray *profiles)
+{
+    g_autoptr(JsonBuilder) builder = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
+
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "hosts");
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < profiles->len; i++)
+        json_builder_add_value(
+            builder, qm_profile_to_json(g_ptr_array_index(profiles, i)));
+    json_builder_end_array(builder);
+    json_builder_end_object(builder);
+    root = json_builder_get_root(builder);
+    return to_json_text(root);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: what explain and probe print.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "decide.h"
+#include "profile.h"
+
+char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
+                             const char *cpu_original,
+                             const QmDecision *decision, char *const *argv);
+char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
+                             const char *cpu_original,
+                             const QmDecision *decision, char *const *argv);
+char *qm_report_profiles_text(GPtrArray *profiles);
+char *qm_report_profiles_json(GPtrArray *profiles);
