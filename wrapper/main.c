@@ -195,16 +195,11 @@ int main(int argc, char **argv)
         g_autofree char *text = NULL;
 
         if (decision == NULL) {
-            g_autofree char *line =
-                qm_shquote_argv((char *const *)final->pdata);
-
-            text = g_strdup_printf("Nothing to decide (%s): QEMU runs "
-                                   "unchanged.\n\nCommand:\n  %s\n",
-                                   opts->peers->len == 0 ? "no --peer"
-                                                         : "QEMU only "
-                                                           "prints "
-                                                           "information",
-                                   line);
+            text = qm_report_nothing(opts->json, opts->peers->len == 0
+                                                     ? "no --peer"
+                                                     : "QEMU only prints "
+                                                       "information",
+                                     (char *const *)final->pdata);
         } else if (opts->json) {
             text = qm_report_explain_json(local, peers, cpu_value, decision,
                                           (char *const *)final->pdata);

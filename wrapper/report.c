@@ -115,6 +115,23 @@ static void add_host(JsonBuilder *builder, const QmProfile *profile,
 }
 
 /**
+ * add_argv() - the "argv" member
+ * @builder: builder inside an object
+ * @argv:    NULL-terminated argv; words that are not UTF-8 get U+FFFD
+ */
+static void add_argv(JsonBuilder *builder, char *const *argv)
+{
+    json_builder_set_member_name(builder, "argv");
+    json_builder_begin_array(builder);
+    for (char *const *a = argv; *a; a++) {
+        g_autofree char *valid = g_utf8_make_valid(*a, -1);
+
+        json_builder_add_string_value(builder, valid);
+    }
+    json_builder_end_array(builder);
+}
+
+/**
  * to_json_text() - serialise a JSON node
  * @node: root node
  *
@@ -214,14 +231,7 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
                                       g_ptr_array_index(decision->warnings, i));
     json_builder_end_array(builder);
 
-    json_builder_set_member_name(builder, "argv");
-    json_builder_begin_array(builder);
-    for (char *const *a = argv; *a; a++) {
-        g_autofree char *valid = g_utf8_make_valid(*a, -1);
-
-        json_builder_add_string_value(builder, valid);
-    }
-    json_builder_end_array(builder);
+    add_argv(builder, argv);
     json_builder_set_member_name(builder, "command");
     json_builder_add_string_value(builder, line_utf8);
     json_builder_end_object(builder);
@@ -285,6 +295,48 @@ char *qm_report_profiles_json(GPtrArray *profiles)
         json_builder_add_value(
             builder, qm_profile_to_json(g_ptr_array_index(profiles, i)));
     json_builder_end_array(builder);
+    json_builder_end_object(builder);
+    root = json_builder_get_root(builder);
+    return to_json_text(root);
+}
+
+/**
+ * qm_report_nothing() - explain's output when there is nothing to decide
+ * @json: TRUE for JSON (same members as a decision, empty)
+ * @why:  reason, e.g. "no --peer"
+ * @argv: the unchanged command, NULL-terminated, QEMU path first
+ *
+ * Return: newly allocated text
+ */
+char *qm_report_nothing(gboolean json, const char *why, char *const *argv)
+{
+    g_autofree char *line = qm_shquote_argv(argv);
+    g_autoptr(JsonBuilder) builder = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *valid = NULL;
+
+    if (!json)
+        return g_strdup_printf("Nothing to decide (%s): QEMU runs "
+                               "unchanged.\n\nCommand:\n  %s\n",
+                               why, line);
+
+    valid = g_utf8_make_valid(line, -1);
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "hosts");
+    json_builder_begin_array(builder);
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "cpu");
+    json_builder_add_null_value(builder);
+    json_builder_set_member_name(builder, "hidden");
+    json_builder_begin_array(builder);
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "warnings");
+    json_builder_begin_array(builder);
+    json_builder_add_string_value(builder, why);
+    json_builder_end_array(builder);
+    add_argv(builder, argv);
+    json_builder_set_member_name(builder, "command");
+    json_builder_add_string_value(builder, valid);
     json_builder_end_object(builder);
     root = json_builder_get_root(builder);
     return to_json_text(root);

@@ -16,3 +16,4 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
                              const QmDecision *decision, char *const *argv);
 char *qm_report_profiles_text(GPtrArray *profiles);
 char *qm_report_profiles_json(GPtrArray *profiles);
+char *qm_report_nothing(gboolean json, const char *why, char *const *argv);
