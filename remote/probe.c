@@ -70,7 +70,7 @@ static gboolean interpret(const char *host, const char *qemu, const char *out,
     g_autofree char *line = telling_line(err);
     g_autofree char *lower = g_ascii_strdown(err ? err : "", -1);
 
-    if (g_strstr_len(out, len, "\"QMP\"") == NULL) {
+    if (len == 0 || g_strstr_len(out, len, "\"QMP\"") == NULL) {
         if (status == 127 || strstr(lower, "not found") != NULL)
             g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
                         "%s: QEMU command '%s' not found: %s", host, qemu,

@@ -267,32 +267,6 @@ static gboolean hide_named_mode(const char *model, GPtrArray *hosts,
 }
 
 /**
- * warn_arch_capabilities() - flag a known QEMU/KVM abort before it happens
- * @local:    local profile
- * @spec:     parsed -cpu value
- * @warnings: warnings array
- *
- * On AMD hosts, KVM may advertise the Intel-only IA32_ARCH_CAPABILITIES MSR
- * (nested setups, some kernels); QEMU 7.2 then aborts the vCPU with
- * "failed to set MSR 0x10a".  qemu-mig execs QEMU, so QEMU's own message
- * reaches the user; this warning says what it means beforehand.
- */
-static void warn_arch_capabilities(const QmProfile *local,
-                                   const QmCpuSpec *spec, GPtrArray *warnings)
-{
-    if (g_strcmp0(local->vendor, "GenuineIntel") == 0 ||
-        !qm_featset_has(local->features, "arch-capabilities") ||
-        g_hash_table_contains(spec->settings, "arch-capabilities"))
-        return;
-    g_ptr_array_add(warnings,
-                    g_strdup_printf("%s is a %s CPU whose KVM advertises "
-                                    "arch-capabilities; some QEMU versions "
-                                    "abort with \"failed to set MSR 0x10a\": "
-                                    "add arch-capabilities=off to -cpu if so",
-                                    local->name, local->vendor));
-}
-
-/**
  * build_value() - the new -cpu value
  * @original: the user's value, kept byte for byte as the prefix
  * @spec:     parsed user value
@@ -358,7 +332,6 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
                                      "under KVM both start from the host "
                                      "model"));
         hide_host_mode(local, hosts, out->hidden, index);
-        warn_arch_capabilities(local, spec, out->warnings);
     } else {
         out->mode = g_strdup(cpu_value ? "named" : "default");
         if (!hide_named_mode(spec->model, hosts, out->hidden, index,

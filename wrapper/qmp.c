@@ -643,6 +643,67 @@ gboolean qm_qmp_profile_from_replies(const char *host, GHashTable *replies,
 }
 
 /**
+ * split_lines() - split a live QMP stream into JSON documents
+ * @buf:   the bytes QEMU wrote
+ * @len:   their length
+ * @docs:  filled with one JsonNode per line
+ * @error: set on a malformed line, or a last line cut short
+ *
+ * A live QEMU writes exactly one document per line (ending in CRLF), so a
+ * line that does not parse is malformed, and an unterminated last line
+ * means the stream was cut: both are told apart for the message.
+ *
+ * Return: TRUE on success
+ */
+static gboolean split_lines(const char *buf, gsize len, GPtrArray **docs,
+                            GError **error)
+{
+    g_autoptr(GPtrArray) out =
+        g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    gsize start = 0;
+    guint line = 0;
+
+    if (len > QM_QMP_MAX_REPLY) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "QMP conversation is larger than %d bytes",
+                    QM_QMP_MAX_REPLY);
+        return FALSE;
+    }
+    while (start < len) {
+        const char *nl = memchr(buf + start, '\n', len - start);
+        gsize end = nl ? (gsize)(nl - buf) : len;
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        g_autoptr(GError) local = NULL;
+        gsize n = end - start;
+
+        line++;
+        while (n > 0 && g_ascii_isspace(buf[start + n - 1]))
+            n--;
+        if (n == 0) {
+            start = end + 1;
+            continue;
+        }
+        if (!json_parser_load_from_data(parser, buf + start, n, &local) ||
+            !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+            if (nl == NULL)
+                g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                            "QMP output is truncated (line %u ends after "
+                            "%zu bytes)",
+                            line, len);
+            else
+                g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                            "malformed QMP reply on line %u: %s", line,
+                            local ? local->message : "not a JSON object");
+            return FALSE;
+        }
+        g_ptr_array_add(out, json_node_ref(json_parser_get_root(parser)));
+        start = end + 1;
+    }
+    *docs = g_steal_pointer(&out);
+    return TRUE;
+}
+
+/**
  * qm_qmp_parse_transcript() - turn a whole probe conversation into a profile
  * @host:    host name for the profile and for messages
  * @buf:     everything QEMU wrote to stdout
@@ -666,7 +727,7 @@ gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
     gsize next = 0;
     JsonObject *greeting;
 
-    if (!qm_qmp_split(buf, len, &docs, &local)) {
+    if (!split_lines(buf, len, &docs, &local)) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL, "%s: %s", host,
                     local->message);
         return FALSE;

@@ -1,0 +1,1085 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig integration tests: the real qemu-mig binary against real
+ * OpenSSH sshd instances on 127.0.0.1, each peer playing one recorded real
+ * CPU through the fake QEMU.  The local host plays a recorded CPU too
+ * (FAKE_QEMU_REPLAY), so the results do not depend on this machine.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "sshd.h"
+#include "testutil.h"
+#include "wrapper/error.h"
+#include "wrapper/feature.h"
+#include "wrapper/qmp.h"
+
+#define PEERS 3
+
+static QmTestSshd *peers[PEERS];
+static char *ssh_config;   /* all peers' Host blocks in one file */
+static char *map_dir;      /* port-N files naming each peer's capture */
+static char *skip_reason;
+
+/**
+ * Run - what one qemu-mig run did
+ */
+typedef struct {
+    int status;      /* exit status, or 128+signal */
+    char *out;
+    gsize out_len;
+    char *err;
+    double seconds;
+} Run;
+
+/**
+ * run_free() - free a Run
+ * @run: run
+ */
+static void run_free(Run *run)
+{
+    g_free(run->out);
+    g_free(run->err);
+    g_free(run);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Run, run_free)
+
+/**
+ * data() - path of a capture in tests/data (static storage per call site)
+ * @name: short CPU name, e.g. "EPYC-7502-32-Core"
+ *
+ * Return: newly allocated path
+ */
+static char *capture(const char *name)
+{
+    g_autofree char *file = g_strdup_printf("x86_64-cpuid-%s.json", name);
+
+    return qm_test_data_path(file);
+}
+
+/**
+ * run_qm() - run the real qemu-mig binary
+ * @local_cpu: capture the local fake QEMU replays, or NULL for no override
+ * @extra_env: NULL-terminated KEY=VALUE list, or NULL
+ * @args:      NULL-terminated qemu-mig arguments (without argv[0])
+ *
+ * Return: what happened
+ */
+static Run *run_qm(const char *local_cpu, const char *const *extra_env,
+                   const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_auto(GStrv) envp = g_get_environ();
+    g_autoptr(GError) error = NULL;
+    Run *run = g_new0(Run, 1);
+    gint64 start;
+    int wait_status = 0;
+
+    g_ptr_array_add(argv, (char *)qm_test_env("QM_BINARY"));
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
+    g_ptr_array_add(argv, NULL);
+
+    if (local_cpu != NULL) {
+        g_autofree char *path = capture(local_cpu);
+
+        envp = g_environ_setenv(envp, "FAKE_QEMU_REPLAY", path, TRUE);
+    }
+    for (const char *const *e = extra_env; e && *e; e++) {
+        g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+
+        envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+    }
+
+    start = g_get_monotonic_time();
+    g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL,
+                 NULL, &run->out, &run->err, &wait_status, &error);
+    g_assert_no_error(error);
+    run->seconds = (g_get_monotonic_time() - start) / 1e6;
+    run->out_len = strlen(run->out);
+    if (WIFEXITED(wait_status))
+        run->status = WEXITSTATUS(wait_status);
+    else
+        run->status = 128 + WTERMSIG(wait_status);
+    g_test_message("exit %d after %.2fs; stderr: %s", run->status,
+                   run->seconds, run->err);
+    return run;
+}
+
+/**
+ * remote_cmd() - --remote-qemu value replaying one capture on any peer
+ * @cpu:   capture short name, or NULL to pick by the peer's port
+ * @extra: extra fake-qemu options (e.g. "--mode hang"), or ""
+ *
+ * Several peers need different CPUs under one --remote-qemu, so by
+ * default the peer's shell picks the capture named by its own sshd port,
+ * from SSH_CONNECTION (set by sshd in every session).
+ *
+ * Return: newly allocated shell command
+ */
+static char *remote_cmd(const char *cpu, const char *extra)
+{
+    const char *fake = qm_test_env("QM_FAKE_QEMU");
+
+    if (cpu != NULL) {
+        g_autofree char *path = capture(cpu);
+
+        return g_strdup_printf("%s --replay %s %s", fake, path, extra);
+    }
+    return g_strdup_printf("%s --replay \"$(cat %s/port-${SSH_CONNECTION##* })\" %s",
+                           fake, map_dir, extra);
+}
+
+/**
+ * assign_cpu() - make a peer play a capture (for remote_cmd(NULL, ...))
+ * @peer: peer
+ * @cpu:  capture short name
+ */
+static void assign_cpu(QmTestSshd *peer, const char *cpu)
+{
+    g_autofree char *file = g_strdup_printf("%s/port-%d", map_dir,
+                                            peer->port);
+    g_autofree char *path = capture(cpu);
+    g_autoptr(GError) error = NULL;
+
+    g_file_set_contents(file, path, -1, &error);
+    g_assert_no_error(error);
+}
+
+/**
+ * load_features() - a capture's host features, parsed independently of
+ *                   qemu-mig's decision code
+ * @cpu: capture short name
+ *
+ * Return: new set of canonical feature names
+ */
+static GHashTable *load_features(const char *cpu)
+{
+    g_autofree char *path = capture(cpu);
+    g_autofree char *text = NULL;
+    gsize len;
+    g_autoptr(GPtrArray) docs = NULL;
+    g_autoptr(GError) error = NULL;
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                            NULL);
+
+    g_file_get_contents(path, &text, &len, &error);
+    g_assert_no_error(error);
+    g_assert_true(qm_qmp_split(text, len, &docs, &error));
+    for (guint i = 0; i < docs->len; i++) {
+        JsonObject *doc = json_node_get_object(g_ptr_array_index(docs, i));
+        JsonObject *ret, *props;
+        g_autoptr(GList) members = NULL;
+
+        if (g_strcmp0(json_object_get_string_member_with_default(doc, "id",
+                                                                 ""),
+                      "model-expansion") != 0)
+            continue;
+        ret = json_object_get_object_member(doc, "return");
+        props = json_object_get_object_member(
+            json_object_get_object_member(ret, "model"), "props");
+        members = json_object_get_members(props);
+        for (GList *l = members; l; l = l->next) {
+            JsonNode *v = json_object_get_member(props, l->data);
+            g_autofree char *canon = qm_feature_canon(l->data);
+
+            if (json_node_get_value_type(v) == G_TYPE_BOOLEAN &&
+                json_node_get_boolean(v) && !qm_feature_is_option(canon))
+                g_hash_table_add(set, g_steal_pointer(&canon));
+        }
+    }
+    g_assert_cmpuint(g_hash_table_size(set), >, 10);
+    return set;
+}
+
+/**
+ * cmp_strptr() - sort char * arrays
+ * @a: pointer to first element
+ * @b: pointer to second element
+ *
+ * Return: strcmp() order
+ */
+static int cmp_strptr(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/**
+ * expected_host_value() - "-cpu host" value for local vs. peers, computed
+ *                         from the captures by plain set arithmetic
+ * @local:     local capture
+ * @peer_cpus: NULL-terminated peer captures
+ *
+ * Return: newly allocated value
+ */
+static char *expected_host_value(const char *local,
+                                 const char *const *peer_cpus)
+{
+    g_autoptr(GHashTable) mine = load_features(local);
+    g_autoptr(GPtrArray) theirs =
+        g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
+    g_autoptr(GPtrArray) hidden = g_ptr_array_new();
+    GString *value = g_string_new("host");
+    GHashTableIter iter;
+    gpointer key;
+
+    for (const char *const *p = peer_cpus; *p; p++)
+        g_ptr_array_add(theirs, load_features(*p));
+    g_hash_table_iter_init(&iter, mine);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        for (guint i = 0; i < theirs->len; i++) {
+            if (!g_hash_table_contains(g_ptr_array_index(theirs, i), key)) {
+                g_ptr_array_add(hidden, key);
+                break;
+            }
+        }
+    }
+    g_ptr_array_sort(hidden, cmp_strptr);
+    for (guint i = 0; i < hidden->len; i++)
+        g_string_append_printf(value, ",%s=off",
+                               (char *)g_ptr_array_index(hidden, i));
+    return g_string_free(value, FALSE);
+}
+
+/**
+ * unhex() - decode a hex string
+ * @hex: lower- or upper-case hex digits
+ *
+ * Return: newly allocated NUL-terminated bytes
+ */
+static char *unhex(const char *hex)
+{
+    gsize n = strlen(hex) / 2;
+    char *out = g_malloc0(n + 1);
+
+    for (gsize i = 0; i < n; i++)
+        out[i] = (char)(g_ascii_xdigit_value(hex[2 * i]) * 16 +
+                        g_ascii_xdigit_value(hex[2 * i + 1]));
+    return out;
+}
+
+/**
+ * eval_line() - what a POSIX shell makes of a --dry-run line
+ * @line: the line (without its newline)
+ *
+ * The shell prints each resulting word in hex, one per line, so bytes that
+ * are not UTF-8 (or are newlines) come back exactly.
+ *
+ * Return: the argv `eval` produces, byte-exact
+ */
+static GPtrArray *eval_line(const char *line)
+{
+    const char *argv[] = {
+        "/bin/sh", "-c",
+        "eval \"set -- $1\"; for a; do printf '%s' \"$a\" | od -An -v -tx1 "
+        "| tr -d ' \\n'; echo; done",
+        "sh", line, NULL,
+    };
+    g_autofree char *out = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
+    int status;
+
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                 &out, NULL, &status, &error);
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    lines = g_strsplit(out, "\n", -1);
+    for (char **l = lines; *l && l[1]; l++)
+        g_ptr_array_add(words, unhex(*l));
+    return words;
+}
+
+/**
+ * dry_run_words() - check a run printed one line, and eval it
+ * @run: a successful --dry-run
+ *
+ * Return: the argv the line stands for
+ */
+static GPtrArray *dry_run_words(const Run *run)
+{
+    g_autofree char *line = NULL;
+
+    g_assert_cmpint(run->status, ==, 0);
+    g_assert_true(g_str_has_suffix(run->out, "\n"));
+    g_assert_null(strchr(run->out, '\n') == run->out + run->out_len - 1
+                      ? NULL
+                      : "more than one line");
+    line = g_strndup(run->out, run->out_len - 1);
+    return eval_line(line);
+}
+
+/**
+ * assert_one_line_error() - a refusal: one stderr line naming @needle
+ * @run:    the run
+ * @status: expected exit status
+ * @needle: text the message must contain
+ */
+static void assert_one_line_error(const Run *run, int status,
+                                  const char *needle)
+{
+    g_assert_cmpint(run->status, ==, status);
+    g_assert_true(g_str_has_prefix(run->err, "qemu-mig: "));
+    g_assert_nonnull(strstr(run->err, needle));
+    g_assert_cmpint(strchr(run->err, '\n') - run->err, ==,
+                    (int)strlen(run->err) - 1);
+    g_assert_cmpstr(run->out, ==, "");
+}
+
+/**
+ * base_args() - arguments every peer test passes, plus @rest
+ * @command: "explain" or "probe", or NULL to launch
+ * @remote: --remote-qemu value
+ * @rest:   NULL-terminated further arguments
+ *
+ * Return: new NULL-terminated array (strings borrowed)
+ */
+static GPtrArray *base_args(const char *command, const char *remote,
+                            const char *const *rest)
+{
+    GPtrArray *args = g_ptr_array_new();
+
+    if (command != NULL)
+        g_ptr_array_add(args, (char *)command);
+    g_ptr_array_add(args, "--ssh-config");
+    g_ptr_array_add(args, ssh_config);
+    g_ptr_array_add(args, "--qemu");
+    g_ptr_array_add(args, (char *)qm_test_env("QM_FAKE_QEMU"));
+    g_ptr_array_add(args, "--remote-qemu");
+    g_ptr_array_add(args, (char *)remote);
+    for (const char *const *a = rest; *a; a++)
+        g_ptr_array_add(args, (char *)*a);
+    g_ptr_array_add(args, NULL);
+    return args;
+}
+
+/**
+ * need_sshd() - skip the current test when sshd is unavailable
+ *
+ * Return: TRUE when the test may go on
+ */
+static gboolean need_sshd(void)
+{
+    if (skip_reason != NULL) {
+        g_test_skip(skip_reason);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Captures with a full expansion, and their vendors (from tests/data). */
+static const struct {
+    const char *cpu;
+    const char *vendor;
+} full_captures[] = {
+    { "Atom-P5362", "GenuineIntel" },
+    { "Cooperlake", "GenuineIntel" },
+    { "Core-i7-1270P", "GenuineIntel" },
+    { "Core-i7-5600U", "GenuineIntel" },
+    { "Core-i7-7700", "GenuineIntel" },
+    { "Core-i7-8700", "GenuineIntel" },
+    { "Core2-E6850", "GenuineIntel" },
+    { "EPYC-7502-32-Core", "AuthenticAMD" },
+    { "EPYC-7601-32-Core", "AuthenticAMD" },
+    { "EPYC-7713-64-Core", "AuthenticAMD" },
+    { "EPYC-9334-32-Core", "AuthenticAMD" },
+    { "Hygon-C86-7185-32-core", "HygonGenuine" },
+    { "Ice-Lake-Server", "GenuineIntel" },
+    { "Opteron-2350", "AuthenticAMD" },
+    { "Ryzen-9-9950X-16-Core", "AuthenticAMD" },
+    { "Xeon-6788P", "GenuineIntel" },
+    { "Xeon-E5-2650-v3", "GenuineIntel" },
+    { "Xeon-E5-2650-v4", "GenuineIntel" },
+    { "Xeon-Gold-6130", "GenuineIntel" },
+    { "Xeon-Gold-6148", "GenuineIntel" },
+    { "Xeon-Gold-6530", "GenuineIntel" },
+    { "Xeon-Platinum-8268", "GenuineIntel" },
+};
+
+/**
+ * test_dry_run_every_capture() - for every recorded CPU with a full
+ * expansion, a loopback peer playing it yields exactly the intersection
+ */
+static void test_dry_run_every_capture(void)
+{
+    if (!need_sshd())
+        return;
+    for (gsize i = 0; i < G_N_ELEMENTS(full_captures); i++) {
+        const char *peer = full_captures[i].cpu;
+        const char *vendor = full_captures[i].vendor;
+        const char *local = strcmp(vendor, "GenuineIntel") == 0
+                                ? "Xeon-Gold-6530"
+                            : strcmp(vendor, "AuthenticAMD") == 0
+                                ? "EPYC-9334-32-Core"
+                                : peer;
+        const char *peer_list[] = { peer, NULL };
+        g_autofree char *remote = remote_cmd(peer, "");
+        const char *rest[] = { "--dry-run", "--peer", peers[0]->alias, "--",
+                               "-machine", "q35", "-cpu", "host", "-m", "512",
+                               NULL };
+        g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
+        g_autoptr(Run) run = run_qm(local, NULL,
+                                    (const char *const *)args->pdata);
+        g_autoptr(GPtrArray) words = NULL;
+        g_autofree char *expected = expected_host_value(local, peer_list);
+
+        g_test_message("local %s, peer %s", local, peer);
+        g_assert_cmpstr(run->err, ==, "");
+        words = dry_run_words(run);
+        g_assert_cmpuint(words->len, ==, 7);
+        g_assert_cmpstr(g_ptr_array_index(words, 0), ==,
+                        qm_test_env("QM_FAKE_QEMU"));
+        g_assert_cmpstr(g_ptr_array_index(words, 1), ==, "-machine");
+        g_assert_cmpstr(g_ptr_array_index(words, 2), ==, "q35");
+        g_assert_cmpstr(g_ptr_array_index(words, 3), ==, "-cpu");
+        g_assert_cmpstr(g_ptr_array_index(words, 4), ==, expected);
+        g_assert_cmpstr(g_ptr_array_index(words, 5), ==, "-m");
+        g_assert_cmpstr(g_ptr_array_index(words, 6), ==, "512");
+        if (strcmp(local, peer) == 0)
+            g_assert_cmpstr(expected, ==, "host");
+    }
+}
+
+/**
+ * test_several_peers() - three peers at once, hostile arguments kept
+ * byte-for-byte, and explain --json agreeing with --dry-run
+ */
+static void test_several_peers(void)
+{
+    g_autofree char *remote = NULL;
+    g_autofree char *peer_arg = NULL;
+    const char *peer_cpus[] = { "EPYC-7502-32-Core", "EPYC-9334-32-Core",
+                                "Ryzen-9-9950X-16-Core", NULL };
+    const char *qemu_args[] = {
+        "disk image.qcow2", "-name", "a b,c", "-vga", "std", "-cpu",
+        "EPYC", "-append", "\xff\xfe quote' \"dq\" $HOME `x` *", "", "-cpu",
+        "host,pmu=off", "-serial", "stdio", NULL,
+    };
+    g_autoptr(GPtrArray) rest = g_ptr_array_new();
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Run) run = NULL;
+    g_autoptr(Run) explain = NULL;
+    g_autoptr(GPtrArray) words = NULL;
+    g_autofree char *expected = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    JsonObject *root;
+    JsonArray *hidden, *hosts;
+
+    if (!need_sshd())
+        return;
+    for (int i = 0; i < PEERS; i++)
+        assign_cpu(peers[i], peer_cpus[i]);
+    remote = remote_cmd(NULL, "");
+    peer_arg = g_strdup_printf("%s,%s", peers[1]->alias, peers[2]->alias);
+
+    g_ptr_array_add(rest, "--dry-run");
+    g_ptr_array_add(rest, "--peer");
+    g_ptr_array_add(rest, peers[0]->alias);
+    g_ptr_array_add(rest, "--peer");
+    g_ptr_array_add(rest, peer_arg);
+    g_ptr_array_add(rest, "--");
+    for (const char *const *a = qemu_args; *a; a++)
+        g_ptr_array_add(rest, (char *)*a);
+    g_ptr_array_add(rest, NULL);
+    args = base_args(NULL, remote, (const char *const *)rest->pdata);
+    run = run_qm("EPYC-7713-64-Core", NULL, (const char *const *)args->pdata);
+    words = dry_run_words(run);
+
+    expected = expected_host_value("EPYC-7713-64-Core", peer_cpus);
+    /* the user's own settings stay, ours follow */
+    expected = g_strconcat("host,pmu=off", expected + strlen("host"), NULL);
+    g_assert_cmpuint(words->len, ==, G_N_ELEMENTS(qemu_args));
+    for (gsize i = 0; qemu_args[i]; i++) {
+        const char *want = i == 11 ? expected : qemu_args[i];
+
+        g_assert_cmpstr(g_ptr_array_index(words, i + 1), ==, want);
+    }
+    g_assert_nonnull(strstr(expected, ",vaes=off"));
+
+    /* explain --json: same decision, documented members */
+    g_ptr_array_index(rest, 0) = "--json";
+    {
+        g_autoptr(GPtrArray) eargs = base_args(
+            "explain", remote, (const char *const *)rest->pdata);
+
+        explain = run_qm("EPYC-7713-64-Core", NULL,
+                         (const char *const *)eargs->pdata);
+    }
+    g_assert_cmpint(explain->status, ==, 0);
+    g_assert_true(json_parser_load_from_data(parser, explain->out, -1,
+                                             &error));
+    root = json_node_get_object(json_parser_get_root(parser));
+    hosts = json_object_get_array_member(root, "hosts");
+    g_assert_cmpuint(json_array_get_length(hosts), ==, 4);
+    g_assert_cmpstr(json_object_get_string_member(
+                        json_array_get_object_element(hosts, 0), "role"),
+                    ==, "local");
+    hidden = json_object_get_array_member(root, "hidden");
+    g_assert_cmpuint(json_array_get_length(hidden), >, 0);
+    for (guint i = 0; i < json_array_get_length(hidden); i++) {
+        JsonObject *h = json_array_get_object_element(hidden, i);
+        g_autofree char *needle = g_strdup_printf(
+            ",%s=off", json_object_get_string_member(h, "feature"));
+
+        g_assert_nonnull(strstr(expected, needle));
+        g_assert_cmpuint(json_array_get_length(
+                             json_object_get_array_member(h, "lacking")),
+                         >=, 1);
+    }
+    g_assert_cmpstr(json_object_get_string_member(
+                        json_object_get_object_member(root, "cpu"), "final"),
+                    ==, expected);
+}
+
+/**
+ * record_path() - a fresh path for the fake QEMU's exec record
+ *
+ * Return: newly allocated path that does not exist yet
+ */
+static char *record_path(void)
+{
+    static int n;
+
+    return g_strdup_printf("%s/record-%d.json", qm_test_tmpdir(), n++);
+}
+
+/**
+ * launch_refused() - run a launch (not a dry run) that must be refused
+ * @local:   local capture
+ * @remote:  --remote-qemu value
+ * @extra:   NULL-terminated options before "--"
+ * @status:  expected exit status
+ * @needle:  text the one-line error must contain
+ * @max_s:   the refusal must come within this many seconds
+ */
+static void launch_refused(const char *local, const char *remote,
+                           const char *const *extra, int status,
+                           const char *needle, double max_s)
+{
+    g_autofree char *record = record_path();
+    g_autofree char *record_env = g_strdup_printf("FAKE_QEMU_RECORD=%s",
+                                                  record);
+    const char *env[] = { record_env, NULL };
+    g_autoptr(GPtrArray) rest = g_ptr_array_new();
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Run) run = NULL;
+
+    for (const char *const *a = extra; *a; a++)
+        g_ptr_array_add(rest, (char *)*a);
+    g_ptr_array_add(rest, "--");
+    g_ptr_array_add(rest, "-cpu");
+    g_ptr_array_add(rest, "host");
+    g_ptr_array_add(rest, NULL);
+    args = base_args(NULL, remote, (const char *const *)rest->pdata);
+    run = run_qm(local, env, (const char *const *)args->pdata);
+    assert_one_line_error(run, status, needle);
+    g_assert_cmpfloat(run->seconds, <, max_s);
+    /* nothing launched */
+    g_assert_false(g_file_test(record, G_FILE_TEST_EXISTS));
+}
+
+/**
+ * test_hostkey_unknown() - a peer whose key is not in known_hosts is
+ * refused with its SHA256 fingerprint, and nothing is added
+ */
+static void test_hostkey_unknown(void)
+{
+    g_autofree char *empty = g_build_filename(qm_test_tmpdir(),
+                                              "empty_known_hosts", NULL);
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    const char *extra[] = { "--known-hosts", empty, "--peer",
+                            peers[0]->alias, NULL };
+
+    if (!need_sshd())
+        return;
+    g_assert_true(g_file_set_contents(empty, "", 0, NULL));
+    launch_refused("EPYC-7713-64-Core", remote, extra, 4,
+                   peers[0]->fingerprint, 10);
+    g_file_get_contents(empty, &after, NULL, NULL);
+    g_assert_cmpstr(after, ==, "");
+}
+
+/**
+ * test_hostkey_changed() - a key other than the recorded one is refused
+ */
+static void test_hostkey_changed(void)
+{
+    g_autofree char *file = g_build_filename(qm_test_tmpdir(),
+                                             "changed_known_hosts", NULL);
+    g_autofree char *other = NULL;
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    g_auto(GStrv) fields = NULL;
+    g_autofree char *line = NULL;
+    const char *extra[] = { "--known-hosts", file, "--peer",
+                            peers[0]->alias, NULL };
+
+    if (!need_sshd())
+        return;
+    /* peer1's host key, recorded under peer0's address */
+    g_assert_true(g_file_get_contents(peers[1]->known_hosts, &other, NULL,
+                                      NULL));
+    fields = g_strsplit(g_strstrip(other), " ", 2);
+    line = g_strdup_printf("[127.0.0.1]:%d %s\n", peers[0]->port, fields[1]);
+    g_assert_true(g_file_set_contents(file, line, -1, NULL));
+    launch_refused("EPYC-7713-64-Core", remote, extra, 4,
+                   peers[0]->fingerprint, 10);
+}
+
+/**
+ * test_unreachable() - nothing listening: a quick, clear refusal
+ */
+static void test_unreachable(void)
+{
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *dest = NULL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+
+    if (!need_sshd())
+        return;
+    /* a port that was free a moment ago and has no listener now */
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    dest = g_strdup_printf("root@127.0.0.1:%d", ntohs(sa.sin_port));
+    {
+        const char *extra[] = { "--identity", peers[0]->identity,
+                                "--known-hosts", peers[0]->known_hosts,
+                                "--peer", dest, NULL };
+
+        launch_refused("EPYC-7713-64-Core", remote, extra, 3, dest, 5);
+    }
+}
+
+/**
+ * test_hanging_peer() - a SIGSTOPped sshd: refused within --timeout
+ */
+static void test_hanging_peer(void)
+{
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    const char *extra[] = { "--timeout", "2", "--peer", peers[2]->alias,
+                            "--peer", peers[0]->alias, NULL };
+
+    if (!need_sshd())
+        return;
+    qm_test_sshd_pause(peers[2], TRUE);
+    launch_refused("EPYC-7713-64-Core", remote, extra, 3, peers[2]->alias,
+                   5);
+    qm_test_sshd_pause(peers[2], FALSE);
+}
+
+/**
+ * test_bad_peer_qemu() - every way a peer's QEMU can be unusable or lie
+ */
+static void test_bad_peer_qemu(void)
+{
+    static const struct {
+        const char *cpu;
+        const char *extra;
+        int status;
+        const char *needle;
+    } cases[] = {
+        { NULL, "", 5, "not found" },
+        { "EPYC-7502-32-Core", "--mode nokvm", 5, "KVM" },
+        { "Core-i5-2500", "", 5, "too old" },
+        { "EPYC-7502-32-Core", "--mode malformed", 6, "malformed" },
+        { "EPYC-7502-32-Core", "--mode truncated", 6, "truncated" },
+        { "EPYC-7502-32-Core", "--mode out-of-order", 6, "out of order" },
+        { "EPYC-7502-32-Core", "--mode huge", 6, "16777216" },
+        { "EPYC-7502-32-Core", "--mode badname", 6, "outside [a-z0-9._-]" },
+        { "EPYC-7502-32-Core", "--mode badmodel", 6, "outside" },
+        { "EPYC-7502-32-Core", "--mode exit-early", 6, "" },
+        { "EPYC-7502-32-Core", "--mode noreply-id", 6, "no id" },
+        { "EPYC-7502-32-Core", "--mode hang", 3, "timed out" },
+    };
+
+    if (!need_sshd())
+        return;
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *remote =
+            cases[i].cpu ? remote_cmd(cases[i].cpu, cases[i].extra)
+                         : g_strdup("/nonexistent/qemu-system-x86_64");
+        const char *extra[] = { "--timeout", "3", "--peer", peers[0]->alias,
+                                NULL };
+
+        g_test_message("case %zu: %s %s", i, remote, cases[i].extra);
+        launch_refused("EPYC-7713-64-Core", remote, extra, cases[i].status,
+                       cases[i].needle, 8);
+    }
+}
+
+/**
+ * test_local_refusals() - local QEMU missing, not executable, without KVM;
+ * an unknown option; a vendor mismatch; a requested feature a peer lacks
+ */
+static void test_local_refusals(void)
+{
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *noexec = g_build_filename(qm_test_tmpdir(), "noexec",
+                                               NULL);
+    g_autofree char *remote_intel = remote_cmd("Xeon-Gold-6130", "");
+
+    if (!need_sshd())
+        return;
+    g_assert_true(g_file_set_contents(noexec, "#!/bin/sh\n", -1, NULL));
+    g_chmod(noexec, 0644);
+    {
+        const char *args[] = { "--qemu", "/nonexistent/qemu", "--peer",
+                               peers[0]->alias, "--", "-cpu", "host", NULL };
+        g_autoptr(Run) run = run_qm(NULL, NULL, args);
+
+        assert_one_line_error(run, 127, "/nonexistent/qemu");
+    }
+    {
+        const char *args[] = { "--qemu", noexec, "--", "-cpu", "host", NULL };
+        g_autoptr(Run) run = run_qm(NULL, NULL, args);
+
+        assert_one_line_error(run, 126, "noexec");
+    }
+    {
+        const char *args[] = { "--peeer", "x", "--", "-cpu", "host", NULL };
+        g_autoptr(Run) run = run_qm(NULL, NULL, args);
+
+        assert_one_line_error(run, 2, "--peeer");
+    }
+    {
+        const char *extra[] = { "--peer", peers[0]->alias, NULL };
+        const char *env[] = { "FAKE_QEMU_MODE=nokvm", NULL };
+        g_autoptr(GPtrArray) args = NULL;
+        const char *rest[] = { "--peer", peers[0]->alias, "--", "-cpu",
+                               "host", NULL };
+        g_autoptr(Run) run = NULL;
+
+        (void)extra;
+        args = base_args(NULL, remote, rest);
+        run = run_qm("EPYC-7713-64-Core", env,
+                     (const char *const *)args->pdata);
+        assert_one_line_error(run, 5, "local: QEMU cannot use KVM");
+    }
+    {
+        const char *extra[] = { "--peer", peers[0]->alias, NULL };
+
+        launch_refused("EPYC-7713-64-Core", remote_intel, extra, 7,
+                       "GenuineIntel", 10);
+        launch_refused("EPYC-7713-64-Core", remote_intel, extra, 7,
+                       "AuthenticAMD", 10);
+    }
+    {
+        const char *rest[] = { "--dry-run", "--allow-cross-vendor", "--peer",
+                               peers[0]->alias, "--", "-cpu", "host", NULL };
+        g_autoptr(GPtrArray) args = base_args(NULL, remote_intel, rest);
+        g_autoptr(Run) run = run_qm("EPYC-7713-64-Core", NULL,
+                                    (const char *const *)args->pdata);
+
+        g_assert_cmpint(run->status, ==, 0);
+        g_assert_nonnull(strstr(run->err, "warning: CPU vendors differ"));
+        g_assert_true(g_str_has_prefix(run->out,
+                                       qm_test_env("QM_FAKE_QEMU")));
+    }
+    {
+        /* Genoa has avx512f, Rome does not */
+        const char *rest[] = { "--peer", peers[0]->alias, "--", "-cpu",
+                               "host,+avx512f", NULL };
+        g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
+        g_autoptr(Run) run = run_qm("EPYC-9334-32-Core", NULL,
+                                    (const char *const *)args->pdata);
+
+        assert_one_line_error(run, 7, "avx512f");
+        g_assert_nonnull(strstr(run->err, peers[0]->alias));
+    }
+}
+
+/**
+ * read_record() - the fake QEMU's account of its exec
+ * @path: record file
+ *
+ * Return: parsed JSON root
+ */
+static JsonNode *read_record(const char *path)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+
+    json_parser_load_from_file(parser, path, &error);
+    g_assert_no_error(error);
+    return json_node_ref(json_parser_get_root(parser));
+}
+
+/**
+ * count_files() - number of entries in a directory
+ * @dir: directory
+ *
+ * Return: count (0 when it does not exist)
+ */
+static guint count_files(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+
+    while (d != NULL && g_dir_read_name(d) != NULL)
+        n++;
+    return n;
+}
+
+/**
+ * exec_and_record() - run a real launch with fd 5 inherited, return the
+ *                     fake QEMU's record and qemu-mig's PID
+ * @args:   NULL-terminated qemu-mig arguments
+ * @env:    NULL-terminated extra environment
+ * @pid:    where to store the PID qemu-mig ran as
+ * @out:    where to store everything written to stdout
+ *
+ * Return: the record
+ */
+static JsonNode *exec_and_record(const char *const *args,
+                                 const char *const *env, GPid *pid,
+                                 char **out)
+{
+    g_autofree char *record = record_path();
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_auto(GStrv) envp = g_get_environ();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) stdout_buf = g_string_new(NULL);
+    int src = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int target = 5;
+    int out_fd = -1, status = 0;
+    char buf[4096];
+    ssize_t r;
+
+    g_ptr_array_add(argv, (char *)qm_test_env("QM_BINARY"));
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
+    g_ptr_array_add(argv, NULL);
+    envp = g_environ_setenv(envp, "FAKE_QEMU_RECORD", record, TRUE);
+    for (const char *const *e = env; e && *e; e++) {
+        g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+
+        envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+    }
+    g_assert_true(g_spawn_async_with_pipes_and_fds(
+        NULL, (const char *const *)argv->pdata, (const char *const *)envp,
+        G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, -1, -1, -1, &src, &target, 1,
+        pid, NULL, &out_fd, NULL, &error));
+    g_assert_no_error(error);
+    close(src);
+    while ((r = read(out_fd, buf, sizeof(buf))) > 0)
+        g_string_append_len(stdout_buf, buf, r);
+    close(out_fd);
+    g_assert_cmpint(waitpid(*pid, &status, 0), ==, *pid);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    *out = g_strdup(stdout_buf->str);
+    return read_record(record);
+}
+
+/**
+ * assert_record() - the exec'd QEMU got exactly this argv, our PID, and
+ *                   only the fds the caller gave qemu-mig
+ * @record:   fake QEMU's record
+ * @pid:      qemu-mig's PID
+ * @expected: NULL-terminated argv expected (argv[0] included)
+ */
+static void assert_record(JsonNode *record, GPid pid,
+                          const char *const *expected)
+{
+    JsonObject *obj = json_node_get_object(record);
+    JsonArray *argv = json_object_get_array_member(obj, "argv_hex");
+    JsonArray *fds = json_object_get_array_member(obj, "fds");
+    guint n = 0;
+
+    g_assert_cmpint(json_object_get_int_member(obj, "pid"), ==, pid);
+    for (; expected[n]; n++) {
+        g_autofree char *word = unhex(json_array_get_string_element(argv, n));
+
+        g_assert_cmpstr(word, ==, expected[n]);
+    }
+    g_assert_cmpuint(json_array_get_length(argv), ==, n);
+    /* 0-2 and the inherited fd 5; nothing of qemu-mig's */
+    g_assert_cmpuint(json_array_get_length(fds), ==, 4);
+    g_assert_cmpint(json_array_get_int_element(fds, 0), ==, 0);
+    g_assert_cmpint(json_array_get_int_element(fds, 1), ==, 1);
+    g_assert_cmpint(json_array_get_int_element(fds, 2), ==, 2);
+    g_assert_cmpint(json_array_get_int_element(fds, 3), ==, 5);
+}
+
+/**
+ * test_exec() - a real launch: same PID, rewritten argv, inherited fd
+ * kept, nothing of ours leaked, stdout left to QEMU
+ */
+static void test_exec(void)
+{
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    const char *rest[] = { "--peer", peers[0]->alias, "--", "-serial",
+                           "stdio", "-add-fd", "fd=5,set=1", "-cpu", "host",
+                           NULL };
+    const char *peer_list[] = { "EPYC-7502-32-Core", NULL };
+    g_autofree char *value = NULL;
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(JsonNode) record = NULL;
+    g_autofree char *out = NULL;
+    GPid pid;
+
+    if (!need_sshd())
+        return;
+    value = expected_host_value("EPYC-7713-64-Core", peer_list);
+    args = base_args(NULL, remote, rest);
+    {
+        g_autofree char *replay = capture("EPYC-7713-64-Core");
+        g_autofree char *env_replay =
+            g_strdup_printf("FAKE_QEMU_REPLAY=%s", replay);
+        const char *env[] = { env_replay, NULL };
+        const char *expected[] = { qm_test_env("QM_FAKE_QEMU"), "-serial",
+                                   "stdio", "-add-fd", "fd=5,set=1", "-cpu",
+                                   value, NULL };
+
+        record = exec_and_record((const char *const *)args->pdata, env, &pid,
+                                 &out);
+        assert_record(record, pid, expected);
+    }
+    g_assert_cmpstr(out, ==, "fake-qemu: stdout belongs to QEMU\n");
+}
+
+/**
+ * test_passthrough() - no --peer, or a query-only invocation: QEMU runs
+ * with the arguments as given and nothing is probed
+ */
+static void test_passthrough(void)
+{
+    g_autofree char *count_dir = g_build_filename(qm_test_tmpdir(), "counts",
+                                                  NULL);
+    g_autofree char *count_env = g_strdup_printf("FAKE_QEMU_COUNT_DIR=%s",
+                                                 count_dir);
+    g_autofree char *extra = g_strdup_printf("--count-dir %s", count_dir);
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", extra);
+    const char *env[] = { count_env, NULL };
+    g_autofree char *out = NULL;
+    GPid pid;
+
+    if (!need_sshd())
+        return;
+    g_mkdir_with_parents(count_dir, 0700);
+    {
+        const char *args[] = { "--qemu", qm_test_env("QM_FAKE_QEMU"), "-vga",
+                               "std", "-cpu", "host", "\xff", NULL };
+        const char *expected[] = { qm_test_env("QM_FAKE_QEMU"), "-vga", "std",
+                                   "-cpu", "host", "\xff", NULL };
+        g_autoptr(JsonNode) record = exec_and_record(args, env, &pid, &out);
+
+        assert_record(record, pid, expected);
+    }
+    {
+        const char *rest[] = { "--peer", peers[0]->alias, "--", "-cpu",
+                               "help", NULL };
+        g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
+        const char *expected[] = { qm_test_env("QM_FAKE_QEMU"), "-cpu",
+                                   "help", NULL };
+        g_autoptr(JsonNode) record = exec_and_record(
+            (const char *const *)args->pdata, env, &pid, &out);
+
+        assert_record(record, pid, expected);
+    }
+    g_assert_cmpuint(count_files(count_dir), ==, 0);
+
+    /* control: a real launch does probe, once locally and once remotely */
+    {
+        const char *rest[] = { "--dry-run", "--peer", peers[0]->alias, "--",
+                               "-cpu", "host", NULL };
+        g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
+        g_autoptr(Run) run = run_qm("EPYC-7713-64-Core", env,
+                                    (const char *const *)args->pdata);
+
+        g_assert_cmpint(run->status, ==, 0);
+        g_assert_cmpuint(count_files(count_dir), ==, 2);
+    }
+}
+
+/**
+ * test_probe_json() - probe --json reports every host's profile
+ */
+static void test_probe_json(void)
+{
+    g_autofree char *remote = remote_cmd("Xeon-Gold-6130", "");
+    const char *rest[] = { "--json", peers[0]->alias, NULL };
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Run) run = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonObject *host;
+
+    if (!need_sshd())
+        return;
+    args = base_args("probe", remote, rest);
+    run = run_qm(NULL, NULL, (const char *const *)args->pdata);
+    g_assert_cmpint(run->status, ==, 0);
+    g_assert_true(json_parser_load_from_data(parser, run->out, -1, NULL));
+    host = json_array_get_object_element(
+        json_object_get_array_member(
+            json_node_get_object(json_parser_get_root(parser)), "hosts"),
+        0);
+    g_assert_cmpstr(json_object_get_string_member(host, "name"), ==,
+                    peers[0]->alias);
+    g_assert_cmpstr(json_object_get_string_member(host, "vendor"), ==,
+                    "GenuineIntel");
+    g_assert_cmpint(json_object_get_int_member(host, "model"), ==, 85);
+    g_assert_cmpstr(json_object_get_string_member(host, "probe-method"), ==,
+                    "ssh-qmp");
+}
+
+/**
+ * main() - start the peers, run the tests, stop the peers
+ * @argc: argc
+ * @argv: argv
+ *
+ * Return: g_test_run()'s status
+ */
+int main(int argc, char **argv)
+{
+    g_autoptr(GString) config = g_string_new(NULL);
+    int ret;
+
+    qm_test_init(&argc, &argv);
+    map_dir = g_build_filename(qm_test_tmpdir(), "cpu-map", NULL);
+    g_mkdir_with_parents(map_dir, 0700);
+    if (qm_test_sshd_available(&skip_reason)) {
+        for (int i = 0; i < PEERS; i++) {
+            g_autofree char *alias = g_strdup_printf("peer%d", i);
+            g_autofree char *text = NULL;
+
+            peers[i] = qm_test_sshd_start(alias);
+            g_assert_true(g_file_get_contents(peers[i]->ssh_config, &text,
+                                              NULL, NULL));
+            g_string_append_printf(config, "%s\n", text);
+        }
+        ssh_config = g_build_filename(qm_test_tmpdir(), "ssh_config", NULL);
+        g_assert_true(g_file_set_contents(ssh_config, config->str, -1, NULL));
+    }
+
+    g_test_add_func("/e2e/dry-run-every-capture", test_dry_run_every_capture);
+    g_test_add_func("/e2e/several-peers", test_several_peers);
+    g_test_add_func("/e2e/hostkey-unknown", test_hostkey_unknown);
+    g_test_add_func("/e2e/hostkey-changed", test_hostkey_changed);
+    g_test_add_func("/e2e/unreachable", test_unreachable);
+    g_test_add_func("/e2e/hanging-peer", test_hanging_peer);
+    g_test_add_func("/e2e/bad-peer-qemu", test_bad_peer_qemu);
+    g_test_add_func("/e2e/local-refusals", test_local_refusals);
+    g_test_add_func("/e2e/exec", test_exec);
+    g_test_add_func("/e2e/passthrough", test_passthrough);
+    g_test_add_func("/e2e/probe-json", test_probe_json);
+    ret = g_test_run();
+
+    for (int i = 0; i < PEERS; i++)
+        g_clear_pointer(&peers[i], qm_test_sshd_stop);
+    return ret;
+}
