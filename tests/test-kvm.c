@@ -37,6 +37,9 @@ static const struct {
     { "adx", 7, 0, "EBX", 19 },        { "smap", 7, 0, "EBX", 20 },
     { "clflushopt", 7, 0, "EBX", 23 }, { "sha-ni", 7, 0, "EBX", 29 },
     { "rdtscp", 0x80000001, 0, "EDX", 27 },
+    { "gfni", 7, 0, "ECX", 8 },        { "clwb", 7, 0, "EBX", 24 },
+    { "umip", 7, 0, "ECX", 2 },
+    { "3dnowprefetch", 0x80000001, 0, "ECX", 8 },
 };
 
 /**
@@ -189,6 +192,20 @@ static char *write_restricted_capture(GPtrArray *docs, GPtrArray *hidden)
         json_node_unref(node);
     }
     g_assert_true(g_file_set_contents(path, text->str, -1, NULL));
+
+    /* the fake replays machines from a file of their own */
+    {
+        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+        g_autofree char *doc = NULL;
+        g_autofree char *mpath = g_build_filename(qm_test_tmpdir(),
+                                                  "machines.json", NULL);
+
+        json_node_set_object(node, reply_by_id(docs, "machines"));
+        json_generator_set_root(gen, node);
+        doc = json_generator_to_data(gen, NULL);
+        g_assert_true(g_file_set_contents(mpath, doc, -1, NULL));
+        json_node_unref(node);
+    }
     return g_steal_pointer(&path);
 }
 
@@ -251,7 +268,9 @@ static GPtrArray *guest_cpu(const char *const *args, char **err, int *status)
     g_ptr_array_add(argv, NULL);
     *status = spawn_capture((const char *const *)argv->pdata, input, &out,
                             err);
-    if (strstr(out, "\"QMP\"") == NULL)
+    /* QEMU greets before creating the vCPU, so a greeting alone proves
+     * nothing: only an answered qom-get means the guest CPU exists. */
+    if (strstr(out, "\"id\": \"words\"") == NULL)
         return NULL;
     g_assert_true(qm_qmp_split(out, strlen(out), &docs, NULL));
     return docs;
@@ -306,7 +325,7 @@ static void test_launch_restricted(void)
     g_autofree char *err = NULL;
     g_autoptr(GPtrArray) docs = NULL;
     const char *cpu = "host";
-    int status;
+    int status, checked = 0;
 
     if (skip_reason) {
         g_test_skip(skip_reason);
@@ -319,8 +338,9 @@ static void test_launch_restricted(void)
     local = local_transcript();
     capture = write_restricted_capture(local, hidden);
     peer = qm_test_sshd_start("restricted");
-    remote = g_strdup_printf("%s --replay %s", qm_test_env("QM_FAKE_QEMU"),
-                             capture);
+    remote = g_strdup_printf("%s --replay %s --machines %s/machines.json",
+                             qm_test_env("QM_FAKE_QEMU"), capture,
+                             qm_test_tmpdir());
 
     /*
      * QEMU 7.2 on some nested AMD hosts aborts a vCPU with plain -cpu host
@@ -351,6 +371,7 @@ static void test_launch_restricted(void)
         const char *id =
             json_object_get_string_member_with_default(obj, "id", "");
 
+        checked += strcmp(id, "filtered") == 0 || strcmp(id, "words") == 0;
         if (strcmp(id, "filtered") == 0) {
             JsonArray *words = json_object_get_array_member(obj, "return");
 
@@ -377,6 +398,7 @@ static void test_launch_restricted(void)
                             ==, "/machine/unattached/device[0]");
         }
     }
+    g_assert_cmpint(checked, ==, 2);
 }
 
 /**
@@ -390,7 +412,7 @@ static void test_control_plain_host(void)
     g_autofree char *capture = NULL;
     g_autofree char *err = NULL;
     g_autoptr(GPtrArray) docs = NULL;
-    int status;
+    int status, checked = 0;
     const char *cpu = "host";
 
     if (skip_reason) {
@@ -417,11 +439,13 @@ static void test_control_plain_host(void)
                                                                  ""),
                       "words") != 0)
             continue;
+        checked++;
         for (guint h = 0; h < hidden->len; h++)
             g_assert_true(feature_bit(json_object_get_array_member(obj,
                                                                    "return"),
                                       g_ptr_array_index(hidden, h)));
     }
+    g_assert_cmpint(checked, ==, 1);
 }
 
 /**
