@@ -32,7 +32,7 @@ void qm_hostid_free(QmHostId *id)
  */
 gboolean qm_hostid_read(QmHostId **id, GError **error)
 {
-    struct cpu_id_t data = { 0 };
+    struct cpu_id_t data = {0};
     g_autoptr(QmHostId) out = g_new0(QmHostId, 1);
 
     if (!cpuid_present() || cpu_identify(NULL, &data) != 0) {

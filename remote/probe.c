@@ -235,7 +235,7 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
     g_autoptr(GError) local = NULL;
     g_autoptr(QmProfile) prof = NULL;
     g_autoptr(QmHostId) id = NULL;
-    int fds[3] = { -1, -1, -1 };
+    int fds[3] = {-1, -1, -1};
     GPid pid;
     int status;
     gboolean ok;
@@ -250,9 +250,8 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
      * opened by a sibling thread cannot leak into the probe.
      */
     if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-                                  NULL, &pid, &fds[0], &fds[1], &fds[2],
-                                  &local)) {
+                                  G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
+                                  &pid, &fds[0], &fds[1], &fds[2], &local)) {
         g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
                     "local: cannot start QEMU %s: %s", qemu_path,
                     local->message);
@@ -269,8 +268,7 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
     status = reap(pid, ok ? deadline : 0);
     g_spawn_close_pid(pid);
     if (!ok) {
-        g_set_error(error, QM_ERROR, local->code, "local: %s",
-                    local->message);
+        g_set_error(error, QM_ERROR, local->code, "local: %s", local->message);
         return FALSE;
     }
 
@@ -454,8 +452,8 @@ gboolean qm_probe_all(const char *local_qemu, char *const *peers,
     }
     if (first != NULL) {
         if (others->len) {
-            g_autofree char *msg = g_strdup_printf(
-                "%s (also failed: %s)", first->message, others->str);
+            g_autofree char *msg = g_strdup_printf("%s (also failed: %s)",
+                                                   first->message, others->str);
 
             g_free(first->message);
             first->message = g_steal_pointer(&msg);

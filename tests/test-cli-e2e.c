@@ -24,15 +24,15 @@
 #define PEERS 3
 
 static QmTestSshd *peers[PEERS];
-static char *ssh_config;   /* all peers' Host blocks in one file */
-static char *map_dir;      /* port-N files naming each peer's capture */
+static char *ssh_config; /* all peers' Host blocks in one file */
+static char *map_dir;    /* port-N files naming each peer's capture */
 static char *skip_reason;
 
 /**
  * Run - what one qemu-mig run did
  */
 typedef struct {
-    int status;      /* exit status, or 128+signal */
+    int status; /* exit status, or 128+signal */
     char *out;
     gsize out_len;
     char *err;
@@ -99,8 +99,8 @@ static Run *run_qm(const char *local_cpu, const char *const *extra_env,
     }
 
     start = g_get_monotonic_time();
-    g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL,
-                 NULL, &run->out, &run->err, &wait_status, &error);
+    g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                 &run->out, &run->err, &wait_status, &error);
     g_assert_no_error(error);
     run->seconds = (g_get_monotonic_time() - start) / 1e6;
     run->out_len = strlen(run->out);
@@ -108,8 +108,8 @@ static Run *run_qm(const char *local_cpu, const char *const *extra_env,
         run->status = WEXITSTATUS(wait_status);
     else
         run->status = 128 + WTERMSIG(wait_status);
-    g_test_message("exit %d after %.2fs; stderr: %s", run->status,
-                   run->seconds, run->err);
+    g_test_message("exit %d after %.2fs; stderr: %s", run->status, run->seconds,
+                   run->err);
     return run;
 }
 
@@ -133,8 +133,9 @@ static char *remote_cmd(const char *cpu, const char *extra)
 
         return g_strdup_printf("%s --replay %s %s", fake, path, extra);
     }
-    return g_strdup_printf("%s --replay \"$(cat %s/port-${SSH_CONNECTION##* })\" %s",
-                           fake, map_dir, extra);
+    return g_strdup_printf(
+        "%s --replay \"$(cat %s/port-${SSH_CONNECTION##* })\" %s", fake,
+        map_dir, extra);
 }
 
 /**
@@ -144,8 +145,7 @@ static char *remote_cmd(const char *cpu, const char *extra)
  */
 static void assign_cpu(QmTestSshd *peer, const char *cpu)
 {
-    g_autofree char *file = g_strdup_printf("%s/port-%d", map_dir,
-                                            peer->port);
+    g_autofree char *file = g_strdup_printf("%s/port-%d", map_dir, peer->port);
     g_autofree char *path = capture(cpu);
     g_autoptr(GError) error = NULL;
 
@@ -167,8 +167,8 @@ static GHashTable *load_features(const char *cpu)
     gsize len;
     g_autoptr(GPtrArray) docs = NULL;
     g_autoptr(GError) error = NULL;
-    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                            NULL);
+    GHashTable *set =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
     g_file_get_contents(path, &text, &len, &error);
     g_assert_no_error(error);
@@ -178,8 +178,7 @@ static GHashTable *load_features(const char *cpu)
         JsonObject *ret, *props;
         g_autoptr(GList) members = NULL;
 
-        if (g_strcmp0(json_object_get_string_member_with_default(doc, "id",
-                                                                 ""),
+        if (g_strcmp0(json_object_get_string_member_with_default(doc, "id", ""),
                       "model-expansion") != 0)
             continue;
         ret = json_object_get_object_member(doc, "return");
@@ -277,10 +276,13 @@ static char *unhex(const char *hex)
 static GPtrArray *eval_line(const char *line)
 {
     const char *argv[] = {
-        "/bin/sh", "-c",
+        "/bin/sh",
+        "-c",
         "eval \"set -- $1\"; for a; do printf '%s' \"$a\" | od -An -v -tx1 "
         "| tr -d ' \\n'; echo; done",
-        "sh", line, NULL,
+        "sh",
+        line,
+        NULL,
     };
     g_autofree char *out = NULL;
     g_autoptr(GError) error = NULL;
@@ -288,8 +290,8 @@ static GPtrArray *eval_line(const char *line)
     GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
     int status;
 
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                 &out, NULL, &status, &error);
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                 NULL, &status, &error);
     g_assert_no_error(error);
     g_assert_true(g_spawn_check_wait_status(status, NULL));
     lines = g_strsplit(out, "\n", -1);
@@ -380,28 +382,28 @@ static const struct {
     const char *cpu;
     const char *vendor;
 } full_captures[] = {
-    { "Atom-P5362", "GenuineIntel" },
-    { "Cooperlake", "GenuineIntel" },
-    { "Core-i7-1270P", "GenuineIntel" },
-    { "Core-i7-5600U", "GenuineIntel" },
-    { "Core-i7-7700", "GenuineIntel" },
-    { "Core-i7-8700", "GenuineIntel" },
-    { "Core2-E6850", "GenuineIntel" },
-    { "EPYC-7502-32-Core", "AuthenticAMD" },
-    { "EPYC-7601-32-Core", "AuthenticAMD" },
-    { "EPYC-7713-64-Core", "AuthenticAMD" },
-    { "EPYC-9334-32-Core", "AuthenticAMD" },
-    { "Hygon-C86-7185-32-core", "HygonGenuine" },
-    { "Ice-Lake-Server", "GenuineIntel" },
-    { "Opteron-2350", "AuthenticAMD" },
-    { "Ryzen-9-9950X-16-Core", "AuthenticAMD" },
-    { "Xeon-6788P", "GenuineIntel" },
-    { "Xeon-E5-2650-v3", "GenuineIntel" },
-    { "Xeon-E5-2650-v4", "GenuineIntel" },
-    { "Xeon-Gold-6130", "GenuineIntel" },
-    { "Xeon-Gold-6148", "GenuineIntel" },
-    { "Xeon-Gold-6530", "GenuineIntel" },
-    { "Xeon-Platinum-8268", "GenuineIntel" },
+    {"Atom-P5362", "GenuineIntel"},
+    {"Cooperlake", "GenuineIntel"},
+    {"Core-i7-1270P", "GenuineIntel"},
+    {"Core-i7-5600U", "GenuineIntel"},
+    {"Core-i7-7700", "GenuineIntel"},
+    {"Core-i7-8700", "GenuineIntel"},
+    {"Core2-E6850", "GenuineIntel"},
+    {"EPYC-7502-32-Core", "AuthenticAMD"},
+    {"EPYC-7601-32-Core", "AuthenticAMD"},
+    {"EPYC-7713-64-Core", "AuthenticAMD"},
+    {"EPYC-9334-32-Core", "AuthenticAMD"},
+    {"Hygon-C86-7185-32-core", "HygonGenuine"},
+    {"Ice-Lake-Server", "GenuineIntel"},
+    {"Opteron-2350", "AuthenticAMD"},
+    {"Ryzen-9-9950X-16-Core", "AuthenticAMD"},
+    {"Xeon-6788P", "GenuineIntel"},
+    {"Xeon-E5-2650-v3", "GenuineIntel"},
+    {"Xeon-E5-2650-v4", "GenuineIntel"},
+    {"Xeon-Gold-6130", "GenuineIntel"},
+    {"Xeon-Gold-6148", "GenuineIntel"},
+    {"Xeon-Gold-6530", "GenuineIntel"},
+    {"Xeon-Platinum-8268", "GenuineIntel"},
 };
 
 /**
@@ -415,19 +417,19 @@ static void test_dry_run_every_capture(void)
     for (gsize i = 0; i < G_N_ELEMENTS(full_captures); i++) {
         const char *peer = full_captures[i].cpu;
         const char *vendor = full_captures[i].vendor;
-        const char *local = strcmp(vendor, "GenuineIntel") == 0
-                                ? "Xeon-Gold-6530"
-                            : strcmp(vendor, "AuthenticAMD") == 0
-                                ? "EPYC-9334-32-Core"
-                                : peer;
-        const char *peer_list[] = { peer, NULL };
+        const char *local =
+            strcmp(vendor, "GenuineIntel") == 0   ? "Xeon-Gold-6530"
+            : strcmp(vendor, "AuthenticAMD") == 0 ? "EPYC-9334-32-Core"
+                                                  : peer;
+        const char *peer_list[] = {peer, NULL};
         g_autofree char *remote = remote_cmd(peer, "");
-        const char *rest[] = { "--dry-run", "--peer", peers[0]->alias, "--",
-                               "-machine", "q35", "-cpu", "host", "-m", "512",
-                               NULL };
+        const char *rest[] = {"--dry-run", "--peer",   peers[0]->alias,
+                              "--",        "-machine", "q35",
+                              "-cpu",      "host",     "-m",
+                              "512",       NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        g_autoptr(Run) run = run_qm(local, NULL,
-                                    (const char *const *)args->pdata);
+        g_autoptr(Run) run =
+            run_qm(local, NULL, (const char *const *)args->pdata);
         g_autoptr(GPtrArray) words = NULL;
         g_autofree char *expected = expected_host_value(local, peer_list);
 
@@ -456,12 +458,24 @@ static void test_several_peers(void)
 {
     g_autofree char *remote = NULL;
     g_autofree char *peer_arg = NULL;
-    const char *peer_cpus[] = { "EPYC-7502-32-Core", "EPYC-9334-32-Core",
-                                "Ryzen-9-9950X-16-Core", NULL };
+    const char *peer_cpus[] = {"EPYC-7502-32-Core", "EPYC-9334-32-Core",
+                               "Ryzen-9-9950X-16-Core", NULL};
     const char *qemu_args[] = {
-        "disk image.qcow2", "-name", "a b,c", "-vga", "std", "-cpu",
-        "EPYC", "-append", "\xff\xfe quote' \"dq\" $HOME `x` *", "", "-cpu",
-        "host,pmu=off", "-serial", "stdio", NULL,
+        "disk image.qcow2",
+        "-name",
+        "a b,c",
+        "-vga",
+        "std",
+        "-cpu",
+        "EPYC",
+        "-append",
+        "\xff\xfe quote' \"dq\" $HOME `x` *",
+        "",
+        "-cpu",
+        "host,pmu=off",
+        "-serial",
+        "stdio",
+        NULL,
     };
     g_autoptr(GPtrArray) rest = g_ptr_array_new();
     g_autoptr(GPtrArray) args = NULL;
@@ -508,15 +522,14 @@ static void test_several_peers(void)
     /* explain --json: same decision, documented members */
     g_ptr_array_index(rest, 0) = "--json";
     {
-        g_autoptr(GPtrArray) eargs = base_args(
-            "explain", remote, (const char *const *)rest->pdata);
+        g_autoptr(GPtrArray) eargs =
+            base_args("explain", remote, (const char *const *)rest->pdata);
 
         explain = run_qm("EPYC-7713-64-Core", NULL,
                          (const char *const *)eargs->pdata);
     }
     g_assert_cmpint(explain->status, ==, 0);
-    g_assert_true(json_parser_load_from_data(parser, explain->out, -1,
-                                             &error));
+    g_assert_true(json_parser_load_from_data(parser, explain->out, -1, &error));
     root = json_node_get_object(json_parser_get_root(parser));
     hosts = json_object_get_array_member(root, "hosts");
     g_assert_cmpuint(json_array_get_length(hosts), ==, 4);
@@ -531,9 +544,9 @@ static void test_several_peers(void)
             ",%s=off", json_object_get_string_member(h, "feature"));
 
         g_assert_nonnull(strstr(expected, needle));
-        g_assert_cmpuint(json_array_get_length(
-                             json_object_get_array_member(h, "lacking")),
-                         >=, 1);
+        g_assert_cmpuint(
+            json_array_get_length(json_object_get_array_member(h, "lacking")),
+            >=, 1);
     }
     g_assert_cmpstr(json_object_get_string_member(
                         json_object_get_object_member(root, "cpu"), "final"),
@@ -566,9 +579,9 @@ static void launch_refused(const char *local, const char *remote,
                            const char *needle, double max_s)
 {
     g_autofree char *record = record_path();
-    g_autofree char *record_env = g_strdup_printf("FAKE_QEMU_RECORD=%s",
-                                                  record);
-    const char *env[] = { record_env, NULL };
+    g_autofree char *record_env =
+        g_strdup_printf("FAKE_QEMU_RECORD=%s", record);
+    const char *env[] = {record_env, NULL};
     g_autoptr(GPtrArray) rest = g_ptr_array_new();
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(Run) run = NULL;
@@ -593,19 +606,19 @@ static void launch_refused(const char *local, const char *remote,
  */
 static void test_hostkey_unknown(void)
 {
-    g_autofree char *empty = g_build_filename(qm_test_tmpdir(),
-                                              "empty_known_hosts", NULL);
+    g_autofree char *empty =
+        g_build_filename(qm_test_tmpdir(), "empty_known_hosts", NULL);
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
     g_autofree char *before = NULL;
     g_autofree char *after = NULL;
-    const char *extra[] = { "--known-hosts", empty, "--peer",
-                            peers[0]->alias, NULL };
+    const char *extra[] = {"--known-hosts", empty, "--peer", peers[0]->alias,
+                           NULL};
 
     if (!need_sshd())
         return;
     g_assert_true(g_file_set_contents(empty, "", 0, NULL));
-    launch_refused("EPYC-7713-64-Core", remote, extra, 4,
-                   peers[0]->fingerprint, 10);
+    launch_refused("EPYC-7713-64-Core", remote, extra, 4, peers[0]->fingerprint,
+                   10);
     g_file_get_contents(empty, &after, NULL, NULL);
     g_assert_cmpstr(after, ==, "");
 }
@@ -615,25 +628,25 @@ static void test_hostkey_unknown(void)
  */
 static void test_hostkey_changed(void)
 {
-    g_autofree char *file = g_build_filename(qm_test_tmpdir(),
-                                             "changed_known_hosts", NULL);
+    g_autofree char *file =
+        g_build_filename(qm_test_tmpdir(), "changed_known_hosts", NULL);
     g_autofree char *other = NULL;
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
     g_auto(GStrv) fields = NULL;
     g_autofree char *line = NULL;
-    const char *extra[] = { "--known-hosts", file, "--peer",
-                            peers[0]->alias, NULL };
+    const char *extra[] = {"--known-hosts", file, "--peer", peers[0]->alias,
+                           NULL};
 
     if (!need_sshd())
         return;
     /* peer1's host key, recorded under peer0's address */
-    g_assert_true(g_file_get_contents(peers[1]->known_hosts, &other, NULL,
-                                      NULL));
+    g_assert_true(
+        g_file_get_contents(peers[1]->known_hosts, &other, NULL, NULL));
     fields = g_strsplit(g_strstrip(other), " ", 2);
     line = g_strdup_printf("[127.0.0.1]:%d %s\n", peers[0]->port, fields[1]);
     g_assert_true(g_file_set_contents(file, line, -1, NULL));
-    launch_refused("EPYC-7713-64-Core", remote, extra, 4,
-                   peers[0]->fingerprint, 10);
+    launch_refused("EPYC-7713-64-Core", remote, extra, 4, peers[0]->fingerprint,
+                   10);
 }
 
 /**
@@ -644,7 +657,7 @@ static void test_unreachable(void)
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
     g_autofree char *dest = NULL;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET };
+    struct sockaddr_in sa = {.sin_family = AF_INET};
     socklen_t len = sizeof(sa);
 
     if (!need_sshd())
@@ -656,9 +669,13 @@ static void test_unreachable(void)
     close(fd);
     dest = g_strdup_printf("root@127.0.0.1:%d", ntohs(sa.sin_port));
     {
-        const char *extra[] = { "--identity", peers[0]->identity,
-                                "--known-hosts", peers[0]->known_hosts,
-                                "--peer", dest, NULL };
+        const char *extra[] = {"--identity",
+                               peers[0]->identity,
+                               "--known-hosts",
+                               peers[0]->known_hosts,
+                               "--peer",
+                               dest,
+                               NULL};
 
         launch_refused("EPYC-7713-64-Core", remote, extra, 3, dest, 5);
     }
@@ -670,14 +687,14 @@ static void test_unreachable(void)
 static void test_hanging_peer(void)
 {
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
-    const char *extra[] = { "--timeout", "2", "--peer", peers[2]->alias,
-                            "--peer", peers[0]->alias, NULL };
+    const char *extra[] = {
+        "--timeout",     "2", "--peer", peers[2]->alias, "--peer",
+        peers[0]->alias, NULL};
 
     if (!need_sshd())
         return;
     qm_test_sshd_pause(peers[2], TRUE);
-    launch_refused("EPYC-7713-64-Core", remote, extra, 3, peers[2]->alias,
-                   5);
+    launch_refused("EPYC-7713-64-Core", remote, extra, 3, peers[2]->alias, 5);
     qm_test_sshd_pause(peers[2], FALSE);
 }
 
@@ -692,18 +709,18 @@ static void test_bad_peer_qemu(void)
         int status;
         const char *needle;
     } cases[] = {
-        { NULL, "", 5, "not found" },
-        { "EPYC-7502-32-Core", "--mode nokvm", 5, "KVM" },
-        { "Core-i5-2500", "", 5, "too old" },
-        { "EPYC-7502-32-Core", "--mode malformed", 6, "malformed" },
-        { "EPYC-7502-32-Core", "--mode truncated", 6, "truncated" },
-        { "EPYC-7502-32-Core", "--mode out-of-order", 6, "out of order" },
-        { "EPYC-7502-32-Core", "--mode huge", 6, "16777216" },
-        { "EPYC-7502-32-Core", "--mode badname", 6, "outside [a-z0-9._-]" },
-        { "EPYC-7502-32-Core", "--mode badmodel", 6, "outside" },
-        { "EPYC-7502-32-Core", "--mode exit-early", 6, "" },
-        { "EPYC-7502-32-Core", "--mode noreply-id", 6, "no id" },
-        { "EPYC-7502-32-Core", "--mode hang", 3, "timed out" },
+        {NULL, "", 5, "not found"},
+        {"EPYC-7502-32-Core", "--mode nokvm", 5, "KVM"},
+        {"Core-i5-2500", "", 5, "too old"},
+        {"EPYC-7502-32-Core", "--mode malformed", 6, "malformed"},
+        {"EPYC-7502-32-Core", "--mode truncated", 6, "truncated"},
+        {"EPYC-7502-32-Core", "--mode out-of-order", 6, "out of order"},
+        {"EPYC-7502-32-Core", "--mode huge", 6, "16777216"},
+        {"EPYC-7502-32-Core", "--mode badname", 6, "outside [a-z0-9._-]"},
+        {"EPYC-7502-32-Core", "--mode badmodel", 6, "outside"},
+        {"EPYC-7502-32-Core", "--mode exit-early", 6, ""},
+        {"EPYC-7502-32-Core", "--mode noreply-id", 6, "no id"},
+        {"EPYC-7502-32-Core", "--mode hang", 3, "timed out"},
     };
 
     if (!need_sshd())
@@ -712,8 +729,8 @@ static void test_bad_peer_qemu(void)
         g_autofree char *remote =
             cases[i].cpu ? remote_cmd(cases[i].cpu, cases[i].extra)
                          : g_strdup("/nonexistent/qemu-system-x86_64");
-        const char *extra[] = { "--timeout", "3", "--peer", peers[0]->alias,
-                                NULL };
+        const char *extra[] = {"--timeout", "3", "--peer", peers[0]->alias,
+                               NULL};
 
         g_test_message("case %zu: %s %s", i, remote, cases[i].extra);
         launch_refused("EPYC-7713-64-Core", remote, extra, cases[i].status,
@@ -728,8 +745,8 @@ static void test_bad_peer_qemu(void)
 static void test_local_refusals(void)
 {
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
-    g_autofree char *noexec = g_build_filename(qm_test_tmpdir(), "noexec",
-                                               NULL);
+    g_autofree char *noexec =
+        g_build_filename(qm_test_tmpdir(), "noexec", NULL);
     g_autofree char *remote_intel = remote_cmd("Xeon-Gold-6130", "");
 
     if (!need_sshd())
@@ -737,40 +754,42 @@ static void test_local_refusals(void)
     g_assert_true(g_file_set_contents(noexec, "#!/bin/sh\n", -1, NULL));
     g_chmod(noexec, 0644);
     {
-        const char *args[] = { "--qemu", "/nonexistent/qemu", "--peer",
-                               peers[0]->alias, "--", "-cpu", "host", NULL };
+        const char *args[] = {"--qemu", "/nonexistent/qemu",
+                              "--peer", peers[0]->alias,
+                              "--",     "-cpu",
+                              "host",   NULL};
         g_autoptr(Run) run = run_qm(NULL, NULL, args);
 
         assert_one_line_error(run, 127, "/nonexistent/qemu");
     }
     {
-        const char *args[] = { "--qemu", noexec, "--", "-cpu", "host", NULL };
+        const char *args[] = {"--qemu", noexec, "--", "-cpu", "host", NULL};
         g_autoptr(Run) run = run_qm(NULL, NULL, args);
 
         assert_one_line_error(run, 126, "noexec");
     }
     {
-        const char *args[] = { "--peeer", "x", "--", "-cpu", "host", NULL };
+        const char *args[] = {"--peeer", "x", "--", "-cpu", "host", NULL};
         g_autoptr(Run) run = run_qm(NULL, NULL, args);
 
         assert_one_line_error(run, 2, "--peeer");
     }
     {
-        const char *extra[] = { "--peer", peers[0]->alias, NULL };
-        const char *env[] = { "FAKE_QEMU_MODE=nokvm", NULL };
+        const char *extra[] = {"--peer", peers[0]->alias, NULL};
+        const char *env[] = {"FAKE_QEMU_MODE=nokvm", NULL};
         g_autoptr(GPtrArray) args = NULL;
-        const char *rest[] = { "--peer", peers[0]->alias, "--", "-cpu",
-                               "host", NULL };
+        const char *rest[] = {"--peer", peers[0]->alias, "--",
+                              "-cpu",   "host",          NULL};
         g_autoptr(Run) run = NULL;
 
         (void)extra;
         args = base_args(NULL, remote, rest);
-        run = run_qm("EPYC-7713-64-Core", env,
-                     (const char *const *)args->pdata);
+        run =
+            run_qm("EPYC-7713-64-Core", env, (const char *const *)args->pdata);
         assert_one_line_error(run, 5, "local: QEMU cannot use KVM");
     }
     {
-        const char *extra[] = { "--peer", peers[0]->alias, NULL };
+        const char *extra[] = {"--peer", peers[0]->alias, NULL};
 
         launch_refused("EPYC-7713-64-Core", remote_intel, extra, 7,
                        "GenuineIntel", 10);
@@ -778,24 +797,25 @@ static void test_local_refusals(void)
                        "AuthenticAMD", 10);
     }
     {
-        const char *rest[] = { "--dry-run", "--allow-cross-vendor", "--peer",
-                               peers[0]->alias, "--", "-cpu", "host", NULL };
+        const char *rest[] = {"--dry-run", "--allow-cross-vendor",
+                              "--peer",    peers[0]->alias,
+                              "--",        "-cpu",
+                              "host",      NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote_intel, rest);
-        g_autoptr(Run) run = run_qm("EPYC-7713-64-Core", NULL,
-                                    (const char *const *)args->pdata);
+        g_autoptr(Run) run =
+            run_qm("EPYC-7713-64-Core", NULL, (const char *const *)args->pdata);
 
         g_assert_cmpint(run->status, ==, 0);
         g_assert_nonnull(strstr(run->err, "warning: CPU vendors differ"));
-        g_assert_true(g_str_has_prefix(run->out,
-                                       qm_test_env("QM_FAKE_QEMU")));
+        g_assert_true(g_str_has_prefix(run->out, qm_test_env("QM_FAKE_QEMU")));
     }
     {
         /* Genoa has avx512f, Rome does not */
-        const char *rest[] = { "--peer", peers[0]->alias, "--", "-cpu",
-                               "host,+avx512f", NULL };
+        const char *rest[] = {"--peer", peers[0]->alias, "--",
+                              "-cpu",   "host,+avx512f", NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        g_autoptr(Run) run = run_qm("EPYC-9334-32-Core", NULL,
-                                    (const char *const *)args->pdata);
+        g_autoptr(Run) run =
+            run_qm("EPYC-9334-32-Core", NULL, (const char *const *)args->pdata);
 
         assert_one_line_error(run, 7, "avx512f");
         g_assert_nonnull(strstr(run->err, peers[0]->alias));
@@ -845,8 +865,7 @@ static guint count_files(const char *dir)
  * Return: the record
  */
 static JsonNode *exec_and_record(const char *const *args,
-                                 const char *const *env, GPid *pid,
-                                 char **out)
+                                 const char *const *env, GPid *pid, char **out)
 {
     g_autofree char *record = record_path();
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -922,10 +941,10 @@ static void assert_record(JsonNode *record, GPid pid,
 static void test_exec(void)
 {
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
-    const char *rest[] = { "--peer", peers[0]->alias, "--", "-serial",
-                           "stdio", "-add-fd", "fd=5,set=1", "-cpu", "host",
-                           NULL };
-    const char *peer_list[] = { "EPYC-7502-32-Core", NULL };
+    const char *rest[] = {
+        "--peer",  peers[0]->alias, "--",   "-serial", "stdio",
+        "-add-fd", "fd=5,set=1",    "-cpu", "host",    NULL};
+    const char *peer_list[] = {"EPYC-7502-32-Core", NULL};
     g_autofree char *value = NULL;
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(JsonNode) record = NULL;
@@ -940,13 +959,18 @@ static void test_exec(void)
         g_autofree char *replay = capture("EPYC-7713-64-Core");
         g_autofree char *env_replay =
             g_strdup_printf("FAKE_QEMU_REPLAY=%s", replay);
-        const char *env[] = { env_replay, NULL };
-        const char *expected[] = { qm_test_env("QM_FAKE_QEMU"), "-serial",
-                                   "stdio", "-add-fd", "fd=5,set=1", "-cpu",
-                                   value, NULL };
+        const char *env[] = {env_replay, NULL};
+        const char *expected[] = {qm_test_env("QM_FAKE_QEMU"),
+                                  "-serial",
+                                  "stdio",
+                                  "-add-fd",
+                                  "fd=5,set=1",
+                                  "-cpu",
+                                  value,
+                                  NULL};
 
-        record = exec_and_record((const char *const *)args->pdata, env, &pid,
-                                 &out);
+        record =
+            exec_and_record((const char *const *)args->pdata, env, &pid, &out);
         assert_record(record, pid, expected);
     }
     g_assert_cmpstr(out, ==, "fake-qemu: stdout belongs to QEMU\n");
@@ -958,13 +982,13 @@ static void test_exec(void)
  */
 static void test_passthrough(void)
 {
-    g_autofree char *count_dir = g_build_filename(qm_test_tmpdir(), "counts",
-                                                  NULL);
-    g_autofree char *count_env = g_strdup_printf("FAKE_QEMU_COUNT_DIR=%s",
-                                                 count_dir);
+    g_autofree char *count_dir =
+        g_build_filename(qm_test_tmpdir(), "counts", NULL);
+    g_autofree char *count_env =
+        g_strdup_printf("FAKE_QEMU_COUNT_DIR=%s", count_dir);
     g_autofree char *extra = g_strdup_printf("--count-dir %s", count_dir);
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", extra);
-    const char *env[] = { count_env, NULL };
+    const char *env[] = {count_env, NULL};
     g_autofree char *out = NULL;
     GPid pid;
 
@@ -972,22 +996,29 @@ static void test_passthrough(void)
         return;
     g_mkdir_with_parents(count_dir, 0700);
     {
-        const char *args[] = { "--qemu", qm_test_env("QM_FAKE_QEMU"), "-vga",
-                               "std", "-cpu", "host", "\xff", NULL };
-        const char *expected[] = { qm_test_env("QM_FAKE_QEMU"), "-vga", "std",
-                                   "-cpu", "host", "\xff", NULL };
+        const char *args[] = {"--qemu", qm_test_env("QM_FAKE_QEMU"),
+                              "-vga",   "std",
+                              "-cpu",   "host",
+                              "\xff",   NULL};
+        const char *expected[] = {qm_test_env("QM_FAKE_QEMU"),
+                                  "-vga",
+                                  "std",
+                                  "-cpu",
+                                  "host",
+                                  "\xff",
+                                  NULL};
         g_autoptr(JsonNode) record = exec_and_record(args, env, &pid, &out);
 
         assert_record(record, pid, expected);
     }
     {
-        const char *rest[] = { "--peer", peers[0]->alias, "--", "-cpu",
-                               "help", NULL };
+        const char *rest[] = {"--peer", peers[0]->alias, "--",
+                              "-cpu",   "help",          NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        const char *expected[] = { qm_test_env("QM_FAKE_QEMU"), "-cpu",
-                                   "help", NULL };
-        g_autoptr(JsonNode) record = exec_and_record(
-            (const char *const *)args->pdata, env, &pid, &out);
+        const char *expected[] = {qm_test_env("QM_FAKE_QEMU"), "-cpu", "help",
+                                  NULL};
+        g_autoptr(JsonNode) record =
+            exec_and_record((const char *const *)args->pdata, env, &pid, &out);
 
         assert_record(record, pid, expected);
     }
@@ -995,11 +1026,11 @@ static void test_passthrough(void)
 
     /* control: a real launch does probe, once locally and once remotely */
     {
-        const char *rest[] = { "--dry-run", "--peer", peers[0]->alias, "--",
-                               "-cpu", "host", NULL };
+        const char *rest[] = {
+            "--dry-run", "--peer", peers[0]->alias, "--", "-cpu", "host", NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        g_autoptr(Run) run = run_qm("EPYC-7713-64-Core", env,
-                                    (const char *const *)args->pdata);
+        g_autoptr(Run) run =
+            run_qm("EPYC-7713-64-Core", env, (const char *const *)args->pdata);
 
         g_assert_cmpint(run->status, ==, 0);
         g_assert_cmpuint(count_files(count_dir), ==, 2);
@@ -1012,7 +1043,7 @@ static void test_passthrough(void)
 static void test_probe_json(void)
 {
     g_autofree char *remote = remote_cmd("Xeon-Gold-6130", "");
-    const char *rest[] = { "--json", peers[0]->alias, NULL };
+    const char *rest[] = {"--json", peers[0]->alias, NULL};
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(Run) run = NULL;
     g_autoptr(JsonParser) parser = json_parser_new();
@@ -1058,8 +1089,8 @@ int main(int argc, char **argv)
             g_autofree char *text = NULL;
 
             peers[i] = qm_test_sshd_start(alias);
-            g_assert_true(g_file_get_contents(peers[i]->ssh_config, &text,
-                                              NULL, NULL));
+            g_assert_true(
+                g_file_get_contents(peers[i]->ssh_config, &text, NULL, NULL));
             g_string_append_printf(config, "%s\n", text);
         }
         ssh_config = g_build_filename(qm_test_tmpdir(), "ssh_config", NULL);

@@ -30,16 +30,23 @@ static const struct {
     const char *reg;
     int bit;
 } bits[] = {
-    { "pcid", 1, 0, "ECX", 17 },       { "movbe", 1, 0, "ECX", 22 },
-    { "popcnt", 1, 0, "ECX", 23 },     { "rdrand", 1, 0, "ECX", 30 },
-    { "bmi1", 7, 0, "EBX", 3 },        { "avx2", 7, 0, "EBX", 5 },
-    { "bmi2", 7, 0, "EBX", 8 },        { "rdseed", 7, 0, "EBX", 18 },
-    { "adx", 7, 0, "EBX", 19 },        { "smap", 7, 0, "EBX", 20 },
-    { "clflushopt", 7, 0, "EBX", 23 }, { "sha-ni", 7, 0, "EBX", 29 },
-    { "rdtscp", 0x80000001, 0, "EDX", 27 },
-    { "gfni", 7, 0, "ECX", 8 },        { "clwb", 7, 0, "EBX", 24 },
-    { "umip", 7, 0, "ECX", 2 },
-    { "3dnowprefetch", 0x80000001, 0, "ECX", 8 },
+    {"pcid", 1, 0, "ECX", 17},
+    {"movbe", 1, 0, "ECX", 22},
+    {"popcnt", 1, 0, "ECX", 23},
+    {"rdrand", 1, 0, "ECX", 30},
+    {"bmi1", 7, 0, "EBX", 3},
+    {"avx2", 7, 0, "EBX", 5},
+    {"bmi2", 7, 0, "EBX", 8},
+    {"rdseed", 7, 0, "EBX", 18},
+    {"adx", 7, 0, "EBX", 19},
+    {"smap", 7, 0, "EBX", 20},
+    {"clflushopt", 7, 0, "EBX", 23},
+    {"sha-ni", 7, 0, "EBX", 29},
+    {"rdtscp", 0x80000001, 0, "EDX", 27},
+    {"gfni", 7, 0, "ECX", 8},
+    {"clwb", 7, 0, "EBX", 24},
+    {"umip", 7, 0, "ECX", 2},
+    {"3dnowprefetch", 0x80000001, 0, "ECX", 8},
 };
 
 /**
@@ -51,13 +58,14 @@ static const struct {
  *
  * Return: exit status (-1 if killed by a signal)
  */
-static int spawn_capture(const char *const *argv, const char *input,
-                         char **out, char **err)
+static int spawn_capture(const char *const *argv, const char *input, char **out,
+                         char **err)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocess) proc = g_subprocess_newv(
-        argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                  G_SUBPROCESS_FLAGS_STDERR_PIPE,
+        argv,
+        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+            G_SUBPROCESS_FLAGS_STDERR_PIPE,
         &error);
 
     g_assert_no_error(error);
@@ -80,8 +88,9 @@ static int spawn_capture(const char *const *argv, const char *input,
  */
 static gboolean kvm_usable(char **reason)
 {
-    const char *argv[] = { NULL, "-machine", "none,accel=kvm", "-nodefaults",
-                           "-nographic", "-S", "-qmp", "stdio", NULL };
+    const char *argv[] = {NULL,          "-machine",   "none,accel=kvm",
+                          "-nodefaults", "-nographic", "-S",
+                          "-qmp",        "stdio",      NULL};
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -97,8 +106,9 @@ static gboolean kvm_usable(char **reason)
         return FALSE;
     }
     argv[0] = qemu;
-    spawn_capture(argv, "{\"execute\":\"qmp_capabilities\"}\n"
-                        "{\"execute\":\"quit\"}\n",
+    spawn_capture(argv,
+                  "{\"execute\":\"qmp_capabilities\"}\n"
+                  "{\"execute\":\"quit\"}\n",
                   &out, &err);
     if (strstr(out, "\"QMP\"") == NULL) {
         *reason = g_strdup_printf("QEMU cannot use KVM here: %s", err);
@@ -144,8 +154,7 @@ static JsonObject *reply_by_id(GPtrArray *docs, const char *id)
     for (guint i = 0; i < docs->len; i++) {
         JsonObject *obj = json_node_get_object(g_ptr_array_index(docs, i));
 
-        if (g_strcmp0(json_object_get_string_member_with_default(obj, "id",
-                                                                 ""),
+        if (g_strcmp0(json_object_get_string_member_with_default(obj, "id", ""),
                       id) == 0)
             return obj;
     }
@@ -169,9 +178,9 @@ static char *write_restricted_capture(GPtrArray *docs, GPtrArray *hidden)
         "props");
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(GString) text = g_string_new(NULL);
-    g_autofree char *path = g_build_filename(qm_test_tmpdir(),
-                                             "restricted.json", NULL);
-    const char *ids[] = { "model-expansion", "definitions" };
+    g_autofree char *path =
+        g_build_filename(qm_test_tmpdir(), "restricted.json", NULL);
+    const char *ids[] = {"model-expansion", "definitions"};
 
     for (gsize i = 0; i < G_N_ELEMENTS(bits) && hidden->len < 3; i++) {
         if (json_object_has_member(props, bits[i].name) &&
@@ -197,8 +206,8 @@ static char *write_restricted_capture(GPtrArray *docs, GPtrArray *hidden)
     {
         JsonNode *node = json_node_new(JSON_NODE_OBJECT);
         g_autofree char *doc = NULL;
-        g_autofree char *mpath = g_build_filename(qm_test_tmpdir(),
-                                                  "machines.json", NULL);
+        g_autofree char *mpath =
+            g_build_filename(qm_test_tmpdir(), "machines.json", NULL);
 
         json_node_set_object(node, reply_by_id(docs, "machines"));
         json_generator_set_root(gen, node);
@@ -266,8 +275,7 @@ static GPtrArray *guest_cpu(const char *const *args, char **err, int *status)
     for (const char *const *a = args; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
-    *status = spawn_capture((const char *const *)argv->pdata, input, &out,
-                            err);
+    *status = spawn_capture((const char *const *)argv->pdata, input, &out, err);
     /* QEMU greets before creating the vCPU, so a greeting alone proves
      * nothing: only an answered qom-get means the guest CPU exists. */
     if (strstr(out, "\"id\": \"words\"") == NULL)
@@ -281,8 +289,7 @@ static GPtrArray *guest_cpu(const char *const *args, char **err, int *status)
  */
 static void test_probe_local(void)
 {
-    const char *argv[] = { qm_test_env("QM_BINARY"), "probe", "--json",
-                           NULL };
+    const char *argv[] = {qm_test_env("QM_BINARY"), "probe", "--json", NULL};
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     g_autofree char *cpuinfo = NULL;
@@ -301,13 +308,13 @@ static void test_probe_local(void)
         0);
     g_assert_cmpstr(json_object_get_string_member(host, "name"), ==, "local");
     g_assert_true(json_object_get_boolean_member(host, "kvm"));
-    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
-                         host, "features")),
-                     >, 20);
+    g_assert_cmpuint(
+        json_array_get_length(json_object_get_array_member(host, "features")),
+        >, 20);
     /* the vendor QEMU reports is the vendor the kernel reports */
     g_assert_true(g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL));
-    g_assert_nonnull(strstr(cpuinfo, json_object_get_string_member(host,
-                                                                   "vendor")));
+    g_assert_nonnull(
+        strstr(cpuinfo, json_object_get_string_member(host, "vendor")));
 }
 
 /**
@@ -338,9 +345,9 @@ static void test_launch_restricted(void)
     local = local_transcript();
     capture = write_restricted_capture(local, hidden);
     peer = qm_test_sshd_start("restricted");
-    remote = g_strdup_printf("%s --replay %s --machines %s/machines.json",
-                             qm_test_env("QM_FAKE_QEMU"), capture,
-                             qm_test_tmpdir());
+    remote =
+        g_strdup_printf("%s --replay %s --machines %s/machines.json",
+                        qm_test_env("QM_FAKE_QEMU"), capture, qm_test_tmpdir());
 
     /*
      * QEMU 7.2 on some nested AMD hosts aborts a vCPU with plain -cpu host
@@ -348,11 +355,26 @@ static void test_launch_restricted(void)
      * try plain host first, and accept it only with that exact message.
      */
     for (int attempt = 0; attempt < 2; attempt++) {
-        const char *args[] = { "--ssh-config", peer->ssh_config,
-                               "--remote-qemu", remote, "--peer", "restricted",
-                               "--", "-machine", "pc,accel=kvm", "-m", "64",
-                               "-S", "-nodefaults", "-display", "none",
-                               "-qmp", "stdio", "-cpu", cpu, NULL };
+        const char *args[] = {"--ssh-config",
+                              peer->ssh_config,
+                              "--remote-qemu",
+                              remote,
+                              "--peer",
+                              "restricted",
+                              "--",
+                              "-machine",
+                              "pc,accel=kvm",
+                              "-m",
+                              "64",
+                              "-S",
+                              "-nodefaults",
+                              "-display",
+                              "none",
+                              "-qmp",
+                              "stdio",
+                              "-cpu",
+                              cpu,
+                              NULL};
 
         g_clear_pointer(&err, g_free);
         g_clear_pointer(&docs, g_ptr_array_unref);
@@ -392,10 +414,10 @@ static void test_launch_restricted(void)
         } else if (strcmp(id, "cpus") == 0) {
             JsonArray *cpus = json_object_get_array_member(obj, "return");
 
-            g_assert_cmpstr(json_object_get_string_member(
-                                json_array_get_object_element(cpus, 0),
-                                "qom-path"),
-                            ==, "/machine/unattached/device[0]");
+            g_assert_cmpstr(
+                json_object_get_string_member(
+                    json_array_get_object_element(cpus, 0), "qom-path"),
+                ==, "/machine/unattached/device[0]");
         }
     }
     g_assert_cmpint(checked, ==, 2);
@@ -423,9 +445,10 @@ static void test_control_plain_host(void)
     capture = write_restricted_capture(local, hidden);
     for (int attempt = 0; attempt < 2 && docs == NULL; attempt++) {
         /* no --peer: qemu-mig execs QEMU unchanged */
-        const char *args[] = { "--", "-machine", "pc,accel=kvm", "-m", "64",
-                               "-S", "-nodefaults", "-display", "none",
-                               "-qmp", "stdio", "-cpu", cpu, NULL };
+        const char *args[] = {"--",   "-machine", "pc,accel=kvm", "-m",
+                              "64",   "-S",       "-nodefaults",  "-display",
+                              "none", "-qmp",     "stdio",        "-cpu",
+                              cpu,    NULL};
 
         g_clear_pointer(&err, g_free);
         docs = guest_cpu(args, &err, &status);
@@ -435,15 +458,14 @@ static void test_control_plain_host(void)
     for (guint i = 0; i < docs->len; i++) {
         JsonObject *obj = json_node_get_object(g_ptr_array_index(docs, i));
 
-        if (g_strcmp0(json_object_get_string_member_with_default(obj, "id",
-                                                                 ""),
+        if (g_strcmp0(json_object_get_string_member_with_default(obj, "id", ""),
                       "words") != 0)
             continue;
         checked++;
         for (guint h = 0; h < hidden->len; h++)
-            g_assert_true(feature_bit(json_object_get_array_member(obj,
-                                                                   "return"),
-                                      g_ptr_array_index(hidden, h)));
+            g_assert_true(
+                feature_bit(json_object_get_array_member(obj, "return"),
+                            g_ptr_array_index(hidden, h)));
     }
     g_assert_cmpint(checked, ==, 1);
 }

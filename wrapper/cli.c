@@ -81,8 +81,8 @@ void qm_options_free(QmOptions *options)
 
 /* Options that take a value, as --opt VALUE or --opt=VALUE. */
 static const char *const value_options[] = {
-    "peer",        "qemu",        "remote-qemu", "ssh-config",
-    "identity",    "known-hosts", "timeout",
+    "peer",     "qemu",        "remote-qemu", "ssh-config",
+    "identity", "known-hosts", "timeout",
 };
 
 /**
@@ -111,8 +111,7 @@ static gboolean dest_valid(const char *dest)
  *
  * Return: TRUE on success
  */
-static gboolean add_peers(QmOptions *options, const char *value,
-                          GError **error)
+static gboolean add_peers(QmOptions *options, const char *value, GError **error)
 {
     g_auto(GStrv) items = g_strsplit(value, ",", -1);
 
@@ -142,8 +141,7 @@ static gboolean add_peers(QmOptions *options, const char *value,
  *
  * Return: TRUE on success
  */
-static gboolean parse_timeout(const char *value, gint64 *out_ms,
-                              GError **error)
+static gboolean parse_timeout(const char *value, gint64 *out_ms, GError **error)
 {
     char *end = NULL;
     double seconds;
@@ -224,10 +222,10 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         const char *name;
         gsize offset;
     } flags[] = {
-        { "dry-run", G_STRUCT_OFFSET(QmOptions, dry_run) },
-        { "json", G_STRUCT_OFFSET(QmOptions, json) },
-        { "allow-cross-vendor", G_STRUCT_OFFSET(QmOptions, allow_cross_vendor) },
-        { "quiet", G_STRUCT_OFFSET(QmOptions, quiet) },
+        {"dry-run", G_STRUCT_OFFSET(QmOptions, dry_run)},
+        {"json", G_STRUCT_OFFSET(QmOptions, json)},
+        {"allow-cross-vendor", G_STRUCT_OFFSET(QmOptions, allow_cross_vendor)},
+        {"quiet", G_STRUCT_OFFSET(QmOptions, quiet)},
     };
 
     for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {
@@ -236,8 +234,8 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         if (eq != NULL)
             return set_value(options, name, eq + 1, error);
         if (*i + 1 >= argc) {
-            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "--%s needs a value", name);
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE, "--%s needs a value",
+                        name);
             return FALSE;
         }
         (*i)++;
@@ -247,8 +245,8 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         if (strcmp(name, flags[k].name) != 0)
             continue;
         if (eq != NULL) {
-            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "--%s takes no value", name);
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE, "--%s takes no value",
+                        name);
             return FALSE;
         }
         G_STRUCT_MEMBER(gboolean, options, flags[k].offset) = TRUE;

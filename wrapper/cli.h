@@ -51,7 +51,7 @@ typedef struct {
     char **qemu_argv;
 } QmOptions;
 
-#define QM_DEFAULT_TIMEOUT_MS 10000
+#define QM_DEFAULT_TIMEOUT_MS  10000
 #define QM_DEFAULT_REMOTE_QEMU "qemu-system-x86_64"
 
 void qm_options_free(QmOptions *options);

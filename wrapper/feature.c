@@ -18,10 +18,10 @@ static const struct {
     const char *alias;
     const char *canon;
 } feature_aliases[] = {
-    { "sse3", "pni" },         { "pclmuldq", "pclmulqdq" },
-    { "sse4-1", "sse4.1" },    { "sse4-2", "sse4.2" },
-    { "xd", "nx" },            { "ffxsr", "fxsr-opt" },
-    { "i64", "lm" },           { "ds_cpl", "ds-cpl" },
+    {"sse3", "pni"},      {"pclmuldq", "pclmulqdq"},
+    {"sse4-1", "sse4.1"}, {"sse4-2", "sse4.2"},
+    {"xd", "nx"},         {"ffxsr", "fxsr-opt"},
+    {"i64", "lm"},        {"ds_cpl", "ds-cpl"},
 };
 
 /*

@@ -106,8 +106,8 @@ static gboolean check_candidate(const char *path, GError **error)
     struct stat st;
 
     if (stat(path, &st) != 0) {
-        g_set_error(error, QM_ERROR, QM_ERROR_NOT_FOUND,
-                    "local QEMU %s: %s", path, g_strerror(errno));
+        g_set_error(error, QM_ERROR, QM_ERROR_NOT_FOUND, "local QEMU %s: %s",
+                    path, g_strerror(errno));
         return FALSE;
     }
     if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0) {

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
     g_auto(GStrv) qemu_argv = NULL;
     g_autofree char *qemu_path = NULL;
     g_autoptr(GPtrArray) final = g_ptr_array_new();
-    struct sigaction old_pipe, ignore = { .sa_handler = SIG_IGN };
+    struct sigaction old_pipe, ignore = {.sa_handler = SIG_IGN};
     QmSshOptions ssh;
     const char *cpu_value;
     gint64 deadline;
@@ -167,22 +167,20 @@ int main(int argc, char **argv)
         ssh = ssh_options(opts);
         g_ptr_array_add(opts->peers, NULL);
         if (!qm_probe_all(qemu_path, (char *const *)opts->peers->pdata, &ssh,
-                          opts->remote_qemu, deadline, &local, &peers,
-                          &error))
+                          opts->remote_qemu, deadline, &local, &peers, &error))
             return fail(error);
 
         /* Phase 4: decide (pure) and rewrite (pure). */
         if (!qm_decide(cpu_value, local, peers,
-                       opts->allow_cross_vendor
-                           ? QM_DECIDE_ALLOW_CROSS_VENDOR
-                           : 0,
+                       opts->allow_cross_vendor ? QM_DECIDE_ALLOW_CROSS_VENDOR
+                                                : 0,
                        &decision, &error))
             return fail(error);
         qemu_argv = qm_qemuargs_rewrite(opts->qemu_argc, opts->qemu_argv,
                                         cpu_index, decision->cpu_value);
     } else {
-        qemu_argv = qm_qemuargs_rewrite(opts->qemu_argc, opts->qemu_argv, -1,
-                                        NULL);
+        qemu_argv =
+            qm_qemuargs_rewrite(opts->qemu_argc, opts->qemu_argv, -1, NULL);
     }
 
     g_ptr_array_add(final, qemu_path);
@@ -195,31 +193,32 @@ int main(int argc, char **argv)
         g_autofree char *text = NULL;
 
         if (decision == NULL) {
-            text = qm_report_nothing(opts->json, opts->peers->len == 0
-                                                     ? "no --peer"
-                                                     : "QEMU only prints "
-                                                       "information",
-                                     (char *const *)final->pdata);
+            text = qm_report_nothing(opts->json,
+                                     opts->peers->len == 0 ? "no --peer"
+                                                           : "QEMU only prints "
+                                                             "information",
+                                     (char *const *) final->pdata);
         } else if (opts->json) {
             text = qm_report_explain_json(local, peers, cpu_value, decision,
-                                          (char *const *)final->pdata);
+                                          (char *const *) final->pdata);
         } else {
             text = qm_report_explain_text(local, peers, cpu_value, decision,
-                                          (char *const *)final->pdata);
+                                          (char *const *) final->pdata);
         }
         return print_stdout(text);
     }
     if (decision != NULL)
         warn_all(opts, decision);
     if (decision != NULL && opts->verbose > 0)
-        fprintf(stderr, "qemu-mig: %u feature(s) hidden for %u peer(s); "
-                        "-cpu %s\n",
+        fprintf(stderr,
+                "qemu-mig: %u feature(s) hidden for %u peer(s); "
+                "-cpu %s\n",
                 decision->hidden->len, peers->len,
                 decision->cpu_value
                     ? decision->cpu_value
                     : (cpu_value ? cpu_value : "(QEMU default)"));
     if (opts->dry_run) {
-        g_autofree char *line = qm_shquote_argv((char *const *)final->pdata);
+        g_autofree char *line = qm_shquote_argv((char *const *) final->pdata);
         g_autofree char *with_nl = g_strconcat(line, "\n", NULL);
 
         return print_stdout(with_nl);

@@ -228,8 +228,7 @@ static void add_models(JsonBuilder *builder, GPtrArray *models)
         json_builder_begin_object(builder);
         add_nullable_string(builder, "name", model->name);
         add_nullable_string(builder, "alias-of", model->alias_of);
-        add_string_array(builder, "unavailable-features",
-                         model->unavailable);
+        add_string_array(builder, "unavailable-features", model->unavailable);
         json_builder_set_member_name(builder, "unnamed-unavailable");
         json_builder_add_boolean_value(builder, model->unnamed_unavailable);
         json_builder_set_member_name(builder, "migration-safe");
@@ -364,11 +363,11 @@ static gboolean load_names(JsonObject *obj, const char *member,
     }
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonNode *elem = json_array_get_element(array, i);
-        const char *name = JSON_NODE_HOLDS_VALUE(elem) &&
-                                   json_node_get_value_type(elem) ==
-                                       G_TYPE_STRING
-                               ? json_node_get_string(elem)
-                               : NULL;
+        const char *name =
+            JSON_NODE_HOLDS_VALUE(elem) &&
+                    json_node_get_value_type(elem) == G_TYPE_STRING
+                ? json_node_get_string(elem)
+                : NULL;
         g_autofree char *canon = qm_feature_canon(name);
 
         if (canon == NULL || strcmp(canon, name) != 0) {
@@ -417,9 +416,8 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
         g_ptr_array_new_with_free_func((GDestroyNotify)qm_cpu_model_free);
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonNode *node = json_array_get_element(array, i);
-        JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node)
-                              ? json_node_get_object(node)
-                              : NULL;
+        JsonObject *obj =
+            JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
         QmCpuModel *model;
 
         if (obj == NULL) {
@@ -458,9 +456,8 @@ static void load_machines(QmProfile *profile, JsonArray *array)
         g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonNode *node = json_array_get_element(array, i);
-        JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node)
-                              ? json_node_get_object(node)
-                              : NULL;
+        JsonObject *obj =
+            JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
         g_autofree char *name = obj != NULL ? get_string(obj, "name") : NULL;
         QmMachine *machine;
 
@@ -498,8 +495,7 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
     obj = json_node_get_object(node);
     name = get_string(obj, "name");
     if (name == NULL) {
-        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
-                    "profile has no name");
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL, "profile has no name");
         return NULL;
     }
     profile = qm_profile_new(name);
@@ -513,8 +509,8 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
         json_object_get_int_member_with_default(obj, "phys-bits", 0);
     profile->qemu_version = get_string(obj, "qemu-version");
     profile->qemu_package = get_string(obj, "qemu-package");
-    profile->kvm = json_object_get_boolean_member_with_default(obj, "kvm",
-                                                               FALSE);
+    profile->kvm =
+        json_object_get_boolean_member_with_default(obj, "kvm", FALSE);
     profile->probe_method = get_string(obj, "probe-method");
     profile->probed_at =
         json_object_get_int_member_with_default(obj, "probed-at", 0);

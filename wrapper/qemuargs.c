@@ -19,16 +19,45 @@
  * starting with '-' (think "-name -cpu").
  */
 static const char *const noarg_options[] = {
-    "alt-grab",    "audio-help",  "ctrl-grab",      "curses",
-    "daemonize",   "enable-fips", "enable-kvm",     "enable-sync-profile",
-    "full-screen", "h",           "help",           "jitdump",
-    "mem-prealloc", "no-acpi",    "no-fd-bootchk",  "no-frame",
-    "no-hpet",     "no-quit",     "no-reboot",      "no-shutdown",
-    "no-user-config", "nodefaults", "nographic",    "old-param",
-    "only-migratable", "perfmap", "portrait",       "preconfig",
-    "s",           "S",           "sdl",            "semihosting",
-    "singlestep",  "snapshot",    "usb",            "version",
-    "win2k-hack",  "xen-attach",  "xen-domid-restrict",
+    "alt-grab",
+    "audio-help",
+    "ctrl-grab",
+    "curses",
+    "daemonize",
+    "enable-fips",
+    "enable-kvm",
+    "enable-sync-profile",
+    "full-screen",
+    "h",
+    "help",
+    "jitdump",
+    "mem-prealloc",
+    "no-acpi",
+    "no-fd-bootchk",
+    "no-frame",
+    "no-hpet",
+    "no-quit",
+    "no-reboot",
+    "no-shutdown",
+    "no-user-config",
+    "nodefaults",
+    "nographic",
+    "old-param",
+    "only-migratable",
+    "perfmap",
+    "portrait",
+    "preconfig",
+    "s",
+    "S",
+    "sdl",
+    "semihosting",
+    "singlestep",
+    "snapshot",
+    "usb",
+    "version",
+    "win2k-hack",
+    "xen-attach",
+    "xen-domid-restrict",
 };
 
 /*
@@ -36,17 +65,86 @@ static const char *const noarg_options[] = {
  * from options this table has never heard of (see option_takes_arg()).
  */
 static const char *const arg_options[] = {
-    "accel", "acpitable", "add-fd", "append", "audio", "audiodev", "bios",
-    "blockdev", "boot", "cdrom", "chardev", "compat", "cpu", "d", "D",
-    "debugcon", "device", "display", "drive", "dtb", "dump-vmstate", "fda",
-    "fdb", "fsdev", "fw_cfg", "g", "gdb", "global", "hda", "hdb", "hdc",
-    "hdd", "icount", "incoming", "initrd", "iscsi", "k", "kernel", "L",
-    "loadvm", "m", "M", "machine", "mem-path", "mon", "monitor", "msg",
-    "mtdblock", "name", "net", "netdev", "nic", "numa", "object", "option-rom",
-    "overcommit", "parallel", "pflash", "pidfile", "plugin", "qmp",
-    "qmp-pretty", "readconfig", "rtc", "run-with", "sandbox", "sd", "seed",
-    "serial", "smbios", "smp", "spice", "tpmdev", "trace", "uuid", "vga",
-    "virtfs", "vnc", "watchdog-action", "xen-domid",
+    "accel",
+    "acpitable",
+    "add-fd",
+    "append",
+    "audio",
+    "audiodev",
+    "bios",
+    "blockdev",
+    "boot",
+    "cdrom",
+    "chardev",
+    "compat",
+    "cpu",
+    "d",
+    "D",
+    "debugcon",
+    "device",
+    "display",
+    "drive",
+    "dtb",
+    "dump-vmstate",
+    "fda",
+    "fdb",
+    "fsdev",
+    "fw_cfg",
+    "g",
+    "gdb",
+    "global",
+    "hda",
+    "hdb",
+    "hdc",
+    "hdd",
+    "icount",
+    "incoming",
+    "initrd",
+    "iscsi",
+    "k",
+    "kernel",
+    "L",
+    "loadvm",
+    "m",
+    "M",
+    "machine",
+    "mem-path",
+    "mon",
+    "monitor",
+    "msg",
+    "mtdblock",
+    "name",
+    "net",
+    "netdev",
+    "nic",
+    "numa",
+    "object",
+    "option-rom",
+    "overcommit",
+    "parallel",
+    "pflash",
+    "pidfile",
+    "plugin",
+    "qmp",
+    "qmp-pretty",
+    "readconfig",
+    "rtc",
+    "run-with",
+    "sandbox",
+    "sd",
+    "seed",
+    "serial",
+    "smbios",
+    "smp",
+    "spice",
+    "tpmdev",
+    "trace",
+    "uuid",
+    "vga",
+    "virtfs",
+    "vnc",
+    "watchdog-action",
+    "xen-domid",
 };
 
 /**
@@ -266,8 +364,8 @@ static GPtrArray *split_opts(const char *value)
  */
 static gboolean bool_word(const char *word, gboolean *on)
 {
-    static const char *const yes[] = { "on", "yes", "true" };
-    static const char *const no[] = { "off", "no", "false" };
+    static const char *const yes[] = {"on", "yes", "true"};
+    static const char *const no[] = {"off", "no", "false"};
 
     if (in_table(word, yes, G_N_ELEMENTS(yes))) {
         *on = TRUE;
@@ -304,16 +402,14 @@ gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
         return FALSE;
     }
     out->model = g_strdup(model);
-    out->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                          g_free);
-    out->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                       g_free);
+    out->settings =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    out->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     for (guint i = 1; i < items->len; i++) {
         const char *item = g_ptr_array_index(items, i);
         const char *eq = strchr(item, '=');
-        g_autofree char *key = eq ? g_strndup(item, eq - item)
-                                  : g_strdup(item);
+        g_autofree char *key = eq ? g_strndup(item, eq - item) : g_strdup(item);
         const char *val = eq ? eq + 1 : NULL;
         gboolean on = TRUE;
         g_autofree char *canon = NULL;

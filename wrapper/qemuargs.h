@@ -22,8 +22,7 @@ typedef struct {
 void qm_cpuspec_free(QmCpuSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmCpuSpec, qm_cpuspec_free)
 
-gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec,
-                          GError **error);
+gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error);
 
 int qm_qemuargs_find_cpu(int argc, char *const *argv);
 gboolean qm_qemuargs_is_query(int argc, char *const *argv);

@@ -413,7 +413,8 @@ static QmCpuModel *parse_model(const char *host, JsonNode *entry,
     g_autoptr(GHashTable) seen = qm_featset_new();
     QmCpuModel *model;
 
-    if (!model_name_valid(name) || (alias != NULL && !model_name_valid(alias))) {
+    if (!model_name_valid(name) ||
+        (alias != NULL && !model_name_valid(alias))) {
         g_autofree char *what = printable(name ? name : "(none)", -1);
 
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
@@ -427,20 +428,20 @@ static QmCpuModel *parse_model(const char *host, JsonNode *entry,
     model->name = g_strdup(name);
     model->alias_of = g_strdup(alias);
     model->unavailable = g_ptr_array_new_with_free_func(g_free);
-    model->migration_safe = obj != NULL &&
-                            json_object_get_boolean_member_with_default(
-                                obj, "migration-safe", FALSE);
-    model->deprecated = obj != NULL &&
-                        json_object_get_boolean_member_with_default(
-                            obj, "deprecated", FALSE);
+    model->migration_safe =
+        obj != NULL && json_object_get_boolean_member_with_default(
+                           obj, "migration-safe", FALSE);
+    model->deprecated =
+        obj != NULL &&
+        json_object_get_boolean_member_with_default(obj, "deprecated", FALSE);
     for (guint i = 0; unavailable && i < json_array_get_length(unavailable);
          i++) {
         JsonNode *elem = json_array_get_element(unavailable, i);
-        const char *feat = JSON_NODE_HOLDS_VALUE(elem) &&
-                                   json_node_get_value_type(elem) ==
-                                       G_TYPE_STRING
-                               ? json_node_get_string(elem)
-                               : NULL;
+        const char *feat =
+            JSON_NODE_HOLDS_VALUE(elem) &&
+                    json_node_get_value_type(elem) == G_TYPE_STRING
+                ? json_node_get_string(elem)
+                : NULL;
         g_autofree char *canon = NULL;
 
         if (feat != NULL && *feat == '\0') {
@@ -524,9 +525,8 @@ static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
     machines = g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
     for (guint i = 0; i < json_array_get_length(list); i++) {
         JsonNode *entry = json_array_get_element(list, i);
-        JsonObject *obj = JSON_NODE_HOLDS_OBJECT(entry)
-                              ? json_node_get_object(entry)
-                              : NULL;
+        JsonObject *obj =
+            JSON_NODE_HOLDS_OBJECT(entry) ? json_node_get_object(entry) : NULL;
         const char *name = string_member(obj, "name");
         const char *alias = string_member(obj, "alias");
         QmMachine *machine;
@@ -732,10 +732,9 @@ gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
                     local->message);
         return FALSE;
     }
-    if (docs->len == 0 ||
-        (greeting = object_member(
-             json_node_get_object(g_ptr_array_index(docs, 0)), "QMP")) ==
-            NULL) {
+    if (docs->len == 0 || (greeting = object_member(
+                               json_node_get_object(g_ptr_array_index(docs, 0)),
+                               "QMP")) == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "%s: QEMU did not greet with a QMP banner", host);
         return FALSE;

@@ -21,8 +21,8 @@ static void host_line(GString *out, const QmProfile *profile)
         out,
         "  %-20s %-13s family %" G_GINT64_FORMAT " model %" G_GINT64_FORMAT
         " stepping %" G_GINT64_FORMAT "  \"%s\"  QEMU %s  %u features  (%s)\n",
-        profile->name, profile->vendor ? profile->vendor : "?",
-        profile->family, profile->model, profile->stepping, model_id,
+        profile->name, profile->vendor ? profile->vendor : "?", profile->family,
+        profile->model, profile->stepping, model_id,
         profile->qemu_version ? profile->qemu_version : "?",
         g_hash_table_size(profile->features),
         profile->probe_method ? profile->probe_method : "?");
@@ -87,7 +87,8 @@ char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
         g_string_append(out, "Warnings:\n");
         for (guint i = 0; i < decision->warnings->len; i++)
             g_string_append_printf(
-                out, "  %s\n", (char *)g_ptr_array_index(decision->warnings, i));
+                out, "  %s\n",
+                (char *)g_ptr_array_index(decision->warnings, i));
     }
     g_string_append_printf(out, "\nCommand:\n  %s\n", line);
     return g_string_free(g_steal_pointer(&out), FALSE);
@@ -265,8 +266,8 @@ char *qm_report_profiles_text(GPtrArray *profiles)
             "  machines    %u\n  features    %u:",
             p->name, p->vendor, p->family, p->model, p->stepping, model_id,
             p->qemu_version ? p->qemu_version : "?",
-            p->qemu_package ? p->qemu_package : "",
-            p->kvm ? "yes" : "no", p->probe_method ? p->probe_method : "?",
+            p->qemu_package ? p->qemu_package : "", p->kvm ? "yes" : "no",
+            p->probe_method ? p->probe_method : "?",
             p->cpu_models ? p->cpu_models->len : 0,
             p->machines ? p->machines->len : 0, features->len);
         for (guint k = 0; k < features->len; k++)

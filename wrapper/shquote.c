@@ -19,7 +19,8 @@ char *qm_shquote_word(const char *word)
 {
     static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "0123456789" "-_./:,=+@%";
+                               "0123456789"
+                               "-_./:,=+@%";
     GString *out;
 
     if (*word != '\0' && strspn(word, safe) == strlen(word))
