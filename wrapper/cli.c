@@ -115,6 +115,12 @@ static gboolean add_peers(QmOptions *options, const char *value, GError **error)
 {
     g_auto(GStrv) items = g_strsplit(value, ",", -1);
 
+    /* g_strsplit("") gives no items, which would hide a typo'd empty value */
+    if (*value == '\0') {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--peer: the value must not be empty");
+        return FALSE;
+    }
     for (char **item = items; *item; item++) {
         gboolean dup = FALSE;
 
