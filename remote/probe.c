@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qemu-mig: probing hosts - the local QEMU through a pipe, peers in
- * parallel over SSH - and turning each conversation into a QmProfile.
+ * qemu-mig: probing one host - the local QEMU through a pipe, a peer over
+ * one SSH channel - and turning the conversation into a QmProfile.
  *
  * A probe is the same on every host: start QEMU with the arguments from
  * qm_qmp_probe_argv(), write the whole QMP conversation at once, read
- * until QEMU exits.  Peers and the local host are probed concurrently, one
- * thread each, so the total is the slowest host, not the sum.
+ * until QEMU exits.  wrapper/hosts.c runs one probe per thread, so the
+ * total is the slowest host, not the sum.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -320,148 +320,5 @@ gboolean qm_probe_peer(const char *dest, const QmSshOptions *ssh,
     prof->probe_method = g_strdup("ssh-qmp");
     prof->probed_at = g_get_real_time() / G_USEC_PER_SEC;
     *profile = g_steal_pointer(&prof);
-    return TRUE;
-}
-
-/**
- * ProbeJob - one host's probe, run in its own thread
- * @dest:     destination, or NULL for the local host
- * @profile:  result
- * @error:    failure
- */
-typedef struct {
-    const char *dest;
-    QmProfile *profile;
-    GError *error;
-} ProbeJob;
-
-/**
- * ProbeRun - what every probe thread shares
- */
-typedef struct {
-    const char *local_qemu;
-    const QmSshOptions *ssh;
-    const char *remote_qemu;
-    gint64 deadline;
-} ProbeRun;
-
-/**
- * ProbeArg - a thread's argument
- */
-typedef struct {
-    ProbeRun *run;
-    ProbeJob *job;
-} ProbeArg;
-
-/**
- * probe_thread() - body of one probe thread
- * @data: ProbeArg, freed here
- *
- * Return: NULL
- */
-static gpointer probe_thread(gpointer data)
-{
-    g_autofree ProbeArg *arg = data;
-    ProbeRun *run = arg->run;
-    ProbeJob *job = arg->job;
-
-    /* Each job is written by its thread only; join publishes it. */
-    if (job->dest == NULL)
-        qm_probe_local(run->local_qemu, run->deadline, &job->profile,
-                       &job->error);
-    else
-        qm_probe_peer(job->dest, run->ssh, run->remote_qemu, run->deadline,
-                      &job->profile, &job->error);
-    return NULL;
-}
-
-/**
- * qm_probe_all() - probe the local host and every peer concurrently
- * @local_qemu:  absolute path of the local QEMU, or NULL to skip it
- * @peers:       NULL-terminated destinations
- * @ssh:         SSH options
- * @remote_qemu: shell command starting QEMU on peers
- * @deadline:    g_get_monotonic_time() deadline for everything
- * @local:       where to store the local profile (NULL if skipped)
- * @remote:      where to store the peers' profiles, in @peers order
- * @error:       set when any probe failed: the first in order, with the
- *               other failing hosts named
- *
- * Every thread is joined before returning, on success and on failure, so
- * no libssh session or probe QEMU outlives this call.
- *
- * Return: TRUE when every probe succeeded
- */
-gboolean qm_probe_all(const char *local_qemu, char *const *peers,
-                      const QmSshOptions *ssh, const char *remote_qemu,
-                      gint64 deadline, QmProfile **local, GPtrArray **remote,
-                      GError **error)
-{
-    ProbeRun run = {
-        .local_qemu = local_qemu,
-        .ssh = ssh,
-        .remote_qemu = remote_qemu,
-        .deadline = deadline,
-    };
-    guint npeers = peers ? g_strv_length((char **)peers) : 0;
-    guint njobs = npeers + 1;
-    g_autofree ProbeJob *jobs = g_new0(ProbeJob, njobs);
-    g_autoptr(GPtrArray) threads = g_ptr_array_new();
-    g_autoptr(GPtrArray) profiles =
-        g_ptr_array_new_with_free_func((GDestroyNotify)qm_profile_free);
-    GError *first = NULL;
-    g_autoptr(GString) others = g_string_new(NULL);
-
-    qm_ssh_init();
-    for (guint i = 0; i < njobs; i++) {
-        ProbeArg *arg;
-
-        jobs[i].dest = i < npeers ? peers[i] : NULL;
-        if (i == npeers && local_qemu == NULL)
-            continue;
-        arg = g_new0(ProbeArg, 1);
-        arg->run = &run;
-        arg->job = &jobs[i];
-        g_ptr_array_add(threads, g_thread_new("probe", probe_thread, arg));
-    }
-
-    /*
-     * Each probe enforces the deadline itself; joining is therefore
-     * bounded, and joining (rather than abandoning threads) is what
-     * guarantees every libssh session is freed before exec.
-     */
-    for (guint i = 0; i < threads->len; i++)
-        g_thread_join(g_ptr_array_index(threads, i));
-
-    for (guint i = 0; i < njobs; i++) {
-        if (jobs[i].error == NULL)
-            continue;
-        if (first == NULL) {
-            first = jobs[i].error;
-        } else {
-            g_string_append_printf(others, "%s%s", others->len ? ", " : "",
-                                   jobs[i].dest ? jobs[i].dest : "local");
-            g_error_free(jobs[i].error);
-        }
-    }
-    for (guint i = 0; i < njobs; i++) {
-        if (first != NULL)
-            qm_profile_free(jobs[i].profile);
-        else if (i < npeers)
-            g_ptr_array_add(profiles, jobs[i].profile);
-    }
-    if (first != NULL) {
-        if (others->len) {
-            g_autofree char *msg = g_strdup_printf("%s (also failed: %s)",
-                                                   first->message, others->str);
-
-            g_free(first->message);
-            first->message = g_steal_pointer(&msg);
-        }
-        g_propagate_error(error, first);
-        return FALSE;
-    }
-    *local = local_qemu ? jobs[npeers].profile : NULL;
-    *remote = g_steal_pointer(&profiles);
     return TRUE;
 }

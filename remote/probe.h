@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qemu-mig: probing hosts - the local QEMU through a pipe, peers in
- * parallel over SSH - and turning each conversation into a QmProfile.
+ * qemu-mig: probing one host - the local QEMU through a pipe, a peer over
+ * SSH - and turning the conversation into a QmProfile.
  */
 #pragma once
 
@@ -14,7 +14,3 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
 gboolean qm_probe_peer(const char *dest, const QmSshOptions *ssh,
                        const char *remote_qemu, gint64 deadline,
                        QmProfile **profile, GError **error);
-gboolean qm_probe_all(const char *local_qemu, char *const *peers,
-                      const QmSshOptions *ssh, const char *remote_qemu,
-                      gint64 deadline, QmProfile **local, GPtrArray **remote,
-                      GError **error);

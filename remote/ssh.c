@@ -1102,3 +1102,60 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
     *result = r;
     return TRUE;
 }
+
+/**
+ * qm_ssh_resolve() - what a destination means after ssh_config, without
+ *                    connecting
+ * @dest:    destination as the user wrote it
+ * @options: SSH options (may be NULL)
+ * @user:    where to store the user name
+ * @host:    where to store the host name or address (HostName applied)
+ * @port:    where to store the port
+ * @error:   set on an unparseable destination or unreadable ssh_config
+ *
+ * The cache is keyed by this, so that a launch whose every profile is
+ * cached opens no connection at all.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
+                        char **user, char **host, int *port, GError **error)
+{
+    g_autoptr(QmSshConn) c = g_new0(QmSshConn, 1);
+    char *value = NULL;
+    unsigned int p = 0;
+
+    qm_ssh_init();
+    c->dest = dest;
+    c->start = g_get_monotonic_time();
+    c->deadline = c->start + G_USEC_PER_SEC;
+    c->exit_status = -1;
+    c->out = g_byte_array_new();
+    c->err = g_string_new(NULL);
+    c->session = ssh_new();
+    c->event = ssh_event_new();
+    if (c->session == NULL || c->event == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
+                    "%s: cannot create an SSH session", dest);
+        return FALSE;
+    }
+    if (!conn_configure(c, options, error))
+        return FALSE;
+
+    if (ssh_options_get(c->session, SSH_OPTIONS_HOST, &value) != SSH_OK) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "%s: cannot resolve the host name", dest);
+        return FALSE;
+    }
+    *host = g_strdup(value);
+    ssh_string_free_char(value);
+    if (ssh_options_get(c->session, SSH_OPTIONS_USER, &value) == SSH_OK) {
+        *user = g_strdup(value);
+        ssh_string_free_char(value);
+    } else {
+        *user = g_strdup(g_get_user_name());
+    }
+    ssh_options_get_port(c->session, &p);
+    *port = p ? (int)p : 22;
+    return TRUE;
+}

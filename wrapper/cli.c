@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  qemu-mig [OPTIONS] [--] QEMU_ARGS...          probe, decide, exec QEMU\n"
     "  qemu-mig explain [OPTIONS] [--] QEMU_ARGS...  show the decision\n"
     "  qemu-mig probe [OPTIONS] [DEST...]            show host profiles\n"
+    "  qemu-mig cache [OPTIONS] list|show DEST|clear [DEST...]\n"
     "\n"
     "Starts qemu-system-x86_64 with a guest CPU that every --peer can also\n"
     "give it, so the guest can be live-migrated there later.  Each peer's\n"
@@ -40,6 +41,17 @@ static const char usage_text[] =
     "  --dry-run              print the final command as one shell-quoted\n"
     "                         line on stdout instead of running it\n"
     "  --json                 explain/probe: print JSON\n"
+    "  --cache-dir DIR        host-profile cache (default:\n"
+    "                         $QEMU_MIG_CACHE_DIR, else\n"
+    "                         $XDG_CACHE_HOME/qemu-mig)\n"
+    "  --no-cache             neither read nor write the cache\n"
+    "  --max-age DURATION     re-probe a peer whose profile is older\n"
+    "                         (e.g. 30m, 12h, 7d; default 1d)\n"
+    "  --refresh              re-probe every host now\n"
+    "  --offline              use only cached profiles, never probe\n"
+    "  --on-unreachable=stale|fail\n"
+    "                         an unreachable peer with an expired profile:\n"
+    "                         use it with a warning (default), or refuse\n"
     "  -v, --verbose          say more on stderr (repeatable)\n"
     "  -q, --quiet            print only errors on stderr\n"
     "  --help                 show this help\n"
@@ -48,8 +60,9 @@ static const char usage_text[] =
     "Exit status: QEMU's own when it runs; 0 for --dry-run, explain and\n"
     "probe; 1 internal error; 2 usage; 3 peer unreachable or timed out;\n"
     "4 host key unknown or changed; 5 a QEMU unusable (missing, too old,\n"
-    "no KVM); 6 bad QMP reply; 7 hosts incompatible; 126 local QEMU not\n"
-    "executable; 127 local QEMU not found.  See qemu-mig(1).\n";
+    "no KVM); 6 bad QMP reply; 7 hosts incompatible; 8 cache refused or\n"
+    "missing with --offline; 126 local QEMU not executable; 127 local\n"
+    "QEMU not found.  See qemu-mig(1).\n";
 
 /**
  * qm_cli_usage() - the --help text
@@ -76,6 +89,8 @@ void qm_options_free(QmOptions *options)
     g_free(options->ssh_config);
     g_free(options->identity);
     g_free(options->known_hosts);
+    g_free(options->cache_dir);
+    g_free(options->cache_action);
     g_free(options);
 }
 
@@ -169,6 +184,43 @@ static gboolean parse_timeout(const char *value, gint64 *out_ms, GError **error)
 }
 
 /**
+ * parse_duration() - --max-age DURATION
+ * @value:  "90", "90s", "30m", "12h" or "7d"
+ * @out_s:  where to store seconds
+ * @error:  set on anything else
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_duration(const char *value, gint64 *out_s,
+                               GError **error)
+{
+    static const struct {
+        char unit;
+        gint64 seconds;
+    } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+    g_autofree char *digits = g_strdup(value);
+    gsize len = strlen(digits);
+    gint64 mult = 1;
+    guint64 n;
+
+    for (gsize i = 0; len > 0 && i < G_N_ELEMENTS(units); i++) {
+        if (digits[len - 1] == units[i].unit) {
+            mult = units[i].seconds;
+            digits[len - 1] = '\0';
+        }
+    }
+    if (!g_ascii_string_to_unsigned(digits, 10, 0, G_MAXINT32, &n, NULL)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--max-age '%s': expected a duration like 90s, 30m, "
+                    "12h or 7d",
+                    value);
+        return FALSE;
+    }
+    *out_s = (gint64)n * mult;
+    return TRUE;
+}
+
+/**
  * set_value() - store the value of one of value_options[]
  * @options: options being filled
  * @name:    option name without dashes
@@ -186,6 +238,18 @@ static gboolean set_value(QmOptions *options, const char *name,
         return add_peers(options, value, error);
     if (strcmp(name, "timeout") == 0)
         return parse_timeout(value, &options->timeout_ms, error);
+    if (strcmp(name, "max-age") == 0)
+        return parse_duration(value, &options->max_age_s, error);
+    if (strcmp(name, "on-unreachable") == 0) {
+        if (strcmp(value, "stale") != 0 && strcmp(value, "fail") != 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "--on-unreachable '%s': expected stale or fail",
+                        value);
+            return FALSE;
+        }
+        options->stale_ok = strcmp(value, "stale") == 0;
+        return TRUE;
+    }
 
     if (*value == '\0') {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
@@ -200,6 +264,8 @@ static gboolean set_value(QmOptions *options, const char *name,
         slot = &options->ssh_config;
     else if (strcmp(name, "identity") == 0)
         slot = &options->identity;
+    else if (strcmp(name, "cache-dir") == 0)
+        slot = &options->cache_dir;
     else
         slot = &options->known_hosts;
     g_free(*slot);
@@ -297,12 +363,17 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
     out->dests = g_ptr_array_new_with_free_func(g_free);
     out->remote_qemu = g_strdup(QM_DEFAULT_REMOTE_QEMU);
     out->timeout_ms = QM_DEFAULT_TIMEOUT_MS;
+    out->max_age_s = QM_DEFAULT_MAX_AGE_S;
+    out->stale_ok = TRUE;
 
     if (i < argc && strcmp(argv[i], "explain") == 0) {
         out->command = QM_CMD_EXPLAIN;
         i++;
     } else if (i < argc && strcmp(argv[i], "probe") == 0) {
         out->command = QM_CMD_PROBE;
+        i++;
+    } else if (i < argc && strcmp(argv[i], "cache") == 0) {
+        out->command = QM_CMD_CACHE;
         i++;
     }
 
@@ -323,10 +394,23 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
                 return FALSE;
             if (done)
                 break;
-        } else if (out->command == QM_CMD_PROBE && arg[0] != '-') {
+        } else if (out->command == QM_CMD_CACHE && arg[0] != '-' &&
+                   out->cache_action == NULL) {
+            if (strcmp(arg, "list") != 0 && strcmp(arg, "show") != 0 &&
+                strcmp(arg, "clear") != 0) {
+                g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                            "cache: unknown action '%s' (list, show DEST, "
+                            "clear [DEST...])",
+                            arg);
+                return FALSE;
+            }
+            out->cache_action = g_strdup(arg);
+        } else if ((out->command == QM_CMD_PROBE ||
+                    out->command == QM_CMD_CACHE) &&
+                   arg[0] != '-') {
             if (!dest_valid(arg)) {
                 g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                            "probe: '%s' is not a destination", arg);
+                            "'%s' is not a destination", arg);
                 return FALSE;
             }
             g_ptr_array_add(out->dests, g_strdup(arg));
@@ -335,10 +419,26 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         }
     }
 
-    if (out->command == QM_CMD_PROBE && i < argc) {
+    if ((out->command == QM_CMD_PROBE || out->command == QM_CMD_CACHE) &&
+        i < argc) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "probe takes destinations, not QEMU arguments ('%s')",
+                    "%s takes destinations, not QEMU arguments ('%s')",
+                    out->command == QM_CMD_PROBE ? "probe" : "cache",
                     argv[i]);
+        return FALSE;
+    }
+    if (out->command == QM_CMD_CACHE &&
+        (out->cache_action == NULL ||
+         (strcmp(out->cache_action, "show") == 0 && out->dests->len != 1) ||
+         (strcmp(out->cache_action, "list") == 0 && out->dests->len != 0))) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "usage: qemu-mig cache [OPTIONS] list | show DEST | "
+                    "clear [DEST...]");
+        return FALSE;
+    }
+    if (out->offline && out->refresh) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--offline and --refresh contradict each other");
         return FALSE;
     }
     if (out->command == QM_CMD_LAUNCH && out->json) {

@@ -9,6 +9,7 @@ typedef enum {
     QM_CMD_LAUNCH,
     QM_CMD_EXPLAIN,
     QM_CMD_PROBE,
+    QM_CMD_CACHE,
     QM_CMD_HELP,
     QM_CMD_VERSION,
 } QmCommand;
@@ -29,6 +30,13 @@ typedef enum {
  * @verbose:      number of -v
  * @quiet:        -q
  * @timeout_ms:   --timeout, in milliseconds
+ * @cache_dir:    --cache-dir DIR, or NULL for the default
+ * @no_cache:     --no-cache
+ * @max_age_s:    --max-age, in seconds
+ * @refresh:      --refresh
+ * @offline:      --offline
+ * @stale_ok:     --on-unreachable=stale (the default) rather than fail
+ * @cache_action: cache command: "list", "show" or "clear"
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -47,12 +55,20 @@ typedef struct {
     int verbose;
     gboolean quiet;
     gint64 timeout_ms;
+    char *cache_dir;
+    gboolean no_cache;
+    gint64 max_age_s;
+    gboolean refresh;
+    gboolean offline;
+    gboolean stale_ok;
+    char *cache_action;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;
 
 #define QM_DEFAULT_TIMEOUT_MS  10000
 #define QM_DEFAULT_REMOTE_QEMU "qemu-system-x86_64"
+#define QM_DEFAULT_MAX_AGE_S (24 * 3600)
 
 void qm_options_free(QmOptions *options);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmOptions, qm_options_free)

@@ -142,6 +142,7 @@ void qm_profile_free(QmProfile *profile)
     g_free(profile->qemu_package);
     g_free(profile->probe_method);
     g_free(profile->cpu_brand);
+    g_free(profile->source);
     g_free(profile);
 }
 

@@ -71,6 +71,8 @@ typedef struct {
  * @probe_method:   how the profile was made: "local-qmp", "ssh-qmp", "replay"
  * @probed_at:      wall-clock time of the probe, seconds since the epoch
  * @cpu_brand:      local host only: libcpuid's brand string, or NULL
+ * @source:         where this launch got the profile: "probe", "cache" or
+ *                  "stale cache" (not stored; NULL when unknown)
  */
 typedef struct {
     char *name;
@@ -90,6 +92,7 @@ typedef struct {
     char *probe_method;
     gint64 probed_at;
     char *cpu_brand;
+    char *source;
 } QmProfile;
 
 QmProfile *qm_profile_new(const char *name);

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: getting every host's profile - from the cache when it can be
+ * trusted, else by probing - all hosts in parallel, one thread each.
+ *
+ * Per host: a trusted fresh entry is used as is (the warm path: no
+ * process, no connection).  Otherwise the entry's lock is taken, the entry
+ * read again (a concurrent qemu-mig may just have written it), and only
+ * then is the host probed and the entry replaced.  So N launches racing on
+ * a cold cache probe each host once.
+ */
+#include <string.h>
+
+#include "../remote/probe.h"
+#include "error.h"
+#include "hosts.h"
+
+/**
+ * HostJob - one host's work, written only by its own thread
+ * @request:  the shared request
+ * @dest:     destination, or NULL for the local host
+ * @profile:  result
+ * @warnings: this host's warnings (char *)
+ * @error:    failure
+ */
+typedef struct {
+    const QmHostsRequest *request;
+    const char *dest;
+    QmProfile *profile;
+    GPtrArray *warnings;
+    GError *error;
+} HostJob;
+
+/**
+ * qm_hosts_peer_key() - the cache key of a destination
+ * @dest:        destination as written
+ * @ssh:         SSH options
+ * @remote_qemu: QEMU command on the peer
+ * @key:         where to store the key
+ * @error:       set when the destination cannot be resolved
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
+                           const char *remote_qemu, char **key,
+                           GError **error)
+{
+    g_autofree char *user = NULL;
+    g_autofree char *host = NULL;
+    int port;
+
+    if (!qm_ssh_resolve(dest, ssh, &user, &host, &port, error))
+        return FALSE;
+    *key = qm_cache_key_peer(user, host, port, remote_qemu);
+    return TRUE;
+}
+
+/**
+ * age_text() - "3h12m" style age
+ * @seconds: age
+ *
+ * Return: newly allocated text
+ */
+static char *age_text(gint64 seconds)
+{
+    if (seconds < 120)
+        return g_strdup_printf("%" G_GINT64_FORMAT "s", seconds);
+    if (seconds < 7200)
+        return g_strdup_printf("%" G_GINT64_FORMAT "m", seconds / 60);
+    if (seconds < 172800)
+        return g_strdup_printf("%" G_GINT64_FORMAT "h", seconds / 3600);
+    return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
+}
+
+/**
+ * entry_usable() - may this entry stand for the host right now?
+ * @job:         the host's job
+ * @entry:       entry, or NULL
+ * @fingerprint: local fingerprint now (local host only)
+ *
+ * The local host is judged by its fingerprint (nothing to spawn to
+ * check); a peer, which cannot be checked without connecting, by age.
+ *
+ * Return: TRUE if fresh and valid
+ */
+static gboolean entry_usable(const HostJob *job, const QmCacheEntry *entry,
+                             const char *fingerprint)
+{
+    gint64 age;
+
+    if (entry == NULL)
+        return FALSE;
+    if (job->dest == NULL)
+        return g_strcmp0(entry->fingerprint, fingerprint) == 0;
+    age = g_get_real_time() / G_USEC_PER_SEC - entry->stored_at;
+    return age >= 0 && age <= job->request->max_age_s;
+}
+
+/**
+ * load_entry() - read an entry, turning distrust into a warning
+ * @job:   the host's job
+ * @key:   cache key
+ *
+ * Return: the entry, or NULL on a miss or an untrusted entry
+ */
+static QmCacheEntry *load_entry(HostJob *job, const char *key)
+{
+    g_autoptr(GError) error = NULL;
+    QmCacheEntry *entry = NULL;
+
+    if (job->request->cache == NULL)
+        return NULL;
+    if (!qm_cache_load(job->request->cache, key, &entry, &error)) {
+        g_ptr_array_add(job->warnings,
+                        g_strdup_printf("%s; ignoring it", error->message));
+        return NULL;
+    }
+    return entry;
+}
+
+/**
+ * take_entry() - make the job's profile a cached one
+ * @job:    the host's job
+ * @entry:  entry (its profile is taken)
+ * @source: "cache" or "stale cache"
+ */
+static void take_entry(HostJob *job, QmCacheEntry *entry, const char *source)
+{
+    const char *name = job->dest ? job->dest : "local";
+
+    job->profile = g_steal_pointer(&entry->profile);
+    /* The alias typed today names the profile, not the one stored. */
+    g_free(job->profile->name);
+    job->profile->name = g_strdup(name);
+    job->profile->source = g_strdup(source);
+}
+
+/**
+ * probe_host() - probe the job's host now
+ * @job:   the host's job
+ * @error: set on failure
+ *
+ * Return: the new profile, or NULL
+ */
+static QmProfile *probe_host(HostJob *job, GError **error)
+{
+    const QmHostsRequest *req = job->request;
+    QmProfile *profile = NULL;
+
+    if (job->dest == NULL)
+        qm_probe_local(req->qemu_path, req->deadline, &profile, error);
+    else
+        qm_probe_peer(job->dest, req->ssh, req->remote_qemu, req->deadline,
+                      &profile, error);
+    if (profile != NULL)
+        profile->source = g_strdup("probe");
+    return profile;
+}
+
+/**
+ * fetch() - the job's profile from cache or probe
+ * @job: the host's job; fills profile or error
+ */
+static void fetch(HostJob *job)
+{
+    const QmHostsRequest *req = job->request;
+    const char *name = job->dest ? job->dest : "local";
+    g_autofree char *key = NULL;
+    g_autofree char *fingerprint = NULL;
+    g_autoptr(QmCacheEntry) entry = NULL;
+    g_autoptr(QmCacheLock) lock = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmProfile) fresh = NULL;
+
+    if (job->dest == NULL) {
+        key = qm_cache_key_local(req->qemu_path);
+        fingerprint = qm_cache_local_fingerprint(req->qemu_path);
+    } else if (!qm_hosts_peer_key(job->dest, req->ssh, req->remote_qemu, &key,
+                                  &job->error)) {
+        return;
+    }
+
+    if (!req->refresh) {
+        entry = load_entry(job, key);
+        if (entry_usable(job, entry, fingerprint)) {
+            take_entry(job, entry, "cache");
+            return;
+        }
+    }
+    if (req->offline) {
+        if (entry != NULL && job->dest != NULL) {
+            g_autofree char *age = age_text(
+                g_get_real_time() / G_USEC_PER_SEC - entry->stored_at);
+
+            g_ptr_array_add(job->warnings,
+                            g_strdup_printf("%s: cached profile is %s old, "
+                                            "older than --max-age; used "
+                                            "because of --offline",
+                                            name, age));
+            take_entry(job, entry, "stale cache");
+            return;
+        }
+        g_set_error(&job->error, QM_ERROR, QM_ERROR_CACHE,
+                    "%s: no %scached profile, and --offline forbids probing",
+                    name, entry != NULL ? "current " : "");
+        return;
+    }
+
+    if (req->cache != NULL &&
+        !qm_cache_lock(req->cache, key, req->deadline, &lock, &error)) {
+        if (error->code == QM_ERROR_UNREACHABLE) {
+            g_propagate_prefixed_error(&job->error, g_steal_pointer(&error),
+                                       "%s: ", name);
+            return;
+        }
+        g_ptr_array_add(job->warnings, g_strdup_printf("%s; probing without "
+                                                       "a lock",
+                                                       error->message));
+        g_clear_error(&error);
+    }
+    if (lock != NULL && !req->refresh) {
+        g_clear_pointer(&entry, qm_cache_entry_free);
+        entry = load_entry(job, key);
+        if (entry_usable(job, entry, fingerprint)) {
+            take_entry(job, entry, "cache");
+            return;
+        }
+    }
+
+    fresh = probe_host(job, &error);
+    if (fresh == NULL) {
+        if (entry != NULL && job->dest != NULL && req->stale_ok &&
+            error->code == QM_ERROR_UNREACHABLE) {
+            g_autofree char *age = age_text(
+                g_get_real_time() / G_USEC_PER_SEC - entry->stored_at);
+
+            g_ptr_array_add(job->warnings,
+                            g_strdup_printf("%s is unreachable (%s); using its "
+                                            "cached profile from %s ago",
+                                            name, error->message, age));
+            take_entry(job, entry, "stale cache");
+            return;
+        }
+        job->error = g_steal_pointer(&error);
+        return;
+    }
+    if (req->cache != NULL &&
+        !qm_cache_store(req->cache, key, fresh, fingerprint, &error))
+        g_ptr_array_add(job->warnings,
+                        g_strdup_printf("%s; the profile of %s is not cached",
+                                        error->message, name));
+    job->profile = g_steal_pointer(&fresh);
+}
+
+/**
+ * host_thread() - body of one host's thread
+ * @data: the HostJob
+ *
+ * Return: NULL
+ */
+static gpointer host_thread(gpointer data)
+{
+    fetch(data);
+    return NULL;
+}
+
+/**
+ * qm_hosts_gather() - every host's profile, in parallel
+ * @request:  what to gather
+ * @local:    where to store the local profile (NULL when skipped)
+ * @peers:    where to store the peers' profiles, in order
+ * @warnings: gets every host's warnings, in host order
+ * @error:    set when any host failed: the first in order, naming the
+ *            other failing hosts
+ *
+ * Every thread is joined before returning, on success and failure, so no
+ * libssh session, probe QEMU or cache lock outlives this call: by exec
+ * time nothing of ours is open.
+ *
+ * Return: TRUE when every host has a profile
+ */
+gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
+                         GPtrArray **peers, GPtrArray *warnings,
+                         GError **error)
+{
+    guint npeers = request->peers ? g_strv_length((char **)request->peers)
+                                  : 0;
+    guint njobs = npeers + (request->qemu_path ? 1 : 0);
+    g_autofree HostJob *jobs = g_new0(HostJob, njobs);
+    g_autofree GThread **threads = g_new0(GThread *, njobs);
+    g_autoptr(GPtrArray) out =
+        g_ptr_array_new_with_free_func((GDestroyNotify)qm_profile_free);
+    g_autoptr(GString) others = g_string_new(NULL);
+    GError *first = NULL;
+
+    for (guint i = 0; i < njobs; i++) {
+        jobs[i].request = request;
+        jobs[i].dest = i < npeers ? request->peers[i] : NULL;
+        jobs[i].warnings = g_ptr_array_new_with_free_func(g_free);
+        threads[i] = g_thread_new("host", host_thread, &jobs[i]);
+    }
+    for (guint i = 0; i < njobs; i++)
+        g_thread_join(threads[i]);
+
+    for (guint i = 0; i < njobs; i++) {
+        for (guint w = 0; w < jobs[i].warnings->len; w++)
+            g_ptr_array_add(warnings,
+                            g_strdup(g_ptr_array_index(jobs[i].warnings, w)));
+        g_ptr_array_unref(jobs[i].warnings);
+        if (jobs[i].error == NULL)
+            continue;
+        if (first == NULL) {
+            first = jobs[i].error;
+        } else {
+            g_string_append_printf(others, "%s%s", others->len ? ", " : "",
+                                   jobs[i].dest ? jobs[i].dest : "local");
+            g_error_free(jobs[i].error);
+        }
+    }
+    if (first != NULL) {
+        for (guint i = 0; i < njobs; i++)
+            qm_profile_free(jobs[i].profile);
+        if (others->len > 0) {
+            g_autofree char *msg = g_strdup_printf(
+                "%s (also failed: %s)", first->message, others->str);
+
+            g_free(first->message);
+            first->message = g_steal_pointer(&msg);
+        }
+        g_propagate_error(error, first);
+        return FALSE;
+    }
+    for (guint i = 0; i < npeers; i++)
+        g_ptr_array_add(out, jobs[i].profile);
+    *local = request->qemu_path ? jobs[npeers].profile : NULL;
+    *peers = g_steal_pointer(&out);
+    return TRUE;
+}
