@@ -263,19 +263,16 @@ char *qm_cache_local_fingerprint(const char *qemu_path)
                                "qemu=%s size=%lld mtime=%lld.%09ld "
                                "dev=%llu ino=%llu\n",
                                qemu_path, (long long)st.st_size,
-                               (long long)st.st_mtim.tv_sec,
-                               st.st_mtim.tv_nsec,
+                               (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
                                (unsigned long long)st.st_dev,
                                (unsigned long long)st.st_ino);
     else
         g_string_append_printf(fp, "qemu=%s missing\n", qemu_path);
     if (uname(&uts) == 0)
-        g_string_append_printf(fp, "kernel=%s %s\n", uts.release,
-                               uts.version);
+        g_string_append_printf(fp, "kernel=%s %s\n", uts.release, uts.version);
     if (qm_hostid_read(&id, NULL))
         g_string_append_printf(fp, "cpu=%s %d/%d/%d %s\n", id->vendor,
-                               id->family, id->model, id->stepping,
-                               id->brand);
+                               id->family, id->model, id->stepping, id->brand);
     g_string_append_printf(fp, "microcode=%s\n", microcode);
     return g_string_free(fp, FALSE);
 }
@@ -318,21 +315,20 @@ static gboolean read_file_at(QmCache *cache, const char *name, char **text,
     ssize_t r;
     int fd;
 
-    fd = cache->dirfd < 0 ? -1
-                          : openat(cache->dirfd, name,
-                                   O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = cache->dirfd < 0
+             ? -1
+             : openat(cache->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (cache->dirfd < 0 || errno == ENOENT)
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s",
-                        name);
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s", name);
         else
             g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                         "cache entry %s/%s: %s", cache->dir, name,
                         errno == ELOOP ? "is a symlink" : g_strerror(errno));
         return FALSE;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_uid != geteuid() || st.st_size > CACHE_MAX_FILE) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        st.st_size > CACHE_MAX_FILE) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                     "cache entry %s/%s is not a regular file of yours "
                     "under %d bytes",
@@ -359,9 +355,9 @@ static gboolean read_file_at(QmCache *cache, const char *name, char **text,
  *
  * Return: TRUE on success
  */
-static gboolean parse_record(QmCache *cache, const char *name,
-                             const char *text, const char *key,
-                             QmCacheEntry **entry, GError **error)
+static gboolean parse_record(QmCache *cache, const char *name, const char *text,
+                             const char *key, QmCacheEntry **entry,
+                             GError **error)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) local = NULL;
@@ -381,8 +377,8 @@ static gboolean parse_record(QmCache *cache, const char *name,
     }
     obj = json_node_get_object(json_parser_get_root(parser));
     profile = json_object_get_member(obj, "profile");
-    out->key = g_strdup(
-        json_object_get_string_member_with_default(obj, "key", ""));
+    out->key =
+        g_strdup(json_object_get_string_member_with_default(obj, "key", ""));
     out->fingerprint = g_strdup(
         json_object_get_string_member_with_default(obj, "fingerprint", ""));
     out->stored_at =
@@ -486,8 +482,8 @@ gboolean qm_cache_store(QmCache *cache, const char *key,
                         GError **error)
 {
     g_autofree char *name = entry_name(key, ".json");
-    g_autofree char *tmp = g_strdup_printf(".%s.%d.%u.tmp", name, getpid(),
-                                           g_random_int());
+    g_autofree char *tmp =
+        g_strdup_printf(".%s.%d.%u.tmp", name, getpid(), g_random_int());
     g_autoptr(JsonBuilder) builder = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(JsonNode) root = NULL;
@@ -522,7 +518,8 @@ gboolean qm_cache_store(QmCache *cache, const char *key,
     fd = openat(cache->dirfd, tmp,
                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0 && write_all(fd, text, strlen(text)) && fsync(fd) == 0 &&
-        close(fd) == 0 && renameat(cache->dirfd, tmp, cache->dirfd, name) == 0) {
+        close(fd) == 0 &&
+        renameat(cache->dirfd, tmp, cache->dirfd, name) == 0) {
         fsync(cache->dirfd);
         return TRUE;
     }

@@ -65,6 +65,25 @@ static char *capture(const char *name)
 }
 
 /**
+ * fresh_cache() - point a run at a cache directory of its own
+ * @envp: environment to change
+ *
+ * Every run here plays different CPUs through the same fake binary, which
+ * real hosts never do: a shared cache would rightly serve one run's
+ * profile to the next.  Tests of the cache itself pass --cache-dir.
+ *
+ * Return: the changed environment
+ */
+static char **fresh_cache(char **envp)
+{
+    static int n;
+    g_autofree char *dir =
+        g_strdup_printf("%s/cache-run-%d", qm_test_tmpdir(), n++);
+
+    return g_environ_setenv(envp, "QEMU_MIG_CACHE_DIR", dir, TRUE);
+}
+
+/**
  * run_qm() - run the real qemu-mig binary
  * @local_cpu: capture the local fake QEMU replays, or NULL for no override
  * @extra_env: NULL-terminated KEY=VALUE list, or NULL
@@ -87,6 +106,7 @@ static Run *run_qm(const char *local_cpu, const char *const *extra_env,
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
 
+    envp = fresh_cache(envp);
     if (local_cpu != NULL) {
         g_autofree char *path = capture(local_cpu);
 
@@ -882,6 +902,7 @@ static JsonNode *exec_and_record(const char *const *args,
     for (const char *const *a = args; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
+    envp = fresh_cache(envp);
     envp = g_environ_setenv(envp, "FAKE_QEMU_RECORD", record, TRUE);
     for (const char *const *e = env; e && *e; e++) {
         g_auto(GStrv) kv = g_strsplit(*e, "=", 2);

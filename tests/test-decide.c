@@ -1109,7 +1109,7 @@ static void test_bad_value(void)
  */
 static void test_value_prefix_kept(void)
 {
-    static const char *const value = "host,model-id=a,,b,+pcid,level=0x1f";
+    static const char *const value = "host,model-id=a b,+pcid,level=0x1f";
     g_autoptr(QmProfile) local = load_profile(GOLD6130, "local");
     g_autoptr(QmProfile) peer = load_profile(I78700, "desk");
     g_autoptr(GPtrArray) peers = peers_of(peer, NULL);

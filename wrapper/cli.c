@@ -191,13 +191,12 @@ static gboolean parse_timeout(const char *value, gint64 *out_ms, GError **error)
  *
  * Return: TRUE on success
  */
-static gboolean parse_duration(const char *value, gint64 *out_s,
-                               GError **error)
+static gboolean parse_duration(const char *value, gint64 *out_s, GError **error)
 {
     static const struct {
         char unit;
         gint64 seconds;
-    } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
     g_autofree char *digits = g_strdup(value);
     gsize len = strlen(digits);
     gint64 mult = 1;
@@ -243,8 +242,7 @@ static gboolean set_value(QmOptions *options, const char *name,
     if (strcmp(name, "on-unreachable") == 0) {
         if (strcmp(value, "stale") != 0 && strcmp(value, "fail") != 0) {
             g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "--on-unreachable '%s': expected stale or fail",
-                        value);
+                        "--on-unreachable '%s': expected stale or fail", value);
             return FALSE;
         }
         options->stale_ok = strcmp(value, "stale") == 0;
@@ -423,8 +421,7 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         i < argc) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "%s takes destinations, not QEMU arguments ('%s')",
-                    out->command == QM_CMD_PROBE ? "probe" : "cache",
-                    argv[i]);
+                    out->command == QM_CMD_PROBE ? "probe" : "cache", argv[i]);
         return FALSE;
     }
     if (out->command == QM_CMD_CACHE &&

@@ -68,7 +68,7 @@ typedef struct {
 
 #define QM_DEFAULT_TIMEOUT_MS  10000
 #define QM_DEFAULT_REMOTE_QEMU "qemu-system-x86_64"
-#define QM_DEFAULT_MAX_AGE_S (24 * 3600)
+#define QM_DEFAULT_MAX_AGE_S   (24 * 3600)
 
 void qm_options_free(QmOptions *options);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmOptions, qm_options_free)

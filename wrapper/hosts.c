@@ -41,8 +41,7 @@ typedef struct {
  * Return: TRUE on success
  */
 gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
-                           const char *remote_qemu, char **key,
-                           GError **error)
+                           const char *remote_qemu, char **key, GError **error)
 {
     g_autofree char *user = NULL;
     g_autofree char *host = NULL;
@@ -52,23 +51,6 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
         return FALSE;
     *key = qm_cache_key_peer(user, host, port, remote_qemu);
     return TRUE;
-}
-
-/**
- * age_text() - "3h12m" style age
- * @seconds: age
- *
- * Return: newly allocated text
- */
-static char *age_text(gint64 seconds)
-{
-    if (seconds < 120)
-        return g_strdup_printf("%" G_GINT64_FORMAT "s", seconds);
-    if (seconds < 7200)
-        return g_strdup_printf("%" G_GINT64_FORMAT "m", seconds / 60);
-    if (seconds < 172800)
-        return g_strdup_printf("%" G_GINT64_FORMAT "h", seconds / 3600);
-    return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
 }
 
 /**
@@ -188,8 +170,7 @@ static void fetch(HostJob *job)
     }
     if (req->offline) {
         if (entry != NULL && job->dest != NULL) {
-            g_autofree char *age = age_text(
-                g_get_real_time() / G_USEC_PER_SEC - entry->stored_at);
+            g_autofree char *age = qm_profile_age(entry->profile);
 
             g_ptr_array_add(job->warnings,
                             g_strdup_printf("%s: cached profile is %s old, "
@@ -230,8 +211,7 @@ static void fetch(HostJob *job)
     if (fresh == NULL) {
         if (entry != NULL && job->dest != NULL && req->stale_ok &&
             error->code == QM_ERROR_UNREACHABLE) {
-            g_autofree char *age = age_text(
-                g_get_real_time() / G_USEC_PER_SEC - entry->stored_at);
+            g_autofree char *age = qm_profile_age(entry->profile);
 
             g_ptr_array_add(job->warnings,
                             g_strdup_printf("%s is unreachable (%s); using its "
@@ -279,11 +259,9 @@ static gpointer host_thread(gpointer data)
  * Return: TRUE when every host has a profile
  */
 gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
-                         GPtrArray **peers, GPtrArray *warnings,
-                         GError **error)
+                         GPtrArray **peers, GPtrArray *warnings, GError **error)
 {
-    guint npeers = request->peers ? g_strv_length((char **)request->peers)
-                                  : 0;
+    guint npeers = request->peers ? g_strv_length((char **)request->peers) : 0;
     guint njobs = npeers + (request->qemu_path ? 1 : 0);
     g_autofree HostJob *jobs = g_new0(HostJob, njobs);
     g_autofree GThread **threads = g_new0(GThread *, njobs);
@@ -320,8 +298,8 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
         for (guint i = 0; i < njobs; i++)
             qm_profile_free(jobs[i].profile);
         if (others->len > 0) {
-            g_autofree char *msg = g_strdup_printf(
-                "%s (also failed: %s)", first->message, others->str);
+            g_autofree char *msg = g_strdup_printf("%s (also failed: %s)",
+                                                   first->message, others->str);
 
             g_free(first->message);
             first->message = g_steal_pointer(&msg);

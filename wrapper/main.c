@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "remote/probe.h"
+#include "cache/cache.h"
 #include "wrapper/cli.h"
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
+#include "wrapper/hosts.h"
 #include "wrapper/launch.h"
 #include "wrapper/qemuargs.h"
 #include "wrapper/report.h"
@@ -68,33 +69,188 @@ static QmSshOptions ssh_options(const QmOptions *opts)
 }
 
 /**
- * run_probe() - `qemu-mig probe [DEST...]`
+ * print_warnings() - print warnings on stderr unless -q
+ * @opts:     parsed options
+ * @warnings: char * array
+ */
+static void print_warnings(const QmOptions *opts, GPtrArray *warnings)
+{
+    if (opts->quiet)
+        return;
+    for (guint i = 0; i < warnings->len; i++)
+        fprintf(stderr, "qemu-mig: warning: %s\n",
+                (char *)g_ptr_array_index(warnings, i));
+}
+
+/**
+ * open_cache() - the cache the options ask for
+ * @opts:  parsed options
+ * @cache: where to store it (NULL with --no-cache)
+ * @error: set when the cache directory is refused
+ *
+ * Return: TRUE on success
+ */
+static gboolean open_cache(const QmOptions *opts, QmCache **cache,
+                           GError **error)
+{
+    *cache = NULL;
+    if (opts->no_cache)
+        return TRUE;
+    *cache = qm_cache_open(opts->cache_dir, error);
+    return *cache != NULL;
+}
+
+/**
+ * gather() - every host's profile, as the options ask
+ * @opts:      parsed options
+ * @qemu_path: local QEMU, or NULL to skip the local host
+ * @peers:     NULL-terminated destinations
+ * @cache:     cache, or NULL
+ * @deadline:  g_get_monotonic_time() deadline
+ * @local:     where to store the local profile
+ * @remote:    where to store the peers' profiles
+ * @error:     set on failure
+ *
+ * Return: TRUE on success
+ */
+static gboolean gather(const QmOptions *opts, const char *qemu_path,
+                       char *const *peers, QmCache *cache, gint64 deadline,
+                       QmProfile **local, GPtrArray **remote, GError **error)
+{
+    QmSshOptions ssh = ssh_options(opts);
+    QmHostsRequest request = {
+        .qemu_path = qemu_path,
+        .peers = peers,
+        .ssh = &ssh,
+        .remote_qemu = opts->remote_qemu,
+        .cache = cache,
+        .max_age_s = opts->max_age_s,
+        .refresh = opts->refresh,
+        .offline = opts->offline,
+        .stale_ok = opts->stale_ok,
+        .deadline = deadline,
+    };
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    gboolean ok = qm_hosts_gather(&request, local, remote, warnings, error);
+
+    print_warnings(opts, warnings);
+    return ok;
+}
+
+/**
+ * run_probe() - `qemu-mig probe [DEST...]`: probe now, refresh the cache
  * @opts:     parsed options
  * @deadline: g_get_monotonic_time() deadline
  *
  * Return: exit status
  */
-static int run_probe(const QmOptions *opts, gint64 deadline)
+static int run_probe(QmOptions *opts, gint64 deadline)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(QmProfile) local = NULL;
     g_autoptr(GPtrArray) remote = NULL;
+    g_autoptr(QmCache) cache = NULL;
     g_autofree char *qemu_path = NULL;
     g_autofree char *text = NULL;
-    QmSshOptions ssh = ssh_options(opts);
 
+    opts->refresh = !opts->offline;
     g_ptr_array_add(opts->dests, NULL);
     if (opts->dests->len == 1 &&
         !qm_launch_resolve(opts->qemu, &qemu_path, &error))
         return fail(error);
-    if (!qm_probe_all(qemu_path, (char *const *)opts->dests->pdata, &ssh,
-                      opts->remote_qemu, deadline, &local, &remote, &error))
+    if (!open_cache(opts, &cache, &error) ||
+        !gather(opts, qemu_path, (char *const *)opts->dests->pdata, cache,
+                deadline, &local, &remote, &error))
         return fail(error);
     if (local != NULL)
         g_ptr_array_insert(remote, 0, g_steal_pointer(&local));
     text = opts->json ? qm_report_profiles_json(remote)
                       : qm_report_profiles_text(remote);
     return print_stdout(text);
+}
+
+/**
+ * cache_key() - the cache key of a destination, or of "local"
+ * @opts:  parsed options
+ * @dest:  destination, or "local"
+ * @key:   where to store the key
+ * @error: set on failure
+ *
+ * Return: TRUE on success
+ */
+static gboolean cache_key(const QmOptions *opts, const char *dest, char **key,
+                          GError **error)
+{
+    QmSshOptions ssh = ssh_options(opts);
+    g_autofree char *qemu_path = NULL;
+
+    if (strcmp(dest, "local") != 0)
+        return qm_hosts_peer_key(dest, &ssh, opts->remote_qemu, key, error);
+    if (!qm_launch_resolve(opts->qemu, &qemu_path, error))
+        return FALSE;
+    *key = qm_cache_key_local(qemu_path);
+    return TRUE;
+}
+
+/**
+ * run_cache() - `qemu-mig cache list | show DEST | clear [DEST...]`
+ * @opts: parsed options
+ *
+ * Return: exit status
+ */
+static int run_cache(const QmOptions *opts)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmCache) cache = qm_cache_open(opts->cache_dir, &error);
+    g_autoptr(GPtrArray) entries = NULL;
+    g_autoptr(GPtrArray) profiles = g_ptr_array_new();
+    g_autofree char *text = NULL;
+
+    if (cache == NULL)
+        return fail(error);
+    if (strcmp(opts->cache_action, "show") == 0) {
+        g_autofree char *key = NULL;
+        g_autoptr(QmCacheEntry) entry = NULL;
+
+        if (!cache_key(opts, g_ptr_array_index(opts->dests, 0), &key, &error) ||
+            !qm_cache_load(cache, key, &entry, &error))
+            return fail(error);
+        if (entry == NULL) {
+            g_set_error(
+                &error, QM_ERROR, QM_ERROR_CACHE, "%s: no cached profile in %s",
+                (char *)g_ptr_array_index(opts->dests, 0), qm_cache_dir(cache));
+            return fail(error);
+        }
+        g_ptr_array_add(profiles, entry->profile);
+        text = opts->json ? qm_report_profiles_json(profiles)
+                          : qm_report_profiles_text(profiles);
+        return print_stdout(text);
+    }
+
+    qm_cache_list(cache, &entries, NULL);
+    if (strcmp(opts->cache_action, "list") == 0) {
+        text = qm_report_cache_list(qm_cache_dir(cache), entries);
+        return print_stdout(text);
+    }
+
+    /* clear */
+    if (opts->dests->len == 0) {
+        for (guint i = 0; i < entries->len; i++) {
+            QmCacheEntry *entry = g_ptr_array_index(entries, i);
+
+            if (!qm_cache_remove(cache, entry->key, &error))
+                return fail(error);
+        }
+        return 0;
+    }
+    for (guint i = 0; i < opts->dests->len; i++) {
+        g_autofree char *key = NULL;
+
+        if (!cache_key(opts, g_ptr_array_index(opts->dests, i), &key, &error) ||
+            !qm_cache_remove(cache, key, &error))
+            return fail(error);
+    }
+    return 0;
 }
 
 /**
@@ -129,7 +285,7 @@ int main(int argc, char **argv)
     g_autofree char *qemu_path = NULL;
     g_autoptr(GPtrArray) final = g_ptr_array_new();
     struct sigaction old_pipe, ignore = {.sa_handler = SIG_IGN};
-    QmSshOptions ssh;
+    g_autoptr(QmCache) cache = NULL;
     const char *cpu_value;
     gint64 deadline;
     int cpu_index;
@@ -153,6 +309,8 @@ int main(int argc, char **argv)
     sigaction(SIGPIPE, &ignore, &old_pipe);
     if (opts->command == QM_CMD_PROBE)
         return run_probe(opts, deadline);
+    if (opts->command == QM_CMD_CACHE)
+        return run_cache(opts);
 
     /* Phase 2: the real QEMU (exit 127/126 before any network work). */
     if (!qm_launch_resolve(opts->qemu, &qemu_path, &error))
@@ -164,11 +322,13 @@ int main(int argc, char **argv)
     decide_nothing = opts->peers->len == 0 ||
                      qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
     if (!decide_nothing) {
-        ssh = ssh_options(opts);
         g_ptr_array_add(opts->peers, NULL);
-        if (!qm_probe_all(qemu_path, (char *const *)opts->peers->pdata, &ssh,
-                          opts->remote_qemu, deadline, &local, &peers, &error))
+        if (!open_cache(opts, &cache, &error) ||
+            !gather(opts, qemu_path, (char *const *)opts->peers->pdata, cache,
+                    deadline, &local, &peers, &error))
             return fail(error);
+        /* Nothing of the cache stays open into QEMU. */
+        g_clear_pointer(&cache, qm_cache_free);
 
         /* Phase 4: decide (pure) and rewrite (pure). */
         if (!qm_decide(cpu_value, local, peers,

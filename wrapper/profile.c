@@ -169,6 +169,26 @@ const QmCpuModel *qm_profile_find_model(const QmProfile *profile,
 }
 
 /**
+ * qm_profile_age() - how old a profile is, for people
+ * @profile: host profile
+ *
+ * Return: newly allocated text such as "42s", "5m", "3h", "2d"
+ */
+char *qm_profile_age(const QmProfile *profile)
+{
+    gint64 age =
+        MAX(0, g_get_real_time() / G_USEC_PER_SEC - profile->probed_at);
+
+    if (age < 120)
+        return g_strdup_printf("%" G_GINT64_FORMAT "s", age);
+    if (age < 7200)
+        return g_strdup_printf("%" G_GINT64_FORMAT "m", age / 60);
+    if (age < 172800)
+        return g_strdup_printf("%" G_GINT64_FORMAT "h", age / 3600);
+    return g_strdup_printf("%" G_GINT64_FORMAT "d", age / 86400);
+}
+
+/**
  * add_string_array() - add a JSON array of strings to a builder
  * @builder: builder positioned inside an object
  * @member:  member name
@@ -323,6 +343,67 @@ static char *get_string(JsonObject *obj, const char *member)
 }
 
 /**
+ * check_types() - optional members are absent, null or of the given type
+ * @obj:     JSON object
+ * @members: member names
+ * @types:   their GTypes (G_TYPE_STRING, G_TYPE_INT64, G_TYPE_BOOLEAN)
+ * @n:       number of members
+ * @error:   set naming the first member of the wrong type
+ *
+ * json_object_get_*_member_with_default() silently turns "6" into 0 and
+ * raises a CRITICAL on an object or array: a hand-edited profile must be
+ * refused instead.
+ *
+ * Return: TRUE when every member is acceptable
+ */
+static gboolean check_types(JsonObject *obj, const char *const *members,
+                            const GType *types, gsize n, GError **error)
+{
+    for (gsize i = 0; i < n; i++) {
+        JsonNode *node = json_object_get_member(obj, members[i]);
+
+        if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+            continue;
+        if (JSON_NODE_HOLDS_VALUE(node) &&
+            json_node_get_value_type(node) == types[i])
+            continue;
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "profile member '%s' is not a %s", members[i],
+                    types[i] == G_TYPE_STRING  ? "string"
+                    : types[i] == G_TYPE_INT64 ? "integer"
+                                               : "boolean");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * array_or_absent() - an optional member that, when present, is an array
+ * @obj:    JSON object
+ * @member: member name
+ * @array:  where to store the array, or NULL when absent or null
+ * @error:  set when the member is of another type
+ *
+ * Return: TRUE on success
+ */
+static gboolean array_or_absent(JsonObject *obj, const char *member,
+                                JsonArray **array, GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, member);
+
+    *array = NULL;
+    if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+        return TRUE;
+    if (!JSON_NODE_HOLDS_ARRAY(node)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "profile member '%s' is not an array", member);
+        return FALSE;
+    }
+    *array = json_node_get_array(node);
+    return TRUE;
+}
+
+/**
  * get_array() - optional array member, type-checked
  * @obj:    JSON object
  * @member: member name
@@ -413,6 +494,15 @@ static void add_to_array(gpointer data, const char *name)
 static gboolean load_models(QmProfile *profile, JsonArray *array,
                             GError **error)
 {
+    static const char *const model_members[] = {
+        "name",           "alias-of",   "unnamed-unavailable",
+        "migration-safe", "deprecated",
+    };
+    static const GType model_types[] = {
+        G_TYPE_STRING,  G_TYPE_STRING,  G_TYPE_BOOLEAN,
+        G_TYPE_BOOLEAN, G_TYPE_BOOLEAN,
+    };
+
     profile->cpu_models =
         g_ptr_array_new_with_free_func((GDestroyNotify)qm_cpu_model_free);
     for (guint i = 0; i < json_array_get_length(array); i++) {
@@ -426,6 +516,9 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
                         "profile cpu-models entry %u is not an object", i);
             return FALSE;
         }
+        if (!check_types(obj, model_members, model_types,
+                         G_N_ELEMENTS(model_members), error))
+            return FALSE;
         model = g_new0(QmCpuModel, 1);
         g_ptr_array_add(profile->cpu_models, model);
         model->name = get_string(obj, "name");
@@ -438,8 +531,12 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
             obj, "migration-safe", FALSE);
         model->deprecated = json_object_get_boolean_member_with_default(
             obj, "deprecated", FALSE);
-        if (model->name == NULL ||
-            !load_names(obj, "unavailable-features", add_to_array,
+        if (model->name == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "profile cpu-models entry %u has no name", i);
+            return FALSE;
+        }
+        if (!load_names(obj, "unavailable-features", add_to_array,
                         model->unavailable, error))
             return FALSE;
     }
@@ -450,9 +547,17 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
  * load_machines() - read the machines member back
  * @profile: profile to fill
  * @array:   JSON array written by add_machines()
+ * @error:   set on malformed entries
+ *
+ * Return: TRUE on success
  */
-static void load_machines(QmProfile *profile, JsonArray *array)
+static gboolean load_machines(QmProfile *profile, JsonArray *array,
+                              GError **error)
 {
+    static const char *const machine_members[] = {"name", "alias", "default"};
+    static const GType machine_types[] = {G_TYPE_STRING, G_TYPE_STRING,
+                                          G_TYPE_BOOLEAN};
+
     profile->machines =
         g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
     for (guint i = 0; i < json_array_get_length(array); i++) {
@@ -462,8 +567,16 @@ static void load_machines(QmProfile *profile, JsonArray *array)
         g_autofree char *name = obj != NULL ? get_string(obj, "name") : NULL;
         QmMachine *machine;
 
-        if (name == NULL)
-            continue;
+        if (name == NULL ||
+            !check_types(obj, machine_members, machine_types,
+                         G_N_ELEMENTS(machine_members), error)) {
+            if (error != NULL && *error == NULL)
+                g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                            "profile machines entry %u is not an object "
+                            "with a name",
+                            i);
+            return FALSE;
+        }
         machine = g_new0(QmMachine, 1);
         machine->name = g_steal_pointer(&name);
         machine->alias = get_string(obj, "alias");
@@ -471,6 +584,7 @@ static void load_machines(QmProfile *profile, JsonArray *array)
             json_object_get_boolean_member_with_default(obj, "default", FALSE);
         g_ptr_array_add(profile->machines, machine);
     }
+    return TRUE;
 }
 
 /**
@@ -484,6 +598,18 @@ static void load_machines(QmProfile *profile, JsonArray *array)
  */
 QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
 {
+    static const char *const profile_members[] = {
+        "name",         "vendor",    "family",       "model",        "stepping",
+        "model-id",     "phys-bits", "qemu-version", "qemu-package", "kvm",
+        "probe-method", "probed-at", "cpu-brand",
+    };
+    static const GType profile_types[] = {
+        G_TYPE_STRING, G_TYPE_STRING,  G_TYPE_INT64,  G_TYPE_INT64,
+        G_TYPE_INT64,  G_TYPE_STRING,  G_TYPE_INT64,  G_TYPE_STRING,
+        G_TYPE_STRING, G_TYPE_BOOLEAN, G_TYPE_STRING, G_TYPE_INT64,
+        G_TYPE_STRING,
+    };
+    JsonArray *models, *machines;
     JsonObject *obj;
     g_autoptr(QmProfile) profile = NULL;
     g_autofree char *name = NULL;
@@ -494,6 +620,9 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
         return NULL;
     }
     obj = json_node_get_object(node);
+    if (!check_types(obj, profile_members, profile_types,
+                     G_N_ELEMENTS(profile_members), error))
+        return NULL;
     name = get_string(obj, "name");
     if (name == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL, "profile has no name");
@@ -524,10 +653,12 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
     if (!load_names(obj, "features", add_to_set, profile->features, error) ||
         !load_names(obj, "known-features", add_to_set, profile->known, error))
         return NULL;
-    if (get_array(obj, "cpu-models") != NULL &&
-        !load_models(profile, get_array(obj, "cpu-models"), error))
+    if (!array_or_absent(obj, "cpu-models", &models, error) ||
+        !array_or_absent(obj, "machines", &machines, error))
         return NULL;
-    if (get_array(obj, "machines") != NULL)
-        load_machines(profile, get_array(obj, "machines"));
+    if (models != NULL && !load_models(profile, models, error))
+        return NULL;
+    if (machines != NULL && !load_machines(profile, machines, error))
+        return NULL;
     return g_steal_pointer(&profile);
 }

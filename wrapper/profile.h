@@ -105,5 +105,7 @@ void qm_machine_free(QmMachine *machine);
 const QmCpuModel *qm_profile_find_model(const QmProfile *profile,
                                         const char *name);
 
+char *qm_profile_age(const QmProfile *profile);
+
 JsonNode *qm_profile_to_json(const QmProfile *profile);
 QmProfile *qm_profile_from_json(JsonNode *node, GError **error);

@@ -328,30 +328,24 @@ void qm_cpuspec_free(QmCpuSpec *spec)
 }
 
 /**
- * split_opts() - split a QemuOpts-style value at single commas
- * @value: e.g. "host,model-id=a,,b,+pcid"
+ * split_opts() - split a -cpu value into its items
+ * @value: e.g. "host,model-id=foo,+pcid"
  *
- * QEMU escapes a literal comma as ",,"; such items must stay whole.
+ * Mirrors x86_cpu_parse_featurestr(): QEMU splits -cpu at every comma
+ * (strtok), so ",," is not an escape there and empty items vanish.
  *
- * Return: new array of unescaped items; free with g_ptr_array_unref()
+ * Return: new array of items, the model name first (possibly "")
  */
 static GPtrArray *split_opts(const char *value)
 {
     GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
-    GString *cur = g_string_new(NULL);
+    g_auto(GStrv) parts = g_strsplit(value, ",", -1);
 
-    for (const char *p = value; *p; p++) {
-        if (*p == ',' && p[1] == ',') {
-            g_string_append_c(cur, ',');
-            p++;
-        } else if (*p == ',') {
-            g_ptr_array_add(items, g_string_free(cur, FALSE));
-            cur = g_string_new(NULL);
-        } else {
-            g_string_append_c(cur, *p);
-        }
+    g_ptr_array_add(items, g_strdup(parts[0] ? parts[0] : ""));
+    for (char **p = parts[0] ? parts + 1 : parts; *p; p++) {
+        if (**p != '\0')
+            g_ptr_array_add(items, g_strdup(*p));
     }
-    g_ptr_array_add(items, g_string_free(cur, FALSE));
     return items;
 }
 
@@ -393,7 +387,11 @@ gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
 {
     g_autoptr(GPtrArray) items = split_opts(value);
     g_autoptr(QmCpuSpec) out = g_new0(QmCpuSpec, 1);
+    g_autoptr(GHashTable) forced =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     const char *model = g_ptr_array_index(items, 0);
+    GHashTableIter iter;
+    gpointer name, state;
 
     if (*model == '\0' || strchr(model, '=') != NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
@@ -417,6 +415,17 @@ gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
         if (*item == '+' || *item == '-') {
             on = *item == '+';
             canon = qm_feature_canon(item + 1);
+            /*
+             * QEMU applies every +f after all f=on|off, then every -f
+             * (x86_cpu_expand_features()): -f beats +f beats f=on|off,
+             * whatever the order they were written in.
+             */
+            if (canon != NULL) {
+                if (!on || !g_hash_table_contains(forced, canon))
+                    g_hash_table_replace(forced, g_steal_pointer(&canon),
+                                         on ? "on" : "off");
+                continue;
+            }
         } else if (val == NULL || bool_word(val, &on)) {
             canon = qm_feature_canon(key);
         }
@@ -427,6 +436,9 @@ gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
             g_hash_table_replace(out->props, g_steal_pointer(&key),
                                  g_strdup(val ? val : ""));
     }
+    g_hash_table_iter_init(&iter, forced);
+    while (g_hash_table_iter_next(&iter, &name, &state))
+        g_hash_table_replace(out->settings, g_strdup(name), g_strdup(state));
     *spec = g_steal_pointer(&out);
     return TRUE;
 }

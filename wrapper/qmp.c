@@ -243,6 +243,28 @@ static gboolean int_member(JsonObject *obj, const char *member, gint64 *value)
 }
 
 /**
+ * bool_member() - an optional object member that must be a boolean
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ * @value:  where to store it; left alone when the member is absent
+ *
+ * Return: FALSE when the member is present but not a boolean
+ */
+static gboolean bool_member(JsonObject *obj, const char *member,
+                            gboolean *value)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    if (node == NULL)
+        return TRUE;
+    if (!JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+        return FALSE;
+    *value = json_node_get_boolean(node);
+    return TRUE;
+}
+
+/**
  * model_name_valid() - may this CPU model or machine name reach QEMU?
  * @name: name from a QMP reply
  *
@@ -428,12 +450,15 @@ static QmCpuModel *parse_model(const char *host, JsonNode *entry,
     model->name = g_strdup(name);
     model->alias_of = g_strdup(alias);
     model->unavailable = g_ptr_array_new_with_free_func(g_free);
-    model->migration_safe =
-        obj != NULL && json_object_get_boolean_member_with_default(
-                           obj, "migration-safe", FALSE);
-    model->deprecated =
-        obj != NULL &&
-        json_object_get_boolean_member_with_default(obj, "deprecated", FALSE);
+    if (!bool_member(obj, "migration-safe", &model->migration_safe) ||
+        !bool_member(obj, "deprecated", &model->deprecated)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "%s: query-cpu-definitions entry %s has a non-boolean "
+                    "flag",
+                    host, name);
+        qm_cpu_model_free(model);
+        return NULL;
+    }
     for (guint i = 0; unavailable && i < json_array_get_length(unavailable);
          i++) {
         JsonNode *elem = json_array_get_element(unavailable, i);
@@ -542,8 +567,14 @@ static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
         machine = g_new0(QmMachine, 1);
         machine->name = g_strdup(name);
         machine->alias = g_strdup(alias);
-        machine->is_default = json_object_get_boolean_member_with_default(
-            obj, "is-default", FALSE);
+        if (!bool_member(obj, "is-default", &machine->is_default)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: query-machines entry %s has a non-boolean "
+                        "is-default",
+                        profile->name, name);
+            qm_machine_free(machine);
+            return FALSE;
+        }
         g_ptr_array_add(machines, machine);
     }
     profile->machines = g_steal_pointer(&machines);
@@ -622,8 +653,13 @@ gboolean qm_qmp_profile_from_replies(const char *host, GHashTable *replies,
                               ? json_node_get_object(ret)
                               : NULL;
 
-        prof->kvm = obj != NULL && json_object_get_boolean_member_with_default(
-                                       obj, "enabled", FALSE);
+        prof->kvm = FALSE;
+        if (!bool_member(obj, "enabled", &prof->kvm)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: query-kvm reply has a non-boolean \"enabled\"",
+                        host);
+            return FALSE;
+        }
         if (!prof->kvm) {
             g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
                         "%s: QEMU runs but KVM is not enabled", host);
@@ -672,7 +708,7 @@ static gboolean split_lines(const char *buf, gsize len, GPtrArray **docs,
     while (start < len) {
         const char *nl = memchr(buf + start, '\n', len - start);
         gsize end = nl ? (gsize)(nl - buf) : len;
-        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        g_autoptr(GPtrArray) one = NULL;
         g_autoptr(GError) local = NULL;
         gsize n = end - start;
 
@@ -683,8 +719,9 @@ static gboolean split_lines(const char *buf, gsize len, GPtrArray **docs,
             start = end + 1;
             continue;
         }
-        if (!json_parser_load_from_data(parser, buf + start, n, &local) ||
-            !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+        /* exactly one document per line: json-glib alone would silently
+         * ignore a second one after the first */
+        if (!qm_qmp_split(buf + start, n, &one, &local) || one->len != 1) {
             if (nl == NULL)
                 g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                             "QMP output is truncated (line %u ends after "
@@ -693,10 +730,11 @@ static gboolean split_lines(const char *buf, gsize len, GPtrArray **docs,
             else
                 g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                             "malformed QMP reply on line %u: %s", line,
-                            local ? local->message : "not a JSON object");
+                            local ? local->message
+                                  : "not exactly one JSON object");
             return FALSE;
         }
-        g_ptr_array_add(out, json_node_ref(json_parser_get_root(parser)));
+        g_ptr_array_add(out, json_node_ref(g_ptr_array_index(one, 0)));
         start = end + 1;
     }
     *docs = g_steal_pointer(&out);

@@ -8,6 +8,23 @@
 #include "shquote.h"
 
 /**
+ * origin_of() - where a launch got a profile: "probed now via ssh-qmp",
+ *               "cache, 5m old", "stale cache, 2d old"
+ * @profile: host profile
+ *
+ * Return: newly allocated text
+ */
+static char *origin_of(const QmProfile *profile)
+{
+    g_autofree char *age = qm_profile_age(profile);
+
+    if (profile->source != NULL && strcmp(profile->source, "probe") != 0)
+        return g_strdup_printf("%s, %s old", profile->source, age);
+    return g_strdup_printf("probed now via %s",
+                           profile->probe_method ? profile->probe_method : "?");
+}
+
+/**
  * host_line() - one readable line describing a host
  * @out:     string to append to
  * @profile: host profile
@@ -16,6 +33,7 @@ static void host_line(GString *out, const QmProfile *profile)
 {
     g_autofree char *model_id =
         g_strstrip(g_strdup(profile->model_id ? profile->model_id : ""));
+    g_autofree char *origin = origin_of(profile);
 
     g_string_append_printf(
         out,
@@ -24,8 +42,7 @@ static void host_line(GString *out, const QmProfile *profile)
         profile->name, profile->vendor ? profile->vendor : "?", profile->family,
         profile->model, profile->stepping, model_id,
         profile->qemu_version ? profile->qemu_version : "?",
-        g_hash_table_size(profile->features),
-        profile->probe_method ? profile->probe_method : "?");
+        g_hash_table_size(profile->features), origin);
 }
 
 /**
@@ -112,6 +129,11 @@ static void add_host(JsonBuilder *builder, const QmProfile *profile,
     json_object_remove_member(obj, "machines");
     json_object_remove_member(obj, "known-features");
     json_object_set_string_member(obj, "role", role);
+    json_object_set_string_member(obj, "source",
+                                  profile->source ? profile->source : "probe");
+    json_object_set_int_member(
+        obj, "age-seconds",
+        MAX(0, g_get_real_time() / G_USEC_PER_SEC - profile->probed_at));
     json_builder_add_value(builder, g_steal_pointer(&node));
 }
 
@@ -341,4 +363,29 @@ char *qm_report_nothing(gboolean json, const char *why, char *const *argv)
     json_builder_end_object(builder);
     root = json_builder_get_root(builder);
     return to_json_text(root);
+}
+
+/**
+ * qm_report_cache_list() - `cache list` output
+ * @dir:     cache directory
+ * @entries: QmCacheEntry array
+ *
+ * Return: newly allocated text, one entry a line
+ */
+char *qm_report_cache_list(const char *dir, GPtrArray *entries)
+{
+    GString *out = g_string_new(NULL);
+
+    g_string_append_printf(out, "# %s: %u entr%s\n", dir, entries->len,
+                           entries->len == 1 ? "y" : "ies");
+    for (guint i = 0; i < entries->len; i++) {
+        const QmCacheEntry *entry = g_ptr_array_index(entries, i);
+        g_autofree char *age = qm_profile_age(entry->profile);
+
+        g_string_append_printf(
+            out, "%-6s %-14s QEMU %-8s %s\n", age, entry->profile->vendor,
+            entry->profile->qemu_version ? entry->profile->qemu_version : "?",
+            entry->key);
+    }
+    return g_string_free(out, FALSE);
 }

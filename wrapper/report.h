@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "../cache/cache.h"
 #include "decide.h"
 #include "profile.h"
 
@@ -17,3 +18,4 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
 char *qm_report_profiles_text(GPtrArray *profiles);
 char *qm_report_profiles_json(GPtrArray *profiles);
 char *qm_report_nothing(gboolean json, const char *why, char *const *argv);
+char *qm_report_cache_list(const char *dir, GPtrArray *entries);
