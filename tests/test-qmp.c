@@ -815,6 +815,9 @@ enum {
     P_EXPANSION,
     P_DEFINITIONS,
     P_MACHINES,
+    P_EXPANSION_ALL,
+    P_PHYS_BITS,
+    P_TSC,
     P_QUIT,
     P_COUNT,
 };
@@ -885,6 +888,20 @@ static GPtrArray *default_parts(void)
     /* a live QEMU writes one document per line */
     g_ptr_array_add(
         parts, one_line(qm_test_read_data("qemu-7.2-machines.json", NULL)));
+    /* migratable=off adds invtsc to the same expansion */
+    {
+        g_autofree char *all = capture_doc(capture_file, "model-expansion");
+        g_autoptr(GString) edited = g_string_new(all);
+
+        g_string_replace(edited, "\"id\":\"model-expansion\"",
+                         "\"id\":\"model-expansion-all\"", 1);
+        g_string_replace(edited, "\"invtsc\":false", "\"invtsc\":true", 1);
+        g_ptr_array_add(parts, g_string_free(g_steal_pointer(&edited), FALSE));
+    }
+    g_ptr_array_add(parts, g_strdup("{\"return\": 46, \"id\": "
+                                    "\"phys-bits\"}"));
+    g_ptr_array_add(parts, g_strdup("{\"return\": 2095078000, \"id\": "
+                                    "\"tsc-frequency\"}"));
     g_ptr_array_add(parts, g_strdup("{\"return\": {}, \"id\": \"quit\"}"));
     g_assert_cmpuint(parts->len, ==, P_COUNT);
     return parts;
@@ -1179,7 +1196,24 @@ static void test_transcript_phys_bits(void)
     edit_expansion(parts, "phys-bits", bits);
     g_assert_true(parse_parts(parts, &profile, &error));
     g_assert_no_error(error);
+    /* the vCPU's own answer (host-phys-bits) beats the expansion's */
+    g_assert_cmpint(profile->phys_bits, ==, 46);
+    g_assert_cmpint(profile->tsc_hz, ==, 2095078000);
+    g_assert_true(qm_featset_has(profile->unmigratable, "invtsc"));
+    g_assert_false(qm_featset_has(profile->features, "invtsc"));
+    g_assert_cmpuint(g_hash_table_size(profile->unmigratable), ==, 1);
+    g_clear_pointer(&profile, qm_profile_free);
+
+    /* a QEMU that cannot answer qom-get: the expansion's value stands */
+    set_part(parts, P_PHYS_BITS,
+             g_strdup("{\"error\": {\"class\": \"CommandNotFound\", "
+                      "\"desc\": \"no\"}, \"id\": \"phys-bits\"}"));
+    set_part(parts, P_TSC,
+             g_strdup("{\"error\": {\"class\": \"GenericError\", "
+                      "\"desc\": \"no\"}, \"id\": \"tsc-frequency\"}"));
+    g_assert_true(parse_parts(parts, &profile, &error));
     g_assert_cmpint(profile->phys_bits, ==, 40);
+    g_assert_cmpint(profile->tsc_hz, ==, 0);
 }
 
 /**
@@ -1487,7 +1521,8 @@ static void test_request(void)
 {
     static const char *const ids[] = {
         "capabilities", "version",  "kvm",  "model-expansion",
-        "definitions",  "machines", "quit",
+        "definitions",  "machines", "model-expansion-all", "phys-bits",
+        "tsc-frequency", "quit",
     };
     g_auto(GStrv) lines = g_strsplit(qm_qmp_request(), "\n", -1);
     const char *const *argv = qm_qmp_probe_argv();

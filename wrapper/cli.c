@@ -96,8 +96,8 @@ void qm_options_free(QmOptions *options)
 
 /* Options that take a value, as --opt VALUE or --opt=VALUE. */
 static const char *const value_options[] = {
-    "peer",     "qemu",        "remote-qemu", "ssh-config",
-    "identity", "known-hosts", "timeout",
+    "peer",        "qemu",    "remote-qemu", "ssh-config",     "identity",
+    "known-hosts", "timeout", "cache-dir",   "max-age",        "on-unreachable",
 };
 
 /**
@@ -296,6 +296,9 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         {"json", G_STRUCT_OFFSET(QmOptions, json)},
         {"allow-cross-vendor", G_STRUCT_OFFSET(QmOptions, allow_cross_vendor)},
         {"quiet", G_STRUCT_OFFSET(QmOptions, quiet)},
+        {"no-cache", G_STRUCT_OFFSET(QmOptions, no_cache)},
+        {"refresh", G_STRUCT_OFFSET(QmOptions, refresh)},
+        {"offline", G_STRUCT_OFFSET(QmOptions, offline)},
     };
 
     for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {

@@ -120,6 +120,7 @@ QmProfile *qm_profile_new(const char *name)
     profile->name = g_strdup(name);
     profile->features = qm_featset_new();
     profile->known = qm_featset_new();
+    profile->unmigratable = qm_featset_new();
     return profile;
 }
 
@@ -136,6 +137,7 @@ void qm_profile_free(QmProfile *profile)
     g_free(profile->model_id);
     g_clear_pointer(&profile->features, g_hash_table_unref);
     g_clear_pointer(&profile->known, g_hash_table_unref);
+    g_clear_pointer(&profile->unmigratable, g_hash_table_unref);
     g_clear_pointer(&profile->cpu_models, g_ptr_array_unref);
     g_clear_pointer(&profile->machines, g_ptr_array_unref);
     g_free(profile->qemu_version);
@@ -317,6 +319,9 @@ JsonNode *qm_profile_to_json(const QmProfile *profile)
     add_nullable_string(builder, "cpu-brand", profile->cpu_brand);
     add_featset(builder, "features", profile->features);
     add_featset(builder, "known-features", profile->known);
+    add_featset(builder, "unmigratable-features", profile->unmigratable);
+    json_builder_set_member_name(builder, "tsc-hz");
+    json_builder_add_int_value(builder, profile->tsc_hz);
     if (profile->cpu_models != NULL)
         add_models(builder, profile->cpu_models);
     if (profile->machines != NULL)
@@ -601,15 +606,15 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
     static const char *const profile_members[] = {
         "name",         "vendor",    "family",       "model",        "stepping",
         "model-id",     "phys-bits", "qemu-version", "qemu-package", "kvm",
-        "probe-method", "probed-at", "cpu-brand",
+        "probe-method", "probed-at", "cpu-brand", "tsc-hz",
     };
     static const GType profile_types[] = {
         G_TYPE_STRING, G_TYPE_STRING,  G_TYPE_INT64,  G_TYPE_INT64,
         G_TYPE_INT64,  G_TYPE_STRING,  G_TYPE_INT64,  G_TYPE_STRING,
         G_TYPE_STRING, G_TYPE_BOOLEAN, G_TYPE_STRING, G_TYPE_INT64,
-        G_TYPE_STRING,
+        G_TYPE_STRING, G_TYPE_INT64,
     };
-    JsonArray *models, *machines;
+    JsonArray *models, *machines, *unmigratable;
     JsonObject *obj;
     g_autoptr(QmProfile) profile = NULL;
     g_autofree char *name = NULL;
@@ -645,6 +650,7 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
     profile->probed_at =
         json_object_get_int_member_with_default(obj, "probed-at", 0);
     profile->cpu_brand = get_string(obj, "cpu-brand");
+    profile->tsc_hz = json_object_get_int_member_with_default(obj, "tsc-hz", 0);
     if (profile->vendor == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "profile of %s has no vendor", name);
@@ -654,7 +660,12 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
         !load_names(obj, "known-features", add_to_set, profile->known, error))
         return NULL;
     if (!array_or_absent(obj, "cpu-models", &models, error) ||
-        !array_or_absent(obj, "machines", &machines, error))
+        !array_or_absent(obj, "machines", &machines, error) ||
+        !array_or_absent(obj, "unmigratable-features", &unmigratable, error))
+        return NULL;
+    if (unmigratable != NULL &&
+        !load_names(obj, "unmigratable-features", add_to_set,
+                    profile->unmigratable, error))
         return NULL;
     if (models != NULL && !load_models(profile, models, error))
         return NULL;

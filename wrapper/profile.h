@@ -61,6 +61,9 @@ typedef struct {
  * @features:       canonical CPUID features the host-model expansion enables
  * @known:          every canonical feature the host's QEMU knows (on or off)
  * @phys_bits:      host physical address width (0 when unknown)
+ * @tsc_hz:         host TSC frequency KVM gives a vCPU (0 when unknown)
+ * @unmigratable:   features the host has that QEMU will only give a guest
+ *                  that cannot migrate (invtsc, ...)
  * @cpu_models:     QmCpuModel entries, NULL when query-cpu-definitions was
  *                  not answered
  * @machines:       QmMachine entries, NULL when query-machines was not
@@ -84,6 +87,8 @@ typedef struct {
     QmFeatureSet *features;
     QmFeatureSet *known;
     gint64 phys_bits;
+    gint64 tsc_hz;
+    QmFeatureSet *unmigratable;
     GPtrArray *cpu_models;
     GPtrArray *machines;
     char *qemu_version;

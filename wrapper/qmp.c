@@ -27,22 +27,37 @@ static const char probe_request[] =
     "\"id\": \"model-expansion\"}\n"
     "{\"execute\": \"query-cpu-definitions\", \"id\": \"definitions\"}\n"
     "{\"execute\": \"query-machines\", \"id\": \"machines\"}\n"
+    /* libvirt's trick: what migratable=off adds is what cannot migrate */
+    "{\"execute\": \"query-cpu-model-expansion\", \"arguments\": "
+    "{\"type\": \"full\", \"model\": {\"name\": \"host\", \"props\": "
+    "{\"migratable\": false}}}, \"id\": \"model-expansion-all\"}\n"
+    "{\"execute\": \"qom-get\", \"arguments\": {\"path\": "
+    "\"/machine/unattached/device[0]\", \"property\": \"phys-bits\"}, "
+    "\"id\": \"phys-bits\"}\n"
+    "{\"execute\": \"qom-get\", \"arguments\": {\"path\": "
+    "\"/machine/unattached/device[0]\", \"property\": \"tsc-frequency\"}, "
+    "\"id\": \"tsc-frequency\"}\n"
     "{\"execute\": \"quit\", \"id\": \"quit\"}\n";
 
 static const char *const reply_order[] = {
-    "capabilities", "version",  "kvm",  "model-expansion",
-    "definitions",  "machines", "quit",
+    "capabilities", "version",  "kvm",         "model-expansion",
+    "definitions",  "machines", "model-expansion-all", "phys-bits",
+    "tsc-frequency", "quit",
 };
 
 /*
- * -machine none: no guest RAM, no devices, no vCPU is ever created, so the
- * probe cannot trip over host quirks that only bite a running vCPU (such as
- * QEMU 7.2 failing to set MSR 0x10a on some nested AMD hosts), yet KVM is
- * opened and the host model is computed exactly as for a real guest.
+ * A paused q35 guest with one vCPU of model "base" (no CPUID features at
+ * all, so no host quirk such as QEMU 7.2 failing to set MSR 0x10a on
+ * nested AMD can bite) and 16 MiB: KVM then reports what only a vCPU can
+ * tell - the host's TSC frequency, and with host-phys-bits its physical
+ * address width (lm/pae make QEMU use it rather than 32) - while the host
+ * model is computed exactly as for a real guest.  ~40 ms more than
+ * -machine none, once per cache refresh.
  */
 static const char *const probe_argv[] = {
-    "-machine", "none,accel=kvm", "-nodefaults", "-nographic",
-    "-S",       "-qmp",           "stdio",       NULL,
+    "-machine", "q35,accel=kvm", "-cpu", "base,lm=on,pae=on,host-phys-bits=on",
+    "-m",       "16",            "-nodefaults", "-nographic",
+    "-S",       "-qmp",          "stdio",       NULL,
 };
 
 /**
@@ -582,6 +597,65 @@ static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
 }
 
 /**
+ * int_reply() - the integer a successful reply returned
+ * @reply: reply, or NULL
+ * @value: where to store it
+ *
+ * Return: TRUE when @reply succeeded with an integer
+ */
+static gboolean int_reply(JsonNode *reply, gint64 *value)
+{
+    JsonNode *ret = reply ? reply_return(reply) : NULL;
+
+    if (reply == NULL || reply_error(reply) != NULL || ret == NULL ||
+        !JSON_NODE_HOLDS_VALUE(ret) ||
+        json_node_get_value_type(ret) != G_TYPE_INT64)
+        return FALSE;
+    *value = json_node_get_int(ret);
+    return TRUE;
+}
+
+/**
+ * parse_vcpu_facts() - phys-bits, TSC frequency and unmigratable features
+ * @prof:    profile to fill
+ * @replies: id -> reply
+ * @error:   set on a malformed migratable=off expansion
+ *
+ * All optional: captures and old QEMUs lack them, and the decision says
+ * so when it needs one.
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_vcpu_facts(QmProfile *prof, GHashTable *replies,
+                                 GError **error)
+{
+    JsonNode *all = g_hash_table_lookup(replies, "model-expansion-all");
+    gint64 value;
+
+    if (int_reply(g_hash_table_lookup(replies, "phys-bits"), &value) &&
+        value > 0 && value <= 64)
+        prof->phys_bits = value;
+    if (int_reply(g_hash_table_lookup(replies, "tsc-frequency"), &value) &&
+        value > 0)
+        prof->tsc_hz = value;
+    if (all != NULL && reply_error(all) == NULL) {
+        g_autoptr(QmProfile) every = qm_profile_new(prof->name);
+        g_autoptr(GPtrArray) names = NULL;
+
+        if (!parse_expansion(every, reply_return(all), error))
+            return FALSE;
+        names = qm_featset_sorted(every->features);
+        for (guint i = 0; i < names->len; i++) {
+            const char *name = g_ptr_array_index(names, i);
+
+            if (!qm_featset_has(prof->features, name))
+                qm_featset_add(prof->unmigratable, name);
+        }
+    }
+    return TRUE;
+}
+
+/**
  * qm_qmp_profile_from_replies() - build a profile from replies by id
  * @host:    host name for the profile and for messages
  * @replies: id -> reply JsonNode; "model-expansion" is required, "version",
@@ -669,6 +743,8 @@ gboolean qm_qmp_profile_from_replies(const char *host, GHashTable *replies,
 
     if (definitions != NULL && reply_error(definitions) == NULL &&
         !parse_definitions(prof, reply_return(definitions), error))
+        return FALSE;
+    if (!parse_vcpu_facts(prof, replies, error))
         return FALSE;
     if (machines != NULL && reply_error(machines) == NULL &&
         !parse_machines(prof, reply_return(machines), error))
