@@ -21,6 +21,9 @@
  *   --count-dir DIR    FAKE_QEMU_COUNT_DIR  one new file per probe start
  *   --record FILE      FAKE_QEMU_RECORD     exec mode: what was launched
  *   --exit N           FAKE_QEMU_EXIT       exec mode: exit status (0-255)
+ *   --phys-bits N      FAKE_QEMU_PHYS_BITS  qom-get phys-bits (default 46)
+ *   --tsc-hz N         FAKE_QEMU_TSC_HZ     qom-get tsc-frequency
+ *                                           (default 2100000000)
  *
  * What it does depends on the QEMU arguments:
  *
@@ -149,6 +152,8 @@ typedef struct {
     char *count_dir;
     char *record;
     char *exit_status;
+    char *phys_bits;
+    char *tsc_hz;
 
     /* Derived from the raw settings by config_validate(). */
     FakeMode mode;
@@ -175,6 +180,8 @@ static const OptionSpec option_specs[] = {
     {"--count-dir", "FAKE_QEMU_COUNT_DIR", offsetof(FakeConfig, count_dir)},
     {"--record", "FAKE_QEMU_RECORD", offsetof(FakeConfig, record)},
     {"--exit", "FAKE_QEMU_EXIT", offsetof(FakeConfig, exit_status)},
+    {"--phys-bits", "FAKE_QEMU_PHYS_BITS", offsetof(FakeConfig, phys_bits)},
+    {"--tsc-hz", "FAKE_QEMU_TSC_HZ", offsetof(FakeConfig, tsc_hz)},
 };
 
 /* The kinds of recorded document fake-qemu knows. */
@@ -202,7 +209,8 @@ typedef struct {
     Replay replay;
     GString *machines; /* compact "return" of the machines file */
     gboolean negotiated;
-    GString *held; /* out-of-order: reply waiting for its partner */
+    GString *held;    /* out-of-order: reply waiting for its partner */
+    JsonObject *args; /* the current command's "arguments", or NULL */
 } Probe;
 
 /**
@@ -976,6 +984,29 @@ static GString *cmd_query_kvm(Probe *p G_GNUC_UNUSED, const char *id)
 }
 
 /**
+ * cmd_qom_get() - the vCPU facts a probe reads: phys-bits, tsc-frequency
+ * @p: probe state
+ * @id: compact JSON id or NULL
+ *
+ * Captures hold neither, so they come from --phys-bits / --tsc-hz (or
+ * FAKE_QEMU_PHYS_BITS / FAKE_QEMU_TSC_HZ), with defaults every fake shares.
+ *
+ * Return: the reply
+ */
+static GString *cmd_qom_get(Probe *p, const char *id)
+{
+    const char *prop = p->args && json_object_has_member(p->args, "property")
+                           ? json_object_get_string_member(p->args, "property")
+                           : "";
+
+    if (g_strcmp0(prop, "phys-bits") == 0)
+        return reply_return(p->cfg->phys_bits ? p->cfg->phys_bits : "46", id);
+    if (g_strcmp0(prop, "tsc-frequency") == 0)
+        return reply_return(p->cfg->tsc_hz ? p->cfg->tsc_hz : "2100000000", id);
+    return reply_error("GenericError", "Property not found", id);
+}
+
+/**
  * cmd_query_cpu_model_expansion() - replay the recorded expansion
  * @p: probe state
  * @id: compact JSON id or NULL
@@ -1064,6 +1095,7 @@ static const struct {
     {"query-cpu-model-expansion", cmd_query_cpu_model_expansion},
     {"query-cpu-definitions", cmd_query_cpu_definitions},
     {"query-machines", cmd_query_machines},
+    {"qom-get", cmd_qom_get},
     {"quit", cmd_quit},
 };
 
@@ -1156,6 +1188,9 @@ static GString *probe_dispatch(Probe *p, const char *line, gsize len,
     }
     for (i = 0; i < G_N_ELEMENTS(commands); i++) {
         if (strcmp(*name, commands[i].name) == 0) {
+            p->args = json_object_has_member(obj, "arguments")
+                          ? json_object_get_object_member(obj, "arguments")
+                          : NULL;
             return commands[i].func(p, id ? id->str : NULL);
         }
     }
@@ -1591,6 +1626,13 @@ static void config_validate(FakeConfig *cfg)
             die("bad exit status \"%s\" (want 0-255)", cfg->exit_status);
         }
         cfg->exit_code = (int)code;
+    }
+    /* both go into replies verbatim: digits only */
+    if ((cfg->phys_bits &&
+         !g_ascii_string_to_unsigned(cfg->phys_bits, 10, 1, 64, NULL, NULL)) ||
+        (cfg->tsc_hz && !g_ascii_string_to_unsigned(cfg->tsc_hz, 10, 1,
+                                                    G_MAXINT64, NULL, NULL))) {
+        die("bad --phys-bits or --tsc-hz");
     }
 }
 

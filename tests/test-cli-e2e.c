@@ -174,22 +174,48 @@ static void assign_cpu(QmTestSshd *peer, const char *cpu)
 }
 
 /**
- * load_features() - a capture's host features, parsed independently of
- *                   qemu-mig's decision code
+ * CpuFacts - what a capture says, parsed independently of qemu-mig's code
+ * @features: canonical features the host model enables
+ * @known:    canonical features the capture's QEMU knows (on or off)
+ * @family, @model, @stepping, @model_id: signature
+ */
+typedef struct {
+    GHashTable *features;
+    GHashTable *known;
+    gint64 family, model, stepping;
+    char *model_id;
+} CpuFacts;
+
+/**
+ * cpu_facts_free() - free CpuFacts
+ * @f: facts
+ */
+static void cpu_facts_free(CpuFacts *f)
+{
+    g_hash_table_unref(f->features);
+    g_hash_table_unref(f->known);
+    g_free(f->model_id);
+    g_free(f);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuFacts, cpu_facts_free)
+
+/**
+ * load_facts() - read a capture's model-expansion reply
  * @cpu: capture short name
  *
- * Return: new set of canonical feature names
+ * Return: the facts
  */
-static GHashTable *load_features(const char *cpu)
+static CpuFacts *load_facts(const char *cpu)
 {
     g_autofree char *path = capture(cpu);
     g_autofree char *text = NULL;
     gsize len;
     g_autoptr(GPtrArray) docs = NULL;
     g_autoptr(GError) error = NULL;
-    GHashTable *set =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    CpuFacts *f = g_new0(CpuFacts, 1);
 
+    f->features = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_file_get_contents(path, &text, &len, &error);
     g_assert_no_error(error);
     g_assert_true(qm_qmp_split(text, len, &docs, &error));
@@ -204,18 +230,26 @@ static GHashTable *load_features(const char *cpu)
         ret = json_object_get_object_member(doc, "return");
         props = json_object_get_object_member(
             json_object_get_object_member(ret, "model"), "props");
+        f->family = json_object_get_int_member(props, "family");
+        f->model = json_object_get_int_member(props, "model");
+        f->stepping = json_object_get_int_member(props, "stepping");
+        f->model_id =
+            g_strdup(json_object_get_string_member(props, "model-id"));
         members = json_object_get_members(props);
         for (GList *l = members; l; l = l->next) {
             JsonNode *v = json_object_get_member(props, l->data);
             g_autofree char *canon = qm_feature_canon(l->data);
 
-            if (json_node_get_value_type(v) == G_TYPE_BOOLEAN &&
-                json_node_get_boolean(v) && !qm_feature_is_option(canon))
-                g_hash_table_add(set, g_steal_pointer(&canon));
+            if (json_node_get_value_type(v) != G_TYPE_BOOLEAN ||
+                qm_feature_is_option(canon))
+                continue;
+            g_hash_table_add(f->known, g_strdup(canon));
+            if (json_node_get_boolean(v))
+                g_hash_table_add(f->features, g_steal_pointer(&canon));
         }
     }
-    g_assert_cmpuint(g_hash_table_size(set), >, 10);
-    return set;
+    g_assert_cmpuint(g_hash_table_size(f->features), >, 10);
+    return f;
 }
 
 /**
@@ -236,34 +270,76 @@ static int cmp_strptr(gconstpointer a, gconstpointer b)
  * @local:     local capture
  * @peer_cpus: NULL-terminated peer captures
  *
+ * The documented rules: every feature some host has and some host lacks
+ * (and the local QEMU can name) =off, sorted; then, when the signatures
+ * differ, the lowest signature; then pmu=off when family/model differ.
+ * The fakes all answer the same phys-bits, so none is set.
+ *
  * Return: newly allocated value
  */
 static char *expected_host_value(const char *local,
                                  const char *const *peer_cpus)
 {
-    g_autoptr(GHashTable) mine = load_features(local);
-    g_autoptr(GPtrArray) theirs =
-        g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
+    g_autoptr(GPtrArray) hosts =
+        g_ptr_array_new_with_free_func((GDestroyNotify)cpu_facts_free);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GPtrArray) hidden = g_ptr_array_new();
     GString *value = g_string_new("host");
-    GHashTableIter iter;
-    gpointer key;
+    const CpuFacts *me, *pick;
+    gboolean differ = FALSE, pmu = FALSE;
 
+    g_ptr_array_add(hosts, load_facts(local));
     for (const char *const *p = peer_cpus; *p; p++)
-        g_ptr_array_add(theirs, load_features(*p));
-    g_hash_table_iter_init(&iter, mine);
-    while (g_hash_table_iter_next(&iter, &key, NULL)) {
-        for (guint i = 0; i < theirs->len; i++) {
-            if (!g_hash_table_contains(g_ptr_array_index(theirs, i), key)) {
+        g_ptr_array_add(hosts, load_facts(*p));
+    me = g_ptr_array_index(hosts, 0);
+    pick = me;
+    for (guint h = 0; h < hosts->len; h++) {
+        const CpuFacts *f = g_ptr_array_index(hosts, h);
+        GHashTableIter iter;
+        gpointer key;
+
+        g_hash_table_iter_init(&iter, f->features);
+        while (g_hash_table_iter_next(&iter, &key, NULL)) {
+            gboolean everywhere = TRUE;
+
+            for (guint o = 0; o < hosts->len; o++)
+                everywhere &= g_hash_table_contains(
+                    ((CpuFacts *)g_ptr_array_index(hosts, o))->features, key);
+            if (!everywhere && g_hash_table_contains(me->known, key) &&
+                g_hash_table_add(seen, key))
                 g_ptr_array_add(hidden, key);
-                break;
-            }
+        }
+        if (f->family != me->family || f->model != me->model)
+            pmu = TRUE;
+        if (f->family != pick->family || f->model != pick->model ||
+            f->stepping != pick->stepping ||
+            g_strcmp0(f->model_id, pick->model_id) != 0) {
+            differ = TRUE;
+            if (f->family < pick->family ||
+                (f->family == pick->family &&
+                 (f->model < pick->model ||
+                  (f->model == pick->model &&
+                   (f->stepping < pick->stepping ||
+                    (f->stepping == pick->stepping &&
+                     g_strcmp0(f->model_id, pick->model_id) < 0))))))
+                pick = f;
         }
     }
     g_ptr_array_sort(hidden, cmp_strptr);
     for (guint i = 0; i < hidden->len; i++)
         g_string_append_printf(value, ",%s=off",
                                (char *)g_ptr_array_index(hidden, i));
+    if (differ) {
+        g_autofree char *id = g_strdelimit(g_strdup(pick->model_id), ",", ' ');
+
+        g_string_append_printf(value,
+                               ",family=%" G_GINT64_FORMAT
+                               ",model=%" G_GINT64_FORMAT
+                               ",stepping=%" G_GINT64_FORMAT ",model-id=%s",
+                               pick->family, pick->model, pick->stepping, id);
+    }
+    if (pmu)
+        g_string_append(value, ",pmu=off");
     return g_string_free(value, FALSE);
 }
 
@@ -460,7 +536,8 @@ static void test_dry_run_every_capture(void)
         g_assert_cmpstr(g_ptr_array_index(words, 0), ==,
                         qm_test_env("QM_FAKE_QEMU"));
         g_assert_cmpstr(g_ptr_array_index(words, 1), ==, "-machine");
-        g_assert_cmpstr(g_ptr_array_index(words, 2), ==, "q35");
+        /* the fakes share QEMU 7.2's machine list: q35 is pc-q35-7.2 */
+        g_assert_cmpstr(g_ptr_array_index(words, 2), ==, "pc-q35-7.2");
         g_assert_cmpstr(g_ptr_array_index(words, 3), ==, "-cpu");
         g_assert_cmpstr(g_ptr_array_index(words, 4), ==, expected);
         g_assert_cmpstr(g_ptr_array_index(words, 5), ==, "-m");
@@ -529,14 +606,20 @@ static void test_several_peers(void)
     words = dry_run_words(run);
 
     expected = expected_host_value("EPYC-7713-64-Core", peer_cpus);
-    /* the user's own settings stay, ours follow */
+    /* the user's own settings stay, ours follow; their pmu=off stands */
+    g_assert_true(g_str_has_suffix(expected, ",pmu=off"));
+    expected[strlen(expected) - strlen(",pmu=off")] = '\0';
     expected = g_strconcat("host,pmu=off", expected + strlen("host"), NULL);
-    g_assert_cmpuint(words->len, ==, G_N_ELEMENTS(qemu_args));
+    /* every word kept, and QEMU's default machine pinned at the end */
+    g_assert_cmpuint(words->len, ==, G_N_ELEMENTS(qemu_args) + 2);
     for (gsize i = 0; qemu_args[i]; i++) {
         const char *want = i == 11 ? expected : qemu_args[i];
 
         g_assert_cmpstr(g_ptr_array_index(words, i + 1), ==, want);
     }
+    g_assert_cmpstr(g_ptr_array_index(words, words->len - 2), ==, "-machine");
+    g_assert_cmpstr(g_ptr_array_index(words, words->len - 1), ==,
+                    "pc-i440fx-7.2");
     g_assert_nonnull(strstr(expected, ",vaes=off"));
 
     /* explain --json: same decision, documented members */
@@ -988,6 +1071,8 @@ static void test_exec(void)
                                   "fd=5,set=1",
                                   "-cpu",
                                   value,
+                                  "-machine",
+                                  "pc-i440fx-7.2",
                                   NULL};
 
         record =

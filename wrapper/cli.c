@@ -40,6 +40,9 @@ static const char usage_text[] =
     "  --allow-cross-vendor   proceed when hosts have different CPU vendors\n"
     "  --dry-run              print the final command as one shell-quoted\n"
     "                         line on stdout instead of running it\n"
+    "  --for DEST             with explain or --dry-run: the command to run\n"
+    "                         on peer DEST for the same guest (its QEMU is\n"
+    "                         --remote-qemu)\n"
     "  --json                 explain/probe: print JSON\n"
     "  --cache-dir DIR        host-profile cache (default:\n"
     "                         $QEMU_MIG_CACHE_DIR, else\n"
@@ -91,13 +94,15 @@ void qm_options_free(QmOptions *options)
     g_free(options->known_hosts);
     g_free(options->cache_dir);
     g_free(options->cache_action);
+    g_free(options->for_dest);
     g_free(options);
 }
 
 /* Options that take a value, as --opt VALUE or --opt=VALUE. */
 static const char *const value_options[] = {
-    "peer",        "qemu",    "remote-qemu", "ssh-config",     "identity",
-    "known-hosts", "timeout", "cache-dir",   "max-age",        "on-unreachable",
+    "peer",     "qemu",           "remote-qemu", "ssh-config",
+    "identity", "known-hosts",    "timeout",     "cache-dir",
+    "max-age",  "on-unreachable", "for",
 };
 
 /**
@@ -264,6 +269,8 @@ static gboolean set_value(QmOptions *options, const char *name,
         slot = &options->identity;
     else if (strcmp(name, "cache-dir") == 0)
         slot = &options->cache_dir;
+    else if (strcmp(name, "for") == 0)
+        slot = &options->for_dest;
     else
         slot = &options->known_hosts;
     g_free(*slot);
@@ -434,6 +441,14 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "usage: qemu-mig cache [OPTIONS] list | show DEST | "
                     "clear [DEST...]");
+        return FALSE;
+    }
+    if (out->for_dest != NULL &&
+        !(out->command == QM_CMD_EXPLAIN ||
+          (out->command == QM_CMD_LAUNCH && out->dry_run))) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--for prints another host's command: use it with "
+                    "explain or --dry-run");
         return FALSE;
     }
     if (out->offline && out->refresh) {

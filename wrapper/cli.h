@@ -37,6 +37,7 @@ typedef enum {
  * @offline:      --offline
  * @stale_ok:     --on-unreachable=stale (the default) rather than fail
  * @cache_action: cache command: "list", "show" or "clear"
+ * @for_dest:     --for DEST: print the command for that peer instead
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -62,6 +63,7 @@ typedef struct {
     gboolean offline;
     gboolean stale_ok;
     char *cache_action;
+    char *for_dest;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;

@@ -28,6 +28,10 @@ typedef struct {
  * @warnings:  human-readable warnings (char *)
  * @cpu_value: new -cpu value, or NULL when nothing needs to change
  * @add_cpu:   TRUE when no -cpu was given and one must be appended
+ * @settings:  what qemu-mig sets beyond hiding features, each with its
+ *             reason ("family=6: ..."), for explain
+ * @candidates: -cpu auto: every model considered, with why it lost or won
+ * @machine_value: new -machine value, or NULL when nothing changes
  */
 typedef struct {
     char *mode;
@@ -36,6 +40,9 @@ typedef struct {
     GPtrArray *warnings;
     char *cpu_value;
     gboolean add_cpu;
+    GPtrArray *settings;
+    GPtrArray *candidates;
+    char *machine_value;
 } QmDecision;
 
 /* Flags for qm_decide() */
@@ -47,3 +54,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmDecision, qm_decision_free)
 gboolean qm_decide(const char *cpu_value, const QmProfile *local,
                    GPtrArray *peers, unsigned flags, QmDecision **decision,
                    GError **error);
+gboolean qm_decide_machine(QmDecision *decision, const char *machine_value,
+                           const QmProfile *local, GPtrArray *peers,
+                           GError **error);

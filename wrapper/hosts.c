@@ -60,7 +60,8 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
  * @fingerprint: local fingerprint now (local host only)
  *
  * The local host is judged by its fingerprint (nothing to spawn to
- * check); a peer, which cannot be checked without connecting, by age.
+ * check); a peer, which cannot be checked without connecting, by age:
+ * younger than max_age_s (so a max-age of 0 always re-probes).
  *
  * Return: TRUE if fresh and valid
  */
@@ -74,13 +75,18 @@ static gboolean entry_usable(const HostJob *job, const QmCacheEntry *entry,
     if (job->dest == NULL)
         return g_strcmp0(entry->fingerprint, fingerprint) == 0;
     age = g_get_real_time() / G_USEC_PER_SEC - entry->stored_at;
-    return age >= 0 && age <= job->request->max_age_s;
+    /* Whole seconds: an entry stored this second is 0s old, and --max-age
+     * 0 must still mean "re-probe", so an entry is fresh below max-age. */
+    return age >= 0 && age < job->request->max_age_s;
 }
 
 /**
  * load_entry() - read an entry, turning distrust into a warning
  * @job:   the host's job
  * @key:   cache key
+ *
+ * The entry is read twice (before and under the lock); a warning already
+ * given for this host is not repeated.
  *
  * Return: the entry, or NULL on a miss or an untrusted entry
  */
@@ -92,8 +98,15 @@ static QmCacheEntry *load_entry(HostJob *job, const char *key)
     if (job->request->cache == NULL)
         return NULL;
     if (!qm_cache_load(job->request->cache, key, &entry, &error)) {
-        g_ptr_array_add(job->warnings,
-                        g_strdup_printf("%s; ignoring it", error->message));
+        g_autofree char *msg =
+            g_strdup_printf("%s; ignoring it", error->message);
+
+        /* Read again under the lock: the same distrust is said once. */
+        for (guint i = 0; i < job->warnings->len; i++) {
+            if (strcmp(g_ptr_array_index(job->warnings, i), msg) == 0)
+                return NULL;
+        }
+        g_ptr_array_add(job->warnings, g_steal_pointer(&msg));
         return NULL;
     }
     return entry;

@@ -268,6 +268,57 @@ static void warn_all(const QmOptions *opts, const QmDecision *decision)
 }
 
 /**
+ * for_peer() - look at the decision from a peer's side (--for DEST)
+ * @dest:  the peer, as given to --peer
+ * @local: the local profile; replaced by the peer's
+ * @peers: peer profiles; the peer's is replaced by the local one
+ * @error: set when @dest is not one of the peers
+ *
+ * Every rule is symmetric, so deciding with DEST as "local" gives the
+ * command DEST must run for the same guest - byte-identical -cpu and
+ * -machine values wherever the hosts' QEMUs know the same names.
+ *
+ * Return: TRUE on success
+ */
+static gboolean for_peer(const char *dest, QmProfile **local, GPtrArray *peers,
+                         GError **error)
+{
+    for (guint i = 0; i < peers->len; i++) {
+        QmProfile *p = g_ptr_array_index(peers, i);
+
+        if (strcmp(p->name, dest) == 0) {
+            peers->pdata[i] = *local;
+            *local = p;
+            return TRUE;
+        }
+    }
+    g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                "--for %s: not one of the --peer hosts", dest);
+    return FALSE;
+}
+
+/**
+ * command_line() - the final command as one shell line
+ * @opts:  parsed options
+ * @final: argv, QEMU first
+ *
+ * With --for, the first word is --remote-qemu, which is shell text of its
+ * own ("sudo /usr/libexec/qemu-kvm") and is written as is.
+ *
+ * Return: newly allocated line
+ */
+static char *command_line(const QmOptions *opts, GPtrArray *final)
+{
+    g_autofree char *rest = NULL;
+
+    if (opts->for_dest == NULL)
+        return qm_shquote_argv((char *const *) final->pdata);
+    rest = qm_shquote_argv((char *const *) final->pdata + 1);
+    return *rest ? g_strdup_printf("%s %s", opts->remote_qemu, rest)
+                 : g_strdup(opts->remote_qemu);
+}
+
+/**
  * main() - qemu-mig
  * @argc: argument count
  * @argv: arguments: qemu-mig's options, then QEMU's, untouched
@@ -286,9 +337,10 @@ int main(int argc, char **argv)
     g_autoptr(GPtrArray) final = g_ptr_array_new();
     struct sigaction old_pipe, ignore = {.sa_handler = SIG_IGN};
     g_autoptr(QmCache) cache = NULL;
-    const char *cpu_value;
+    static const char *const machine_opts[] = {"machine", "M", NULL};
+    const char *cpu_value, *machine_value;
     gint64 deadline;
-    int cpu_index;
+    int cpu_index, machine_index;
     gboolean decide_nothing;
 
     /* Phase 0: whatever fds we were given belong to QEMU. */
@@ -319,6 +371,9 @@ int main(int argc, char **argv)
     /* Phase 3: probe every host, unless there is nothing to decide. */
     cpu_index = qm_qemuargs_find_cpu(opts->qemu_argc, opts->qemu_argv);
     cpu_value = cpu_index >= 0 ? opts->qemu_argv[cpu_index] : NULL;
+    machine_index =
+        qm_qemuargs_find_last(opts->qemu_argc, opts->qemu_argv, machine_opts);
+    machine_value = machine_index >= 0 ? opts->qemu_argv[machine_index] : NULL;
     decide_nothing = opts->peers->len == 0 ||
                      qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
     if (!decide_nothing) {
@@ -329,21 +384,30 @@ int main(int argc, char **argv)
             return fail(error);
         /* Nothing of the cache stays open into QEMU. */
         g_clear_pointer(&cache, qm_cache_free);
+        if (opts->for_dest != NULL &&
+            !for_peer(opts->for_dest, &local, peers, &error))
+            return fail(error);
 
         /* Phase 4: decide (pure) and rewrite (pure). */
         if (!qm_decide(cpu_value, local, peers,
                        opts->allow_cross_vendor ? QM_DECIDE_ALLOW_CROSS_VENDOR
                                                 : 0,
-                       &decision, &error))
+                       &decision, &error) ||
+            !qm_decide_machine(decision, machine_value, local, peers, &error))
             return fail(error);
-        qemu_argv = qm_qemuargs_rewrite(opts->qemu_argc, opts->qemu_argv,
-                                        cpu_index, decision->cpu_value);
-    } else {
-        qemu_argv =
-            qm_qemuargs_rewrite(opts->qemu_argc, opts->qemu_argv, -1, NULL);
+    }
+    {
+        QmArgEdit edits[] = {
+            {cpu_index, "-cpu", decision ? decision->cpu_value : NULL},
+            {machine_index, "-machine",
+             decision ? decision->machine_value : NULL},
+        };
+
+        qemu_argv = qm_qemuargs_edit(opts->qemu_argc, opts->qemu_argv, edits,
+                                     G_N_ELEMENTS(edits));
     }
 
-    g_ptr_array_add(final, qemu_path);
+    g_ptr_array_add(final, opts->for_dest ? opts->remote_qemu : qemu_path);
     for (char **a = qemu_argv; *a; a++)
         g_ptr_array_add(final, *a);
     g_ptr_array_add(final, NULL);
@@ -351,20 +415,20 @@ int main(int argc, char **argv)
     /* Phase 5: show, or become QEMU. */
     if (opts->command == QM_CMD_EXPLAIN) {
         g_autofree char *text = NULL;
+        g_autofree char *line = command_line(opts, final);
 
-        if (decision == NULL) {
+        if (decision == NULL)
             text = qm_report_nothing(opts->json,
-                                     opts->peers->len == 0 ? "no --peer"
-                                                           : "QEMU only prints "
-                                                             "information",
+                                     opts->peers->len == 0
+                                         ? "no --peer"
+                                         : "QEMU only prints information",
                                      (char *const *) final->pdata);
-        } else if (opts->json) {
+        else if (opts->json)
             text = qm_report_explain_json(local, peers, cpu_value, decision,
-                                          (char *const *) final->pdata);
-        } else {
-            text = qm_report_explain_text(local, peers, cpu_value, decision,
-                                          (char *const *) final->pdata);
-        }
+                                          (char *const *) final->pdata, line);
+        else
+            text =
+                qm_report_explain_text(local, peers, cpu_value, decision, line);
         return print_stdout(text);
     }
     if (decision != NULL)
@@ -378,7 +442,7 @@ int main(int argc, char **argv)
                     ? decision->cpu_value
                     : (cpu_value ? cpu_value : "(QEMU default)"));
     if (opts->dry_run) {
-        g_autofree char *line = qm_shquote_argv((char *const *) final->pdata);
+        g_autofree char *line = command_line(opts, final);
         g_autofree char *with_nl = g_strconcat(line, "\n", NULL);
 
         return print_stdout(with_nl);

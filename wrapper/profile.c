@@ -606,7 +606,7 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
     static const char *const profile_members[] = {
         "name",         "vendor",    "family",       "model",        "stepping",
         "model-id",     "phys-bits", "qemu-version", "qemu-package", "kvm",
-        "probe-method", "probed-at", "cpu-brand", "tsc-hz",
+        "probe-method", "probed-at", "cpu-brand",    "tsc-hz",
     };
     static const GType profile_types[] = {
         G_TYPE_STRING, G_TYPE_STRING,  G_TYPE_INT64,  G_TYPE_INT64,

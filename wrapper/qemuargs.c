@@ -215,6 +215,22 @@ static gboolean option_takes_arg(const char *name, const char *next)
  */
 int qm_qemuargs_find_cpu(int argc, char *const *argv)
 {
+    static const char *const names[] = {"cpu", NULL};
+
+    return qm_qemuargs_find_last(argc, argv, names);
+}
+
+/**
+ * qm_qemuargs_find_last() - where is the value of the last of some options?
+ * @argc:  number of QEMU arguments
+ * @argv:  QEMU arguments (without the binary)
+ * @names: NULL-terminated option names without dashes (aliases of one
+ *         option, e.g. "machine" and "M")
+ *
+ * Return: index of the value, or -1 when none is given
+ */
+int qm_qemuargs_find_last(int argc, char *const *argv, const char *const *names)
+{
     int found = -1;
 
     for (int i = 0; i < argc; i++) {
@@ -223,7 +239,7 @@ int qm_qemuargs_find_cpu(int argc, char *const *argv)
 
         if (name == NULL)
             continue;
-        if (strcmp(name, "cpu") == 0) {
+        if (g_strv_contains(names, name)) {
             if (next != NULL)
                 found = i + 1;
             i++;
@@ -297,17 +313,42 @@ gboolean qm_qemuargs_is_query(int argc, char *const *argv)
 char **qm_qemuargs_rewrite(int argc, char *const *argv, int cpu_index,
                            const char *cpu_value)
 {
+    QmArgEdit edit = {cpu_index, "-cpu", cpu_value};
+
+    return qm_qemuargs_edit(argc, argv, &edit, 1);
+}
+
+/**
+ * qm_qemuargs_edit() - a copy of argv with some option values replaced
+ * @argc:  number of QEMU arguments
+ * @argv:  QEMU arguments (without the binary)
+ * @edits: what to change: an edit with index >= 0 replaces that word, one
+ *         with index -1 appends "option value"; a NULL value does nothing
+ * @n:     number of edits
+ *
+ * Every other argument is copied byte for byte, in order.
+ *
+ * Return: newly allocated NULL-terminated argv; free with g_strfreev()
+ */
+char **qm_qemuargs_edit(int argc, char *const *argv, const QmArgEdit *edits,
+                        gsize n)
+{
     GPtrArray *out = g_ptr_array_new();
 
     for (int i = 0; i < argc; i++) {
-        if (i == cpu_index && cpu_value != NULL)
-            g_ptr_array_add(out, g_strdup(cpu_value));
-        else
-            g_ptr_array_add(out, g_strdup(argv[i]));
+        const char *word = argv[i];
+
+        for (gsize e = 0; e < n; e++) {
+            if (edits[e].index == i && edits[e].value != NULL)
+                word = edits[e].value;
+        }
+        g_ptr_array_add(out, g_strdup(word));
     }
-    if (cpu_index < 0 && cpu_value != NULL) {
-        g_ptr_array_add(out, g_strdup("-cpu"));
-        g_ptr_array_add(out, g_strdup(cpu_value));
+    for (gsize e = 0; e < n; e++) {
+        if (edits[e].index < 0 && edits[e].value != NULL) {
+            g_ptr_array_add(out, g_strdup(edits[e].option));
+            g_ptr_array_add(out, g_strdup(edits[e].value));
+        }
     }
     g_ptr_array_add(out, NULL);
     return (char **)g_ptr_array_free(out, FALSE);

@@ -24,7 +24,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmCpuSpec, qm_cpuspec_free)
 
 gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error);
 
+/**
+ * QmArgEdit - one change to QEMU's argv
+ * @index:  index of the option value to replace, or -1 to append
+ * @option: option to append ("-cpu", "-machine") when @index is -1
+ * @value:  new value, or NULL for no change
+ */
+typedef struct {
+    int index;
+    const char *option;
+    const char *value;
+} QmArgEdit;
+
 int qm_qemuargs_find_cpu(int argc, char *const *argv);
+int qm_qemuargs_find_last(int argc, char *const *argv,
+                          const char *const *names);
+char **qm_qemuargs_edit(int argc, char *const *argv, const QmArgEdit *edits,
+                        gsize n);
 gboolean qm_qemuargs_is_query(int argc, char *const *argv);
 char **qm_qemuargs_rewrite(int argc, char *const *argv, int cpu_index,
                            const char *cpu_value);

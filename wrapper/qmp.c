@@ -40,9 +40,16 @@ static const char probe_request[] =
     "{\"execute\": \"quit\", \"id\": \"quit\"}\n";
 
 static const char *const reply_order[] = {
-    "capabilities", "version",  "kvm",         "model-expansion",
-    "definitions",  "machines", "model-expansion-all", "phys-bits",
-    "tsc-frequency", "quit",
+    "capabilities",
+    "version",
+    "kvm",
+    "model-expansion",
+    "definitions",
+    "machines",
+    "model-expansion-all",
+    "phys-bits",
+    "tsc-frequency",
+    "quit",
 };
 
 /*
@@ -55,9 +62,12 @@ static const char *const reply_order[] = {
  * -machine none, once per cache refresh.
  */
 static const char *const probe_argv[] = {
-    "-machine", "q35,accel=kvm", "-cpu", "base,lm=on,pae=on,host-phys-bits=on",
-    "-m",       "16",            "-nodefaults", "-nographic",
-    "-S",       "-qmp",          "stdio",       NULL,
+    "-machine",    "q35,accel=kvm",
+    "-cpu",        "base,lm=on,pae=on,host-phys-bits=on",
+    "-m",          "16",
+    "-nodefaults", "-nographic",
+    "-S",          "-qmp",
+    "stdio",       NULL,
 };
 
 /**

@@ -67,16 +67,15 @@ static char *join_lacking(GPtrArray *lacking)
  * @peers:        peer profiles
  * @cpu_original: the user's -cpu value, or NULL
  * @decision:     the decision
- * @argv:         final command, NULL-terminated, QEMU path first
+ * @line:         final command as one shell line
  *
  * Return: newly allocated text
  */
 char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
                              const char *cpu_original,
-                             const QmDecision *decision, char *const *argv)
+                             const QmDecision *decision, const char *line)
 {
     g_autoptr(GString) out = g_string_new("Hosts:\n");
-    g_autofree char *line = qm_shquote_argv(argv);
 
     host_line(out, local);
     for (guint i = 0; i < peers->len; i++)
@@ -100,6 +99,24 @@ char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
                                    who);
         }
     }
+    if (decision->settings->len > 0) {
+        g_string_append(out, "Also set:\n");
+        for (guint i = 0; i < decision->settings->len; i++)
+            g_string_append_printf(
+                out, "  %s\n",
+                (char *)g_ptr_array_index(decision->settings, i));
+    }
+    if (decision->candidates->len > 0) {
+        g_string_append(out, "-cpu auto candidates:\n");
+        for (guint i = 0; i < decision->candidates->len; i++)
+            g_string_append_printf(
+                out, "  %s\n",
+                (char *)g_ptr_array_index(decision->candidates, i));
+    }
+    g_string_append_printf(out, "Machine: %s\n",
+                           decision->machine_value
+                               ? decision->machine_value
+                               : "as given (the same type on every host)");
     if (decision->warnings->len > 0) {
         g_string_append(out, "Warnings:\n");
         for (guint i = 0; i < decision->warnings->len; i++)
@@ -155,6 +172,22 @@ static void add_argv(JsonBuilder *builder, char *const *argv)
 }
 
 /**
+ * add_strings() - a member holding an array of strings
+ * @builder: builder inside an object
+ * @member:  member name
+ * @strings: char * array
+ */
+static void add_strings(JsonBuilder *builder, const char *member,
+                        GPtrArray *strings)
+{
+    json_builder_set_member_name(builder, member);
+    json_builder_begin_array(builder);
+    for (guint i = 0; i < strings->len; i++)
+        json_builder_add_string_value(builder, g_ptr_array_index(strings, i));
+    json_builder_end_array(builder);
+}
+
+/**
  * to_json_text() - serialise a JSON node
  * @node: root node
  *
@@ -178,6 +211,7 @@ static char *to_json_text(JsonNode *node)
  * @cpu_original: the user's -cpu value, or NULL
  * @decision:     the decision
  * @argv:         final command, NULL-terminated, QEMU path first
+ * @line:         the same as one shell line
  *
  * Members: hosts, cpu {mode, model, original, final}, hidden [{feature,
  * lacking}], warnings, argv, command.  Strings that are not UTF-8 (QEMU
@@ -188,11 +222,11 @@ static char *to_json_text(JsonNode *node)
  */
 char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
                              const char *cpu_original,
-                             const QmDecision *decision, char *const *argv)
+                             const QmDecision *decision, char *const *argv,
+                             const char *line)
 {
     g_autoptr(JsonBuilder) builder = json_builder_new();
     g_autoptr(JsonNode) root = NULL;
-    g_autofree char *line = qm_shquote_argv(argv);
     g_autofree char *line_utf8 = g_utf8_make_valid(line, -1);
     g_autofree char *orig =
         cpu_original ? g_utf8_make_valid(cpu_original, -1) : NULL;
@@ -247,6 +281,13 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
     }
     json_builder_end_array(builder);
 
+    add_strings(builder, "settings", decision->settings);
+    add_strings(builder, "candidates", decision->candidates);
+    json_builder_set_member_name(builder, "machine");
+    if (decision->machine_value != NULL)
+        json_builder_add_string_value(builder, decision->machine_value);
+    else
+        json_builder_add_null_value(builder);
     json_builder_set_member_name(builder, "warnings");
     json_builder_begin_array(builder);
     for (guint i = 0; i < decision->warnings->len; i++)

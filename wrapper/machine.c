@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: one versioned machine type that every host has.  Pure.
+ *
+ * "-machine q35" means pc-q35-7.2 on QEMU 7.2 and pc-q35-8.2 on QEMU 8.2,
+ * and QEMU only migrates between identical machine types.  So the alias
+ * (or QEMU's default, when no -machine is given) is resolved on every host
+ * and, when the hosts disagree, replaced by the newest versioned type of
+ * the same family that all of them have.  Every host computes the same
+ * answer from the same profiles.
+ */
+#include <string.h>
+
+#include "error.h"
+#include "machine.h"
+
+/**
+ * find_machine() - a host's machine entry by name or alias
+ * @profile: host profile
+ * @name:    machine type or alias
+ *
+ * Return: the entry, or NULL
+ */
+static const QmMachine *find_machine(const QmProfile *profile, const char *name)
+{
+    for (guint i = 0; profile->machines && i < profile->machines->len; i++) {
+        const QmMachine *m = g_ptr_array_index(profile->machines, i);
+
+        if (strcmp(m->name, name) == 0 || g_strcmp0(m->alias, name) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/**
+ * default_machine() - QEMU's default machine type on a host
+ * @profile: host profile
+ *
+ * Return: the entry, or NULL
+ */
+static const QmMachine *default_machine(const QmProfile *profile)
+{
+    for (guint i = 0; profile->machines && i < profile->machines->len; i++) {
+        const QmMachine *m = g_ptr_array_index(profile->machines, i);
+
+        if (m->is_default)
+            return m;
+    }
+    return NULL;
+}
+
+/**
+ * split_version() - "pc-q35-7.2" -> family "pc-q35", version "7.2"
+ * @name:    versioned machine type
+ * @family:  where to store the family (newly allocated), or NULL
+ *
+ * The version is the part after the last '-' when it starts with a digit
+ * ("7.2") or "rhel" (downstream "pc-q35-rhel9.4.0").
+ *
+ * Return: pointer into @name at the version, or NULL when unversioned
+ */
+static const char *split_version(const char *name, char **family)
+{
+    const char *dash = strrchr(name, '-');
+
+    if (dash == NULL ||
+        !(g_ascii_isdigit(dash[1]) || g_str_has_prefix(dash + 1, "rhel")))
+        return NULL;
+    if (family != NULL)
+        *family = g_strndup(name, dash - name);
+    return dash + 1;
+}
+
+/**
+ * qm_machine_version_cmp() - order two version strings numerically
+ * @a: e.g. "7.2", "10.0", "rhel9.4.0"
+ * @b: likewise
+ *
+ * Return: <0, 0, >0 like strcmp()
+ */
+int qm_machine_version_cmp(const char *a, const char *b)
+{
+    while (*a || *b) {
+        while (*a && !g_ascii_isdigit(*a))
+            a++;
+        while (*b && !g_ascii_isdigit(*b))
+            b++;
+        if (!*a || !*b)
+            return (*a != 0) - (*b != 0);
+        {
+            guint64 na = g_ascii_strtoull(a, (char **)&a, 10);
+            guint64 nb = g_ascii_strtoull(b, (char **)&b, 10);
+
+            if (na != nb)
+                return na < nb ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/**
+ * on_every_host() - does every host have this exact machine type?
+ * @name:  machine type
+ * @hosts: every host
+ *
+ * Return: TRUE if so
+ */
+static gboolean on_every_host(const char *name, GPtrArray *hosts)
+{
+    for (guint i = 0; i < hosts->len; i++) {
+        const QmMachine *m = find_machine(g_ptr_array_index(hosts, i), name);
+
+        if (m == NULL || strcmp(m->name, name) != 0)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * newest_common() - newest versioned type of a family on every host
+ * @family: e.g. "pc-q35"
+ * @hosts:  every host
+ *
+ * Return: newly allocated name, or NULL when there is none
+ */
+static char *newest_common(const char *family, GPtrArray *hosts)
+{
+    const QmProfile *first = g_ptr_array_index(hosts, 0);
+    const char *best = NULL;
+
+    for (guint i = 0; first->machines && i < first->machines->len; i++) {
+        const QmMachine *m = g_ptr_array_index(first->machines, i);
+        g_autofree char *fam = NULL;
+        const char *ver = split_version(m->name, &fam);
+
+        if (ver == NULL || strcmp(fam, family) != 0 ||
+            !on_every_host(m->name, hosts))
+            continue;
+        if (best == NULL ||
+            qm_machine_version_cmp(ver, split_version(best, NULL)) > 0)
+            best = m->name;
+    }
+    return g_strdup(best);
+}
+
+/**
+ * machine_type() - the type a -machine value names
+ * @value: -machine value, e.g. "q35,accel=kvm" or "type=q35" or "accel=kvm"
+ * @rest:  where to store the value without the type item (newly allocated,
+ *         possibly empty)
+ *
+ * Return: newly allocated type, or NULL when the value names none
+ */
+static char *machine_type(const char *value, char **rest)
+{
+    g_auto(GStrv) items = g_strsplit(value, ",", -1);
+    g_autoptr(GPtrArray) kept = g_ptr_array_new();
+    char *type = NULL;
+
+    for (guint i = 0; items[i]; i++) {
+        if (i == 0 && strchr(items[i], '=') == NULL && *items[i])
+            type = g_strdup(items[i]);
+        else if (g_str_has_prefix(items[i], "type="))
+            type = (g_free(type), g_strdup(items[i] + 5));
+        else
+            g_ptr_array_add(kept, items[i]);
+    }
+    g_ptr_array_add(kept, NULL);
+    *rest = g_strjoinv(",", (char **)kept->pdata);
+    return type;
+}
+
+/**
+ * qm_machine_decide() - the machine type every host can run
+ * @machine_value: the effective -machine/-M value, or NULL if none
+ * @local:         local profile
+ * @peers:         peer profiles
+ * @new_value:     where to store the new -machine value (NULL: no change)
+ * @warnings:      gets a warning when a type had to be replaced
+ * @error:         set when no common type exists
+ *
+ * Other -machine sub-options stay as written; the type moves to the front.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_machine_decide(const char *machine_value, const QmProfile *local,
+                           GPtrArray *peers, char **new_value,
+                           GPtrArray *warnings, GError **error)
+{
+    g_autoptr(GPtrArray) hosts = g_ptr_array_new();
+    g_autofree char *rest = NULL;
+    g_autofree char *asked =
+        machine_value ? machine_type(machine_value, &rest) : NULL;
+    g_autofree char *family = NULL;
+    g_autofree char *chosen = NULL;
+    const char *first_name = NULL;
+    gboolean agree = TRUE;
+
+    *new_value = NULL;
+    g_ptr_array_add(hosts, (gpointer)local);
+    for (guint i = 0; i < peers->len; i++)
+        g_ptr_array_add(hosts, g_ptr_array_index(peers, i));
+
+    /* Each host's own reading of the request. */
+    for (guint i = 0; i < hosts->len; i++) {
+        const QmProfile *h = g_ptr_array_index(hosts, i);
+        const QmMachine *m;
+
+        if (h->machines == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                        "%s: QEMU did not report its machine types "
+                        "(query-machines)",
+                        h->name);
+            return FALSE;
+        }
+        m = asked ? find_machine(h, asked) : default_machine(h);
+        if (m == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                        "machine type %s is unknown to %s's QEMU %s",
+                        asked ? asked : "(default)", h->name,
+                        h->qemu_version ? h->qemu_version : "");
+            return FALSE;
+        }
+        if (first_name == NULL)
+            first_name = m->name;
+        else if (strcmp(first_name, m->name) != 0)
+            agree = FALSE;
+    }
+
+    if (agree && on_every_host(first_name, hosts)) {
+        chosen = g_strdup(first_name);
+    } else if (split_version(first_name, &family) == NULL ||
+               (chosen = newest_common(family, hosts)) == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                    "no version of machine type %s exists on every host",
+                    asked ? asked : first_name);
+        return FALSE;
+    } else {
+        g_ptr_array_add(warnings,
+                        g_strdup_printf("machine type %s means different "
+                                        "versions on these hosts; using %s, "
+                                        "the newest every host has",
+                                        asked ? asked : "(default)", chosen));
+    }
+
+    if (asked != NULL && strcmp(asked, chosen) == 0 && machine_value &&
+        strncmp(machine_value, chosen, strlen(chosen)) == 0)
+        return TRUE;
+    *new_value = rest != NULL && *rest ? g_strdup_printf("%s,%s", chosen, rest)
+                                       : g_strdup(chosen);
+    return TRUE;
+}
