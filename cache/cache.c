@@ -599,6 +599,21 @@ void qm_cache_unlock(QmCacheLock *lock)
 }
 
 /**
+ * cmp_entry_key() - GCompareFunc ordering QmCacheEntry pointers by key
+ * @a: pointer to the first entry pointer
+ * @b: pointer to the second entry pointer
+ *
+ * Return: strcmp() order of the keys
+ */
+static int cmp_entry_key(gconstpointer a, gconstpointer b)
+{
+    const QmCacheEntry *ea = *(QmCacheEntry *const *)a;
+    const QmCacheEntry *eb = *(QmCacheEntry *const *)b;
+
+    return strcmp(ea->key, eb->key);
+}
+
+/**
  * qm_cache_list() - every readable entry
  * @cache:   cache
  * @entries: where to store QmCacheEntry items, sorted by key; entries that
@@ -624,6 +639,8 @@ gboolean qm_cache_list(QmCache *cache, GPtrArray **entries, GError **error)
             parse_record(cache, name, text, NULL, &entry, NULL))
             g_ptr_array_add(out, entry);
     }
+    /* readdir() order is the file system's: sort, as promised */
+    g_ptr_array_sort(out, cmp_entry_key);
     *entries = out;
     return TRUE;
 }

@@ -1034,6 +1034,37 @@ static gboolean conn_io(QmSshConn *c, const char *input, gsize input_len,
 }
 
 /**
+ * conn_init() - fill a fresh QmSshConn and create its libssh objects
+ * @c:        connection (zeroed)
+ * @dest:     destination as the user wrote it
+ * @deadline: g_get_monotonic_time() deadline
+ * @max_out:  bound for stdout
+ * @error:    set when libssh cannot allocate
+ *
+ * Return: TRUE on success; @c is freed by its owner either way
+ */
+static gboolean conn_init(QmSshConn *c, const char *dest, gint64 deadline,
+                          gsize max_out, GError **error)
+{
+    qm_ssh_init();
+    c->dest = dest;
+    c->start = g_get_monotonic_time();
+    c->deadline = deadline;
+    c->max_out = max_out;
+    c->exit_status = -1;
+    c->out = g_byte_array_new();
+    c->err = g_string_new(NULL);
+    c->session = ssh_new();
+    c->event = ssh_event_new();
+    if (c->session == NULL || c->event == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
+                    "%s: cannot create an SSH session", dest);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
  * qm_ssh_run() - run one command on a peer and collect what it did
  * @dest:      "[user@]host[:port]", "[user@][v6addr][:port]", or a Host
  *             alias from ssh_config
@@ -1072,23 +1103,8 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
     g_return_val_if_fail(result != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
-    qm_ssh_init();
-
-    c->dest = dest;
-    c->start = g_get_monotonic_time();
-    c->deadline = deadline;
-    c->max_out = max_out;
-    c->exit_status = -1;
-    c->out = g_byte_array_new();
-    c->err = g_string_new(NULL);
-    c->session = ssh_new();
-    c->event = ssh_event_new();
-    if (c->session == NULL || c->event == NULL) {
-        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
-                    "%s: cannot create an SSH session", dest);
+    if (!conn_init(c, dest, deadline, max_out, error))
         return FALSE;
-    }
-
     if (!conn_configure(c, options, error) || !conn_connect(c, error) ||
         !conn_check_host_key(c, error) || !conn_auth(c, options, error) ||
         !conn_exec(c, command, error) || !conn_io(c, input, input_len, error)) {
@@ -1125,21 +1141,10 @@ gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
     char *value = NULL;
     unsigned int p = 0;
 
-    qm_ssh_init();
-    c->dest = dest;
-    c->start = g_get_monotonic_time();
-    c->deadline = c->start + G_USEC_PER_SEC;
-    c->exit_status = -1;
-    c->out = g_byte_array_new();
-    c->err = g_string_new(NULL);
-    c->session = ssh_new();
-    c->event = ssh_event_new();
-    if (c->session == NULL || c->event == NULL) {
-        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
-                    "%s: cannot create an SSH session", dest);
-        return FALSE;
-    }
-    if (!conn_configure(c, options, error))
+    /* nothing is sent: the deadline only bounds libssh's own timeouts */
+    if (!conn_init(c, dest, g_get_monotonic_time() + G_USEC_PER_SEC, 0,
+                   error) ||
+        !conn_configure(c, options, error))
         return FALSE;
 
     if (ssh_options_get(c->session, SSH_OPTIONS_HOST, &value) != SSH_OK) {

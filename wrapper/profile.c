@@ -191,12 +191,12 @@ char *qm_profile_age(const QmProfile *profile)
 }
 
 /**
- * add_string_array() - add a JSON array of strings to a builder
+ * qm_profile_json_strings() - add a JSON array of strings to a builder
  * @builder: builder positioned inside an object
  * @member:  member name
  * @names:   array of char *
  */
-static void add_string_array(JsonBuilder *builder, const char *member,
+void qm_profile_json_strings(JsonBuilder *builder, const char *member,
                              GPtrArray *names)
 {
     json_builder_set_member_name(builder, member);
@@ -217,7 +217,7 @@ static void add_featset(JsonBuilder *builder, const char *member,
 {
     g_autoptr(GPtrArray) names = qm_featset_sorted(set);
 
-    add_string_array(builder, member, names);
+    qm_profile_json_strings(builder, member, names);
 }
 
 /**
@@ -251,7 +251,7 @@ static void add_models(JsonBuilder *builder, GPtrArray *models)
         json_builder_begin_object(builder);
         add_nullable_string(builder, "name", model->name);
         add_nullable_string(builder, "alias-of", model->alias_of);
-        add_string_array(builder, "unavailable-features", model->unavailable);
+        qm_profile_json_strings(builder, "unavailable-features", model->unavailable);
         json_builder_set_member_name(builder, "unnamed-unavailable");
         json_builder_add_boolean_value(builder, model->unnamed_unavailable);
         json_builder_set_member_name(builder, "migration-safe");

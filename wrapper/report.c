@@ -172,22 +172,6 @@ static void add_argv(JsonBuilder *builder, char *const *argv)
 }
 
 /**
- * add_strings() - a member holding an array of strings
- * @builder: builder inside an object
- * @member:  member name
- * @strings: char * array
- */
-static void add_strings(JsonBuilder *builder, const char *member,
-                        GPtrArray *strings)
-{
-    json_builder_set_member_name(builder, member);
-    json_builder_begin_array(builder);
-    for (guint i = 0; i < strings->len; i++)
-        json_builder_add_string_value(builder, g_ptr_array_index(strings, i));
-    json_builder_end_array(builder);
-}
-
-/**
  * to_json_text() - serialise a JSON node
  * @node: root node
  *
@@ -281,8 +265,8 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
     }
     json_builder_end_array(builder);
 
-    add_strings(builder, "settings", decision->settings);
-    add_strings(builder, "candidates", decision->candidates);
+    qm_profile_json_strings(builder, "settings", decision->settings);
+    qm_profile_json_strings(builder, "candidates", decision->candidates);
     json_builder_set_member_name(builder, "machine");
     if (decision->machine_value != NULL)
         json_builder_add_string_value(builder, decision->machine_value);
