@@ -508,8 +508,9 @@ static gboolean within_ppm(gint64 a, gint64 b)
  * QEMU refuses to migrate a guest with invtsc unless tsc-frequency is set,
  * and the destination must then run the TSC at that frequency: hosts that
  * can scale serve any frequency, the others only their own (within 250
- * ppm).  The rule: the frequency of the hosts that cannot scale when they
- * agree, else the lowest host frequency when all can scale.
+ * ppm).  The rule: the lowest frequency among the hosts that cannot scale
+ * (they must agree within 250 ppm), else the lowest host frequency when
+ * all can scale.
  *
  * Return: TRUE on success (or when invtsc is not requested)
  */
@@ -518,7 +519,7 @@ static gboolean set_tsc(const QmCpuSpec *spec, GPtrArray *hosts, GString *extra,
 {
     const char *given = g_hash_table_lookup(spec->props, "tsc-frequency");
     gint64 want = 0, fixed = 0, lowest = 0;
-    const QmProfile *fixed_host = NULL;
+    const QmProfile *fixed_host = NULL, *fixed_high = NULL;
     g_autofree char *value = NULL;
 
     if (g_strcmp0(g_hash_table_lookup(spec->settings, "invtsc"), "on") != 0)
@@ -540,18 +541,15 @@ static gboolean set_tsc(const QmCpuSpec *spec, GPtrArray *hosts, GString *extra,
         lowest = lowest ? MIN(lowest, h->tsc_hz) : h->tsc_hz;
         if (can_scale_tsc(h))
             continue;
-        if (fixed_host != NULL && !within_ppm(fixed, h->tsc_hz)) {
-            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
-                        "invtsc: %s (%.3f MHz) and %s (%.3f MHz) cannot "
-                        "scale their TSC and run at different frequencies",
-                        fixed_host->name, fixed / 1e6, h->name,
-                        h->tsc_hz / 1e6);
-            return FALSE;
-        }
-        if (fixed_host == NULL) {
+        /* lowest and highest fixed host: the order of hosts must not
+         * matter, or the two sides of a migration would disagree */
+        if (fixed_host == NULL || h->tsc_hz < fixed ||
+            (h->tsc_hz == fixed && strcmp(h->name, fixed_host->name) < 0)) {
             fixed_host = h;
             fixed = h->tsc_hz;
         }
+        if (fixed_high == NULL || h->tsc_hz > fixed_high->tsc_hz)
+            fixed_high = h;
         if (want > 0 && !within_ppm(want, h->tsc_hz)) {
             g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
                         "invtsc: %s cannot scale its TSC and runs at %.3f "
@@ -559,6 +557,14 @@ static gboolean set_tsc(const QmCpuSpec *spec, GPtrArray *hosts, GString *extra,
                         h->name, h->tsc_hz / 1e6, given);
             return FALSE;
         }
+    }
+    if (fixed_host != NULL && !within_ppm(fixed, fixed_high->tsc_hz)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                    "invtsc: %s (%.3f MHz) and %s (%.3f MHz) cannot scale "
+                    "their TSC and run at different frequencies",
+                    fixed_host->name, fixed / 1e6, fixed_high->name,
+                    fixed_high->tsc_hz / 1e6);
+        return FALSE;
     }
     if (want > 0)
         return TRUE;

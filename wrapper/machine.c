@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "machine.h"
+#include "qemuargs.h"
 
 /**
  * find_machine() - a host's machine entry by name or alias
@@ -248,4 +249,32 @@ gboolean qm_machine_decide(const char *machine_value, const QmProfile *local,
     *new_value = rest != NULL && *rest ? g_strdup_printf("%s,%s", chosen, rest)
                                        : g_strdup(chosen);
     return TRUE;
+}
+
+/**
+ * qm_machine_find() - the -machine value that sets the machine type
+ * @argc: number of QEMU arguments
+ * @argv: QEMU arguments (without the binary)
+ *
+ * QEMU merges every -machine/-M option, later keys winning, so
+ * "-machine q35 -machine accel=kvm" is a q35: the type comes from the last
+ * value that names one, not from the last value.
+ *
+ * Return: index of that value, or -1 when none names a type (QEMU's
+ * default machine)
+ */
+int qm_machine_find(int argc, char *const *argv)
+{
+    static const char *const names[] = {"machine", "M", NULL};
+    g_autoptr(GArray) all = qm_qemuargs_find_all(argc, argv, names);
+
+    for (guint i = all->len; i-- > 0;) {
+        int index = g_array_index(all, int, i);
+        g_autofree char *rest = NULL;
+        g_autofree char *type = machine_type(argv[index], &rest);
+
+        if (type != NULL)
+            return index;
+    }
+    return -1;
 }

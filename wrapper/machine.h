@@ -10,4 +10,5 @@
 gboolean qm_machine_decide(const char *machine_value, const QmProfile *local,
                            GPtrArray *peers, char **new_value,
                            GPtrArray *warnings, GError **error);
+int qm_machine_find(int argc, char *const *argv);
 int qm_machine_version_cmp(const char *a, const char *b);

@@ -17,6 +17,7 @@
 #include "wrapper/error.h"
 #include "wrapper/hosts.h"
 #include "wrapper/launch.h"
+#include "wrapper/machine.h"
 #include "wrapper/qemuargs.h"
 #include "wrapper/report.h"
 #include "wrapper/shquote.h"
@@ -268,6 +269,18 @@ static void warn_all(const QmOptions *opts, const QmDecision *decision)
 }
 
 /**
+ * is_auto() - does a -cpu value ask for qemu-mig's named-model mode?
+ * @cpu_value: -cpu value, or NULL
+ *
+ * Return: TRUE for "auto" and "auto,..."
+ */
+static gboolean is_auto(const char *cpu_value)
+{
+    return cpu_value != NULL && g_str_has_prefix(cpu_value, "auto") &&
+           (cpu_value[4] == '\0' || cpu_value[4] == ',');
+}
+
+/**
  * for_peer() - look at the decision from a peer's side (--for DEST)
  * @dest:  the peer, as given to --peer
  * @local: the local profile; replaced by the peer's
@@ -337,7 +350,6 @@ int main(int argc, char **argv)
     g_autoptr(GPtrArray) final = g_ptr_array_new();
     struct sigaction old_pipe, ignore = {.sa_handler = SIG_IGN};
     g_autoptr(QmCache) cache = NULL;
-    static const char *const machine_opts[] = {"machine", "M", NULL};
     const char *cpu_value, *machine_value;
     gint64 deadline;
     int cpu_index, machine_index;
@@ -371,10 +383,10 @@ int main(int argc, char **argv)
     /* Phase 3: probe every host, unless there is nothing to decide. */
     cpu_index = qm_qemuargs_find_cpu(opts->qemu_argc, opts->qemu_argv);
     cpu_value = cpu_index >= 0 ? opts->qemu_argv[cpu_index] : NULL;
-    machine_index =
-        qm_qemuargs_find_last(opts->qemu_argc, opts->qemu_argv, machine_opts);
+    machine_index = qm_machine_find(opts->qemu_argc, opts->qemu_argv);
     machine_value = machine_index >= 0 ? opts->qemu_argv[machine_index] : NULL;
-    decide_nothing = opts->peers->len == 0 ||
+    /* -cpu auto is qemu-mig's word: QEMU must never see it, peers or not */
+    decide_nothing = (opts->peers->len == 0 && !is_auto(cpu_value)) ||
                      qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
     if (!decide_nothing) {
         g_ptr_array_add(opts->peers, NULL);

@@ -251,7 +251,8 @@ static void add_models(JsonBuilder *builder, GPtrArray *models)
         json_builder_begin_object(builder);
         add_nullable_string(builder, "name", model->name);
         add_nullable_string(builder, "alias-of", model->alias_of);
-        qm_profile_json_strings(builder, "unavailable-features", model->unavailable);
+        qm_profile_json_strings(builder, "unavailable-features",
+                                model->unavailable);
         json_builder_set_member_name(builder, "unnamed-unavailable");
         json_builder_add_boolean_value(builder, model->unnamed_unavailable);
         json_builder_set_member_name(builder, "migration-safe");

@@ -231,7 +231,25 @@ int qm_qemuargs_find_cpu(int argc, char *const *argv)
  */
 int qm_qemuargs_find_last(int argc, char *const *argv, const char *const *names)
 {
-    int found = -1;
+    g_autoptr(GArray) all = qm_qemuargs_find_all(argc, argv, names);
+
+    return all->len ? g_array_index(all, int, all->len - 1) : -1;
+}
+
+/**
+ * qm_qemuargs_find_all() - where are the values of some options?
+ * @argc:  number of QEMU arguments
+ * @argv:  QEMU arguments (without the binary)
+ * @names: NULL-terminated option names without dashes
+ *
+ * QEMU merges repeated -machine options, so all of them matter.
+ *
+ * Return: new array of int indexes, in order
+ */
+GArray *qm_qemuargs_find_all(int argc, char *const *argv,
+                             const char *const *names)
+{
+    GArray *found = g_array_new(FALSE, FALSE, sizeof(int));
 
     for (int i = 0; i < argc; i++) {
         const char *name = option_name(argv[i]);
@@ -240,8 +258,11 @@ int qm_qemuargs_find_last(int argc, char *const *argv, const char *const *names)
         if (name == NULL)
             continue;
         if (g_strv_contains(names, name)) {
-            if (next != NULL)
-                found = i + 1;
+            if (next != NULL) {
+                int index = i + 1;
+
+                g_array_append_val(found, index);
+            }
             i++;
         } else if (option_takes_arg(name, next)) {
             i++;

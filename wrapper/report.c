@@ -378,6 +378,14 @@ char *qm_report_nothing(gboolean json, const char *why, char *const *argv)
     json_builder_set_member_name(builder, "hidden");
     json_builder_begin_array(builder);
     json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "settings");
+    json_builder_begin_array(builder);
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "candidates");
+    json_builder_begin_array(builder);
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "machine");
+    json_builder_add_null_value(builder);
     json_builder_set_member_name(builder, "warnings");
     json_builder_begin_array(builder);
     json_builder_add_string_value(builder, why);
