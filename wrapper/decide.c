@@ -718,10 +718,32 @@ static int model_rank(const char *name, int *version)
 }
 
 /**
+ * listed_everywhere() - does every host's QEMU list this model name?
+ * @hosts: every host
+ * @name:  model name
+ *
+ * Return: TRUE if so
+ */
+static gboolean listed_everywhere(GPtrArray *hosts, const char *name)
+{
+    for (guint i = 0; i < hosts->len; i++) {
+        if (qm_profile_find_model(g_ptr_array_index(hosts, i), name) == NULL)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
  * pick_auto() - the best named model every host can run
  * @hosts:      every host
  * @candidates: filled with one line per model considered
  * @error:      set when none is runnable everywhere
+ *
+ * An alias is left out when the versioned model it names is listed by
+ * every host (that one is the candidate), but not otherwise: a QEMU older
+ * than 4.1 lists only the unversioned names, which a newer QEMU reports as
+ * aliases, and every host must see the same candidates to pick the same
+ * model.  Ties go to the smaller name, for the same reason.
  *
  * Return: newly allocated model name, or NULL
  */
@@ -730,6 +752,7 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
     const QmProfile *local = g_ptr_array_index(hosts, 0);
     const QmCpuModel *best = NULL;
     int best_rank = -1, best_version = -1;
+    guint rejected = 0;
 
     for (guint i = 0; i < hosts->len; i++) {
         const QmProfile *h = g_ptr_array_index(hosts, i);
@@ -746,7 +769,9 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
         const char *lacking = NULL;
         int rank, version;
 
-        if (model->alias_of != NULL || strcmp(model->name, "host") == 0 ||
+        if ((model->alias_of != NULL &&
+             listed_everywhere(hosts, model->alias_of)) ||
+            strcmp(model->name, "host") == 0 ||
             strcmp(model->name, "max") == 0 || strcmp(model->name, "base") == 0)
             continue;
         for (guint i = 0; i < hosts->len && lacking == NULL; i++) {
@@ -757,14 +782,19 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
                 def->unnamed_unavailable)
                 lacking = h->name;
         }
-        if (lacking != NULL)
+        if (lacking != NULL) {
+            rejected++;
             continue;
+        }
         rank = model_rank(model->name, &version);
         g_ptr_array_add(candidates,
                         g_strdup_printf("%s: runnable on every host, "
                                         "generation %d, version %d",
                                         model->name, rank, version));
-        if (rank > best_rank || (rank == best_rank && version > best_version)) {
+        if (rank > best_rank ||
+            (rank == best_rank && (version > best_version ||
+                                   (version == best_version &&
+                                    strcmp(model->name, best->name) < 0)))) {
             best = model;
             best_rank = rank;
             best_version = version;
@@ -775,6 +805,10 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
                     "-cpu auto: no named CPU model is runnable on every host");
         return NULL;
     }
+    g_ptr_array_add(candidates,
+                    g_strdup_printf("%u other models are not runnable on "
+                                    "every host",
+                                    rejected));
     g_ptr_array_add(candidates,
                     g_strdup_printf("winner: %s (newest generation runnable "
                                     "everywhere, then highest version)",

@@ -30,7 +30,8 @@ typedef struct {
  * @add_cpu:   TRUE when no -cpu was given and one must be appended
  * @settings:  what qemu-mig sets beyond hiding features, each with its
  *             reason ("family=6: ..."), for explain
- * @candidates: -cpu auto: every model considered, with why it lost or won
+ * @candidates: -cpu auto: every model runnable on every host with its
+ *             rank, how many were not runnable, and the winner
  * @machine_value: new -machine value, or NULL when nothing changes
  */
 typedef struct {
