@@ -127,7 +127,9 @@ QmCache *qm_cache_open(const char *dir, GError **error)
                 g_strerror(errno));
 
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ELOOP) {
+    /* O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR, not ELOOP */
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) &&
+        lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                     "cache directory %s is a symlink; refusing to follow it",
                     path);
@@ -546,7 +548,8 @@ gboolean qm_cache_store(QmCache *cache, const char *key,
  * The lock file is never deleted: removing it while another process waits
  * on the old inode would let two probes run at once.
  *
- * Return: TRUE when held
+ * Return: TRUE when held (or, with *@lock NULL, when the cache has no
+ * directory and so nothing to protect)
  */
 gboolean qm_cache_lock(QmCache *cache, const char *key, gint64 deadline,
                        QmCacheLock **lock, GError **error)
@@ -557,10 +560,15 @@ gboolean qm_cache_lock(QmCache *cache, const char *key, gint64 deadline,
                  : openat(cache->dirfd, name,
                           O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
+    /* No directory, so nothing will be written: nothing to serialise. */
+    if (cache->dirfd < 0) {
+        *lock = NULL;
+        return TRUE;
+    }
     if (fd < 0) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                     "cannot create lock file in %s: %s", cache->dir,
-                    cache->dirfd < 0 ? "no directory" : g_strerror(errno));
+                    g_strerror(errno));
         return FALSE;
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -152,6 +152,35 @@ static QmProfile *probe_host(HostJob *job, GError **error)
 }
 
 /**
+ * use_stale() - fall back to an expired entry for an unreachable peer
+ * @job:   the host's job
+ * @entry: the expired entry, or NULL
+ * @error: why the peer could not be probed
+ *
+ * Only for --on-unreachable=stale, only for peers, and only when the peer
+ * could not be reached (or timed out): a peer that answers with a changed
+ * host key or a broken QEMU is a refusal, not an outage.
+ *
+ * Return: TRUE when the entry now stands for the peer, with one warning
+ */
+static gboolean use_stale(HostJob *job, QmCacheEntry *entry,
+                          const GError *error)
+{
+    g_autofree char *age = NULL;
+
+    if (entry == NULL || job->dest == NULL || !job->request->stale_ok ||
+        !g_error_matches(error, QM_ERROR, QM_ERROR_UNREACHABLE))
+        return FALSE;
+    age = qm_profile_age(entry->profile);
+    g_ptr_array_add(job->warnings,
+                    g_strdup_printf("%s is unreachable (%s); using its cached "
+                                    "profile from %s ago",
+                                    job->dest, error->message, age));
+    take_entry(job, entry, "stale cache");
+    return TRUE;
+}
+
+/**
  * fetch() - the job's profile from cache or probe
  * @job: the host's job; fills profile or error
  */
@@ -202,6 +231,9 @@ static void fetch(HostJob *job)
     if (req->cache != NULL &&
         !qm_cache_lock(req->cache, key, req->deadline, &lock, &error)) {
         if (error->code == QM_ERROR_UNREACHABLE) {
+            /* another qemu-mig is stuck probing: same as unreachable */
+            if (use_stale(job, entry, error))
+                return;
             g_propagate_prefixed_error(&job->error, g_steal_pointer(&error),
                                        "%s: ", name);
             return;
@@ -222,18 +254,8 @@ static void fetch(HostJob *job)
 
     fresh = probe_host(job, &error);
     if (fresh == NULL) {
-        if (entry != NULL && job->dest != NULL && req->stale_ok &&
-            error->code == QM_ERROR_UNREACHABLE) {
-            g_autofree char *age = qm_profile_age(entry->profile);
-
-            g_ptr_array_add(job->warnings,
-                            g_strdup_printf("%s is unreachable (%s); using its "
-                                            "cached profile from %s ago",
-                                            name, error->message, age));
-            take_entry(job, entry, "stale cache");
-            return;
-        }
-        job->error = g_steal_pointer(&error);
+        if (!use_stale(job, entry, error))
+            job->error = g_steal_pointer(&error);
         return;
     }
     if (req->cache != NULL &&
