@@ -280,22 +280,32 @@ char *qm_cache_local_fingerprint(const char *qemu_path)
 }
 
 /**
- * profile_checksum() - checksum of a profile's serialised form
- * @node: the record's "profile" member
+ * profile_region() - the raw bytes of a record's "profile" member
+ * @text: record text, as qm_cache_store() writes it
+ * @len:  where to store the region's length
  *
- * Catches hand edits and bit rot: a record whose profile does not hash to
- * the stored sum is not trusted.
+ * The profile is written last, so its bytes run from the first
+ * "profile": (no earlier member can hold an unescaped quote) to the
+ * record's closing brace.  Hashing those bytes, rather than re-serialising
+ * the parsed profile, keeps the warm path cheap; a record laid out any
+ * other way simply fails the checksum.
  *
- * Return: newly allocated hex SHA-256
+ * Return: pointer into @text, or NULL when there is no such member
  */
-static char *profile_checksum(JsonNode *node)
+static const char *profile_region(const char *text, gsize *len)
 {
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autofree char *text = NULL;
+    const char *start = strstr(text, "\"profile\":");
+    gsize end = strlen(text);
 
-    json_generator_set_root(gen, node);
-    text = json_generator_to_data(gen, NULL);
-    return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+    while (end > 0 && g_ascii_isspace(text[end - 1]))
+        end--;
+    if (start == NULL || end == 0 || text[end - 1] != '}')
+        return NULL;
+    start += strlen("\"profile\":");
+    if (start > text + end - 1)
+        return NULL;
+    *len = (gsize)(text + end - 1 - start);
+    return start;
 }
 
 /**
@@ -369,6 +379,8 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
     JsonObject *obj;
     JsonNode *profile;
     const char *why = NULL;
+    const char *region;
+    gsize region_len = 0;
 
     if (!json_parser_load_from_data(parser, text, -1, &local) ||
         !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
@@ -394,7 +406,10 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
              strcmp(expected_name, name) != 0)
         why = "belongs to another key";
     else if (profile == NULL ||
-             g_strcmp0(sum = profile_checksum(profile),
+             (region = profile_region(text, &region_len)) == NULL ||
+             g_strcmp0(sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+                                                         (const guchar *)region,
+                                                         region_len),
                        json_object_get_string_member_with_default(
                            obj, "checksum", "")) != 0)
         why = "fails its checksum (edited by hand?)";
@@ -490,7 +505,10 @@ gboolean qm_cache_store(QmCache *cache, const char *key,
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(JsonNode) root = NULL;
     g_autoptr(JsonNode) pnode = qm_profile_to_json(profile);
-    g_autofree char *sum = profile_checksum(pnode);
+    g_autoptr(JsonGenerator) pgen = json_generator_new();
+    g_autofree char *ptext = NULL;
+    g_autofree char *sum = NULL;
+    g_autofree char *header = NULL;
     g_autofree char *text = NULL;
     int fd, saved;
 
@@ -503,14 +521,18 @@ gboolean qm_cache_store(QmCache *cache, const char *key,
     json_builder_add_int_value(builder, profile->probed_at);
     json_builder_set_member_name(builder, "fingerprint");
     json_builder_add_string_value(builder, fingerprint ? fingerprint : "");
+    json_generator_set_root(pgen, pnode);
+    ptext = json_generator_to_data(pgen, NULL);
+    sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, ptext, -1);
     json_builder_set_member_name(builder, "checksum");
     json_builder_add_string_value(builder, sum);
-    json_builder_set_member_name(builder, "profile");
-    json_builder_add_value(builder, json_node_ref(pnode));
     json_builder_end_object(builder);
     root = json_builder_get_root(builder);
     json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
+    header = json_generator_to_data(gen, NULL);
+    /* the profile last, spliced in as hashed: see profile_region() */
+    header[strlen(header) - 1] = '\0';
+    text = g_strdup_printf("%s,\"profile\":%s}\n", header, ptext);
 
     if (cache->dirfd < 0) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,

@@ -469,6 +469,7 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
     int port = 0;
     bool process_config = false;
     int strict = 1;
+    int nodelay = 1;
     gint64 left;
     long timeout, timeout_usec;
 
@@ -545,6 +546,12 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
     }
     /* We check host keys ourselves, but say so in case libssh ever does */
     ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict);
+    /*
+     * A probe is a handful of small request/reply round trips: with Nagle
+     * on, each waits for the peer's delayed ACK (~40 ms in the key
+     * exchange alone, measured in bench/).
+     */
+    ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay);
     /*
      * Everything runs non-blocking under conn_wait(); this only bounds
      * any wait libssh might still do in blocking style behind our back.
