@@ -17,7 +17,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../remote/hostid.h"
 #include "../wrapper/error.h"
 #include "cache.h"
 
@@ -218,27 +217,47 @@ static char *entry_name(const char *key, const char *suffix)
 }
 
 /**
- * read_microcode() - the first "microcode" value in /proc/cpuinfo
+ * cpuinfo_fields() - the first CPU's identity lines from /proc/cpuinfo
  *
- * Return: newly allocated value, or "unknown"
+ * vendor_id, cpu family, model, stepping, microcode and model name, as
+ * the kernel reports them.  Read instead of executing CPUID (libcpuid):
+ * under nested virtualisation every CPUID instruction is a trip through
+ * two hypervisors, and this runs on every warm launch.
+ *
+ * Return: newly allocated "name=value" lines (empty when unreadable)
  */
-static char *read_microcode(void)
+static char *cpuinfo_fields(void)
 {
+    static const char *const wanted[] = {
+        "vendor_id", "cpu family", "model",
+        "stepping",  "microcode",  "model name",
+    };
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
+    GString *out = g_string_new(NULL);
+    guint found = 0;
 
     if (!g_file_get_contents("/proc/cpuinfo", &text, NULL, NULL))
-        return g_strdup("unknown");
+        return g_string_free(out, FALSE);
     lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        if (g_str_has_prefix(*l, "microcode")) {
-            const char *colon = strchr(*l, ':');
+    /* the first processor's block ends at the first empty line */
+    for (char **l = lines; *l && **l && found < G_N_ELEMENTS(wanted); l++) {
+        const char *colon = strchr(*l, ':');
+        g_autofree char *name = NULL;
 
-            if (colon != NULL)
-                return g_strstrip(g_strdup(colon + 1));
+        if (colon == NULL)
+            continue;
+        name = g_strstrip(g_strndup(*l, colon - *l));
+        for (gsize w = 0; w < G_N_ELEMENTS(wanted); w++) {
+            if (strcmp(name, wanted[w]) == 0) {
+                g_autofree char *value = g_strstrip(g_strdup(colon + 1));
+
+                g_string_append_printf(out, "%s=%s\n", name, value);
+                found++;
+            }
         }
     }
-    return g_strdup("unknown");
+    return g_string_free(out, FALSE);
 }
 
 /**
@@ -255,8 +274,7 @@ static char *read_microcode(void)
 char *qm_cache_local_fingerprint(const char *qemu_path)
 {
     GString *fp = g_string_new(NULL);
-    g_autoptr(QmHostId) id = NULL;
-    g_autofree char *microcode = read_microcode();
+    g_autofree char *cpu = cpuinfo_fields();
     struct utsname uts;
     struct stat st;
 
@@ -272,10 +290,7 @@ char *qm_cache_local_fingerprint(const char *qemu_path)
         g_string_append_printf(fp, "qemu=%s missing\n", qemu_path);
     if (uname(&uts) == 0)
         g_string_append_printf(fp, "kernel=%s %s\n", uts.release, uts.version);
-    if (qm_hostid_read(&id, NULL))
-        g_string_append_printf(fp, "cpu=%s %d/%d/%d %s\n", id->vendor,
-                               id->family, id->model, id->stepping, id->brand);
-    g_string_append_printf(fp, "microcode=%s\n", microcode);
+    g_string_append(fp, cpu);
     return g_string_free(fp, FALSE);
 }
 
