@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sshd.h"
+#include "qmrun.h"
 #include "testutil.h"
 #include "wrapper/feature.h"
 #include "wrapper/qmp.h"
@@ -39,34 +40,6 @@ static QmTestSshd *peers[PEERS];
 static char *ssh_config; /* all peers' Host blocks in one file */
 static char *map_dir;    /* port-N files naming each peer's capture */
 static char *skip_reason;
-
-/**
- * Run - what one qemu-mig run did
- * @status:  exit status, or 128+signal
- * @out:     stdout
- * @out_len: its length
- * @err:     stderr
- * @seconds: wall-clock duration
- */
-typedef struct {
-    int status;
-    char *out;
-    gsize out_len;
-    char *err;
-    double seconds;
-} Run;
-
-/**
- * run_free() - free a Run
- * @run: run
- */
-static void run_free(Run *run)
-{
-    g_free(run->out);
-    g_free(run->err);
-    g_free(run);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Run, run_free)
 
 /**
  * Ctx - one test's private world
@@ -139,25 +112,12 @@ static Ctx *ctx_new(const char *name)
         g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
     }
     /* sshd puts its own port last in SSH_CONNECTION */
-    ctx->remote = g_strdup_printf(
-        "%s --replay \"$(cat %s/port-${SSH_CONNECTION##* })\" "
-        "--count-dir %s/port-${SSH_CONNECTION##* }",
-        qm_test_env("QM_FAKE_QEMU"), map_dir, ctx->count_dir);
+    ctx->remote =
+        g_strdup_printf("%s --replay \"$(cat %s/port-${SSH_CONNECTION##* })\" "
+                        "--count-dir %s/port-${SSH_CONNECTION##* }",
+                        qm_test_env("QM_FAKE_QEMU"), map_dir, ctx->count_dir);
     ctx->qemu = g_strdup(qm_test_env("QM_FAKE_QEMU"));
     return ctx;
-}
-
-/**
- * capture() - path of a capture in tests/data
- * @name: short CPU name, e.g. "EPYC-7502-32-Core"
- *
- * Return: newly allocated path
- */
-static char *capture(const char *name)
-{
-    g_autofree char *file = g_strdup_printf("x86_64-cpuid-%s.json", name);
-
-    return qm_test_data_path(file);
 }
 
 /**
@@ -193,7 +153,7 @@ static GSubprocess *start_qm(Ctx *ctx, const char *const *extra_env,
         g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_auto(GStrv) envp = g_get_environ();
-    g_autofree char *replay = capture(local_cpu);
+    g_autofree char *replay = qm_run_capture(local_cpu);
     g_autoptr(GError) error = NULL;
     GSubprocess *proc;
     guint n = ctx->runs++;
@@ -204,7 +164,8 @@ static GSubprocess *start_qm(Ctx *ctx, const char *const *extra_env,
     g_ptr_array_add(argv, NULL);
 
     envp = g_environ_setenv(envp, "FAKE_QEMU_REPLAY", replay, TRUE);
-    envp = g_environ_setenv(envp, "FAKE_QEMU_COUNT_DIR", ctx->local_count, TRUE);
+    envp =
+        g_environ_setenv(envp, "FAKE_QEMU_COUNT_DIR", ctx->local_count, TRUE);
     for (const char *const *e = extra_env; e && *e; e++) {
         g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
 
@@ -230,11 +191,11 @@ static GSubprocess *start_qm(Ctx *ctx, const char *const *extra_env,
  *
  * Return: what happened
  */
-static Run *finish_qm(GSubprocess *proc, char *out_path, char *err_path,
-                      gint64 start)
+static QmRun *finish_qm(GSubprocess *proc, char *out_path, char *err_path,
+                        gint64 start)
 {
     g_autoptr(GError) error = NULL;
-    Run *run = g_new0(Run, 1);
+    QmRun *run = g_new0(QmRun, 1);
 
     g_subprocess_wait(proc, NULL, &error);
     g_assert_no_error(error);
@@ -262,8 +223,8 @@ static Run *finish_qm(GSubprocess *proc, char *out_path, char *err_path,
  *
  * Return: what happened
  */
-static Run *run_qm(Ctx *ctx, const char *const *extra_env,
-                   const char *const *args)
+static QmRun *run_qm(Ctx *ctx, const char *const *extra_env,
+                     const char *const *args)
 {
     char *out_path, *err_path;
     gint64 start = g_get_monotonic_time();
@@ -359,7 +320,7 @@ static GPtrArray *launch_args(const Ctx *ctx, const char *command, int npeers,
  *
  * Return: what happened
  */
-static Run *launch(Ctx *ctx, int npeers, const char *const *opts)
+static QmRun *launch(Ctx *ctx, int npeers, const char *const *opts)
 {
     g_autofree char *list = NULL;
     g_autoptr(GPtrArray) args = launch_args(ctx, NULL, npeers, opts, &list);
@@ -375,7 +336,7 @@ static Run *launch(Ctx *ctx, int npeers, const char *const *opts)
  *
  * Return: what happened
  */
-static Run *cache_cmd(Ctx *ctx, const char *action, const char *const *dests)
+static QmRun *cache_cmd(Ctx *ctx, const char *action, const char *const *dests)
 {
     g_autoptr(GPtrArray) args = base_args(ctx, "cache");
 
@@ -394,90 +355,9 @@ static Run *cache_cmd(Ctx *ctx, const char *action, const char *const *dests)
  */
 static GHashTable *load_features(const char *cpu)
 {
-    g_autofree char *path = capture(cpu);
-    g_autofree char *text = NULL;
-    gsize len;
-    g_autoptr(GPtrArray) docs = NULL;
-    g_autoptr(GError) error = NULL;
-    GHashTable *set =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(QmRunCpuFacts) facts = qm_run_load_facts(cpu);
 
-    g_file_get_contents(path, &text, &len, &error);
-    g_assert_no_error(error);
-    g_assert_true(qm_qmp_split(text, len, &docs, &error));
-    for (guint i = 0; i < docs->len; i++) {
-        JsonObject *doc = json_node_get_object(g_ptr_array_index(docs, i));
-        JsonObject *ret, *props;
-        g_autoptr(GList) members = NULL;
-
-        if (g_strcmp0(json_object_get_string_member_with_default(doc, "id", ""),
-                      "model-expansion") != 0)
-            continue;
-        ret = json_object_get_object_member(doc, "return");
-        props = json_object_get_object_member(
-            json_object_get_object_member(ret, "model"), "props");
-        members = json_object_get_members(props);
-        for (GList *l = members; l; l = l->next) {
-            JsonNode *v = json_object_get_member(props, l->data);
-            g_autofree char *canon = qm_feature_canon(l->data);
-
-            if (json_node_get_value_type(v) == G_TYPE_BOOLEAN &&
-                json_node_get_boolean(v) && !qm_feature_is_option(canon))
-                g_hash_table_add(set, g_steal_pointer(&canon));
-        }
-    }
-    g_assert_cmpuint(g_hash_table_size(set), >, 10);
-    return set;
-}
-
-/**
- * unhex() - decode a hex string
- * @hex: lower- or upper-case hex digits
- *
- * Return: newly allocated NUL-terminated bytes
- */
-static char *unhex(const char *hex)
-{
-    gsize n = strlen(hex) / 2;
-    char *out = g_malloc0(n + 1);
-
-    for (gsize i = 0; i < n; i++)
-        out[i] = (char)(g_ascii_xdigit_value(hex[2 * i]) * 16 +
-                        g_ascii_xdigit_value(hex[2 * i + 1]));
-    return out;
-}
-
-/**
- * eval_line() - what a POSIX shell makes of a --dry-run line
- * @line: the line (without its newline)
- *
- * Return: the argv `eval` produces, byte-exact
- */
-static GPtrArray *eval_line(const char *line)
-{
-    const char *argv[] = {
-        "/bin/sh",
-        "-c",
-        "eval \"set -- $1\"; for a; do printf '%s' \"$a\" | od -An -v -tx1 "
-        "| tr -d ' \\n'; echo; done",
-        "sh",
-        line,
-        NULL,
-    };
-    g_autofree char *out = NULL;
-    g_autoptr(GError) error = NULL;
-    g_auto(GStrv) lines = NULL;
-    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
-    int status;
-
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                 NULL, &status, &error);
-    g_assert_no_error(error);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-    lines = g_strsplit(out, "\n", -1);
-    for (char **l = lines; *l && l[1]; l++)
-        g_ptr_array_add(words, unhex(*l));
-    return words;
+    return g_hash_table_ref(facts->features);
 }
 
 /**
@@ -517,7 +397,7 @@ static guint count_str(const char *text, const char *needle)
  * @needle1: text the line must contain
  * @needle2: more text the line must contain, or NULL
  */
-static void assert_one_warning(const Run *run, const char *needle1,
+static void assert_one_warning(const QmRun *run, const char *needle1,
                                const char *needle2)
 {
     g_assert_true(g_str_has_prefix(run->err, "qemu-mig: warning: "));
@@ -534,7 +414,7 @@ static void assert_one_warning(const Run *run, const char *needle1,
  * @status: expected exit status
  * @needle: text the message must contain
  */
-static void assert_one_line_error(const Run *run, int status,
+static void assert_one_line_error(const QmRun *run, int status,
                                   const char *needle)
 {
     g_assert_cmpint(run->status, ==, status);
@@ -544,22 +424,6 @@ static void assert_one_line_error(const Run *run, int status,
     g_assert_cmpuint(count_lines(run->err), ==, 1);
     g_assert_true(g_str_has_suffix(run->err, "\n"));
     g_assert_cmpstr(run->out, ==, "");
-}
-
-/**
- * count_files() - number of entries in a directory
- * @dir: directory
- *
- * Return: count (0 when it does not exist)
- */
-static guint count_files(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    guint n = 0;
-
-    while (d != NULL && g_dir_read_name(d) != NULL)
-        n++;
-    return n;
 }
 
 /**
@@ -575,12 +439,12 @@ static void assert_probes(const Ctx *ctx, guint local, guint p0, guint p1,
 {
     const guint want[PEERS] = {p0, p1, p2};
 
-    g_assert_cmpuint(count_files(ctx->local_count), ==, local);
+    g_assert_cmpuint(qm_run_count_files(ctx->local_count), ==, local);
     for (int i = 0; i < PEERS; i++) {
         g_autofree char *dir = peer_count_dir(ctx, i);
 
-        g_test_message("peer%d: %u probes", i, count_files(dir));
-        g_assert_cmpuint(count_files(dir), ==, want[i]);
+        g_test_message("peer%d: %u probes", i, qm_run_count_files(dir));
+        g_assert_cmpuint(qm_run_count_files(dir), ==, want[i]);
     }
 }
 
@@ -605,7 +469,7 @@ static const char *reference(int npeers)
         g_autofree char *name = g_strdup_printf("reference-%d", npeers);
         g_autoptr(Ctx) ctx = ctx_new(name);
         const char *opts[] = {"--no-cache", NULL};
-        g_autoptr(Run) run = launch(ctx, npeers, opts);
+        g_autoptr(QmRun) run = launch(ctx, npeers, opts);
 
         g_assert_cmpint(run->status, ==, 0);
         g_assert_cmpstr(run->err, ==, "");
@@ -674,9 +538,9 @@ static void assert_hides_differences(const char *value, int npeers)
  * @run:    the run
  * @npeers: the run's peers were the first @npeers
  */
-static void assert_launch(const Ctx *ctx, const Run *run, int npeers)
+static void assert_launch(const Ctx *ctx, const QmRun *run, int npeers)
 {
-    g_autoptr(GPtrArray) want = eval_line(reference(npeers));
+    g_autoptr(GPtrArray) want = qm_run_eval_line(reference(npeers));
     g_autofree char *line = NULL;
     g_autoptr(GPtrArray) words = NULL;
 
@@ -684,7 +548,7 @@ static void assert_launch(const Ctx *ctx, const Run *run, int npeers)
     g_assert_cmpuint(run->out_len, >, 0);
     g_assert_true(strchr(run->out, '\n') == run->out + run->out_len - 1);
     line = g_strndup(run->out, run->out_len - 1);
-    words = eval_line(line);
+    words = qm_run_eval_line(line);
     g_assert_cmpuint(words->len, ==, want->len);
     g_assert_cmpstr(g_ptr_array_index(words, 0), ==, ctx->qemu);
     for (guint i = 1; i < want->len; i++)
@@ -751,7 +615,7 @@ static void pause_all(gboolean paused)
  */
 static GPtrArray *list_keys(Ctx *ctx, guint entries)
 {
-    g_autoptr(Run) run = cache_cmd(ctx, "list", NULL);
+    g_autoptr(QmRun) run = cache_cmd(ctx, "list", NULL);
     g_autofree char *header =
         g_strdup_printf("# %s: %u entr%s\n", ctx->cache_dir, entries,
                         entries == 1 ? "y" : "ies");
@@ -788,7 +652,7 @@ static void test_concurrent_cold(void)
     const char *opts[] = {"--timeout", "60", NULL};
     GSubprocess *procs[PARALLEL];
     char *outs[PARALLEL], *errs[PARALLEL];
-    g_autoptr(Run) first = NULL;
+    g_autoptr(QmRun) first = NULL;
     g_autoptr(GPtrArray) keys = NULL;
     g_autoptr(GDir) dir = NULL;
     guint json = 0, lock = 0, other = 0;
@@ -804,7 +668,7 @@ static void test_concurrent_cold(void)
         procs[i] = start_qm(ctx, NULL, (const char *const *)args->pdata,
                             &outs[i], &errs[i]);
     for (int i = 0; i < PARALLEL; i++) {
-        g_autoptr(Run) run = finish_qm(procs[i], outs[i], errs[i], start);
+        g_autoptr(QmRun) run = finish_qm(procs[i], outs[i], errs[i], start);
 
         g_assert_cmpstr(run->err, ==, "");
         assert_launch(ctx, run, PEERS);
@@ -836,7 +700,7 @@ static void test_concurrent_cold(void)
     /* and loading them works: a warm launch reaches no peer */
     pause_all(TRUE);
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         pause_all(FALSE);
         g_assert_cmpstr(run->err, ==, "");
@@ -867,8 +731,7 @@ typedef struct {
  * the file is no longer JSON at all (inside a string it would merely fail
  * the checksum).
  */
-static void spoil_corrupt(const char *path, const char *scratch,
-                          gboolean local)
+static void spoil_corrupt(const char *path, const char *scratch, gboolean local)
 {
     static const char garbage[] = "\x01#!{[";
     g_autofree char *text = NULL;
@@ -1001,8 +864,7 @@ static void spoil_owner(const char *path, const char *scratch, gboolean local)
  * Following the link would find a perfectly good entry: only refusing
  * symlinks makes this a miss.
  */
-static void spoil_symlink(const char *path, const char *scratch,
-                          gboolean local)
+static void spoil_symlink(const char *path, const char *scratch, gboolean local)
 {
     g_autofree char *copy = g_strdup_printf("%s/elsewhere-%s.json", scratch,
                                             local ? "local" : "peer");
@@ -1043,7 +905,7 @@ static void test_untrusted(gconstpointer data)
     name = g_strdup_printf("untrusted-%s", u->name);
     ctx = ctx_new(name);
     {
-        g_autoptr(Run) run = launch(ctx, 1, NULL);
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
 
         g_assert_cmpstr(run->err, ==, "");
         assert_launch(ctx, run, 1);
@@ -1052,7 +914,7 @@ static void test_untrusted(gconstpointer data)
 
     for (int local = 0; local <= 1; local++) {
         g_autofree char *path = entry_path(ctx, local ? "local" : "peer");
-        g_autoptr(Run) run = NULL;
+        g_autoptr(QmRun) run = NULL;
 
         g_test_message("spoiling %s", path);
         u->spoil(path, ctx->dir, local);
@@ -1067,7 +929,7 @@ static void test_untrusted(gconstpointer data)
 
     /* both entries were replaced by good ones */
     {
-        g_autoptr(Run) run = launch(ctx, 1, NULL);
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
         g_autofree char *peer = entry_path(ctx, "peer");
         g_autofree char *local = entry_path(ctx, "local");
 
@@ -1094,7 +956,7 @@ static void assert_refused_dir(Ctx *ctx, const char *needle)
     g_autofree char *list = peer_list(PEERS);
     const char *rest[] = {"--peer", list, "--", "-cpu", "host", NULL};
     g_autoptr(GPtrArray) args = base_args(ctx, NULL);
-    g_autoptr(Run) run = NULL;
+    g_autoptr(QmRun) run = NULL;
 
     add_all(args, rest);
     g_ptr_array_add(args, NULL);
@@ -1106,7 +968,7 @@ static void assert_refused_dir(Ctx *ctx, const char *needle)
 
     /* the cache commands refuse it too */
     {
-        g_autoptr(Run) list_run = cache_cmd(ctx, "list", NULL);
+        g_autoptr(QmRun) list_run = cache_cmd(ctx, "list", NULL);
 
         assert_one_line_error(list_run, 8, needle);
     }
@@ -1119,7 +981,7 @@ static void assert_refused_dir(Ctx *ctx, const char *needle)
     args = base_args(ctx, NULL);
     add_all(args, rest);
     g_ptr_array_add(args, NULL);
-    g_clear_pointer(&run, run_free);
+    g_clear_pointer(&run, qm_run_free);
     run = run_qm(ctx, env, (const char *const *)args->pdata);
     g_assert_cmpint(run->status, ==, 0);
     g_assert_true(g_file_test(record, G_FILE_TEST_EXISTS));
@@ -1141,7 +1003,7 @@ static void test_dir_symlink(void)
     g_assert_cmpint(g_mkdir(real, 0700), ==, 0);
     g_assert_cmpint(symlink(real, ctx->cache_dir), ==, 0);
     assert_refused_dir(ctx, "symlink");
-    g_assert_cmpuint(count_files(real), ==, 0);
+    g_assert_cmpuint(qm_run_count_files(real), ==, 0);
 }
 
 /**
@@ -1164,7 +1026,7 @@ static void test_dir_foreign_owner(void)
     g_assert_cmpint(stat(theirs, &st), ==, 0);
     g_assert_cmpuint(st.st_uid, ==, OTHER_ID);
     g_assert_cmpuint(st.st_mode & 07777, ==, 0755);
-    g_assert_cmpuint(count_files(theirs), ==, 0);
+    g_assert_cmpuint(qm_run_count_files(theirs), ==, 0);
 }
 
 /**
@@ -1175,7 +1037,7 @@ static void test_dir_foreign_owner(void)
  */
 static void assert_uncached_launch(Ctx *ctx, guint probes)
 {
-    g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+    g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
     g_auto(GStrv) lines = NULL;
     guint uncached = 0;
 
@@ -1241,7 +1103,7 @@ static void test_expiry(void)
         return;
     ctx = ctx_new("expiry");
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         assert_launch(ctx, run, PEERS);
         cold = g_strdup(run->out);
@@ -1250,8 +1112,8 @@ static void test_expiry(void)
     {
         /* default --max-age (1d), then an explicit one */
         const char *opts[] = {"--max-age", "1h", NULL};
-        g_autoptr(Run) def = launch(ctx, PEERS, NULL);
-        g_autoptr(Run) hour = launch(ctx, PEERS, opts);
+        g_autoptr(QmRun) def = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) hour = launch(ctx, PEERS, opts);
 
         g_assert_cmpstr(def->err, ==, "");
         g_assert_cmpstr(def->out, ==, cold);
@@ -1261,7 +1123,7 @@ static void test_expiry(void)
     assert_probes(ctx, 1, 1, 1, 1);
     {
         const char *opts[] = {"--max-age", "0s", NULL};
-        g_autoptr(Run) run = launch(ctx, PEERS, opts);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, opts);
 
         g_assert_cmpstr(run->err, ==, "");
         g_assert_cmpstr(run->out, ==, cold);
@@ -1269,13 +1131,13 @@ static void test_expiry(void)
     assert_probes(ctx, 1, 2, 2, 2);
     {
         const char *opts[] = {"--max-age=0", NULL};
-        g_autoptr(Run) run = launch(ctx, PEERS, opts);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, opts);
 
         g_assert_cmpstr(run->out, ==, cold);
     }
     assert_probes(ctx, 1, 3, 3, 3);
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         g_assert_cmpstr(run->out, ==, cold);
     }
@@ -1296,21 +1158,21 @@ static void test_refresh(void)
         return;
     ctx = ctx_new("refresh");
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         assert_launch(ctx, run, PEERS);
         cold = g_strdup(run->out);
     }
     assert_probes(ctx, 1, 1, 1, 1);
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, opts);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, opts);
 
         g_assert_cmpstr(run->err, ==, "");
         g_assert_cmpstr(run->out, ==, cold);
     }
     assert_probes(ctx, 2, 2, 2, 2);
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         g_assert_cmpstr(run->out, ==, cold);
     }
@@ -1332,7 +1194,7 @@ static void test_offline(void)
     ctx = ctx_new("offline");
     {
         /* only peers 0 and 1 get an entry */
-        g_autoptr(Run) run = launch(ctx, PEERS - 1, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS - 1, NULL);
 
         assert_launch(ctx, run, PEERS - 1);
         cold = g_strdup(run->out);
@@ -1341,8 +1203,8 @@ static void test_offline(void)
 
     pause_all(TRUE);
     {
-        g_autoptr(Run) run = launch(ctx, PEERS - 1, opts);
-        g_autoptr(Run) missing = launch(ctx, PEERS, opts);
+        g_autoptr(QmRun) run = launch(ctx, PEERS - 1, opts);
+        g_autoptr(QmRun) missing = launch(ctx, PEERS, opts);
 
         pause_all(FALSE);
         g_assert_cmpstr(run->err, ==, "");
@@ -1360,8 +1222,8 @@ static void test_offline(void)
     /* the local host without an entry is refused too */
     {
         g_autoptr(GPtrArray) args = base_args(ctx, "cache");
-        g_autoptr(Run) clear = NULL;
-        g_autoptr(Run) run = NULL;
+        g_autoptr(QmRun) clear = NULL;
+        g_autoptr(QmRun) run = NULL;
 
         g_ptr_array_add(args, "clear");
         g_ptr_array_add(args, "local");
@@ -1382,9 +1244,8 @@ static void test_offline(void)
 static void test_on_unreachable(void)
 {
     const char *stale_opts[] = {"--timeout", "2", "--max-age", "0s", NULL};
-    const char *fail_opts[] = {"--timeout",          "2",
-                               "--max-age",          "0s",
-                               "--on-unreachable=fail", NULL};
+    const char *fail_opts[] = {
+        "--timeout", "2", "--max-age", "0s", "--on-unreachable=fail", NULL};
     g_autoptr(Ctx) ctx = NULL;
     g_autofree char *cold = NULL;
 
@@ -1392,7 +1253,7 @@ static void test_on_unreachable(void)
         return;
     ctx = ctx_new("on-unreachable");
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         assert_launch(ctx, run, PEERS);
         cold = g_strdup(run->out);
@@ -1401,12 +1262,12 @@ static void test_on_unreachable(void)
 
     qm_test_sshd_pause(peers[1], TRUE);
     {
-        g_autoptr(Run) stale = launch(ctx, PEERS, stale_opts);
-        g_autoptr(Run) fail = launch(ctx, PEERS, fail_opts);
+        g_autoptr(QmRun) stale = launch(ctx, PEERS, stale_opts);
+        g_autoptr(QmRun) fail = launch(ctx, PEERS, fail_opts);
         g_autoptr(GRegex) age =
             g_regex_new("cached profile from [0-9]+[smhd] ago", 0, 0, NULL);
-        g_autoptr(Run) none = NULL;
-        g_autoptr(Run) clear = NULL;
+        g_autoptr(QmRun) none = NULL;
+        g_autoptr(QmRun) clear = NULL;
         const char *dest[] = {peers[1]->alias, NULL};
 
         g_assert_cmpint(stale->status, ==, 0);
@@ -1437,8 +1298,8 @@ static void test_on_unreachable(void)
 static void test_warm(void)
 {
     g_autoptr(Ctx) ctx = NULL;
-    g_autoptr(Run) cold = NULL;
-    g_autoptr(Run) warm = NULL;
+    g_autoptr(QmRun) cold = NULL;
+    g_autoptr(QmRun) warm = NULL;
 
     if (!need_sshd())
         return;
@@ -1493,7 +1354,7 @@ static void test_local_invalidation(void)
     copy_file(qm_test_env("QM_FAKE_QEMU"), ctx->qemu);
 
     for (int i = 0; i < 2; i++) {
-        g_autoptr(Run) run = launch(ctx, 1, NULL);
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
 
         g_assert_cmpstr(run->err, ==, "");
         assert_launch(ctx, run, 1);
@@ -1505,7 +1366,7 @@ static void test_local_invalidation(void)
     times[1].tv_nsec = 0;
     g_assert_cmpint(utimensat(AT_FDCWD, ctx->qemu, times, 0), ==, 0);
     for (int i = 0; i < 2; i++) {
-        g_autoptr(Run) run = launch(ctx, 1, NULL);
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
 
         g_assert_cmpstr(run->err, ==, "");
         assert_launch(ctx, run, 1);
@@ -1519,7 +1380,7 @@ static void test_local_invalidation(void)
     close(fd);
     g_assert_cmpint(utimensat(AT_FDCWD, ctx->qemu, times, 0), ==, 0);
     for (int i = 0; i < 2; i++) {
-        g_autoptr(Run) run = launch(ctx, 1, NULL);
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
 
         g_assert_cmpstr(run->err, ==, "");
         assert_launch(ctx, run, 1);
@@ -1544,7 +1405,7 @@ static void test_commands(void)
         g_autoptr(GPtrArray) none = list_keys(ctx, 0);
     }
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         assert_launch(ctx, run, PEERS);
     }
@@ -1565,8 +1426,8 @@ static void test_commands(void)
             g_assert_true(g_str_has_prefix(key, "peer root@127.0.0.1:"));
     }
     for (int i = 0; i < PEERS; i++) {
-        g_autofree char *needle = g_strdup_printf(
-            "peer root@127.0.0.1:%d %s", peers[i]->port, ctx->remote);
+        g_autofree char *needle = g_strdup_printf("peer root@127.0.0.1:%d %s",
+                                                  peers[i]->port, ctx->remote);
         gboolean found = FALSE;
 
         for (guint k = 0; k < keys->len; k++)
@@ -1577,7 +1438,7 @@ static void test_commands(void)
     /* show DEST: the stored profile, found through ssh_config */
     {
         const char *dest[] = {peers[1]->alias, NULL};
-        g_autoptr(Run) run = cache_cmd(ctx, "show", dest);
+        g_autoptr(QmRun) run = cache_cmd(ctx, "show", dest);
         g_autofree char *head = g_strdup_printf("%s:\n", peers[1]->alias);
 
         g_assert_cmpint(run->status, ==, 0);
@@ -1591,7 +1452,7 @@ static void test_commands(void)
     }
     {
         const char *dest[] = {"local", NULL};
-        g_autoptr(Run) run = cache_cmd(ctx, "show", dest);
+        g_autoptr(QmRun) run = cache_cmd(ctx, "show", dest);
 
         g_assert_cmpint(run->status, ==, 0);
         g_assert_cmpstr(run->err, ==, "");
@@ -1603,7 +1464,7 @@ static void test_commands(void)
     {
         /* a host never cached */
         const char *dest[] = {"root@127.0.0.1:1", NULL};
-        g_autoptr(Run) run = cache_cmd(ctx, "show", dest);
+        g_autoptr(QmRun) run = cache_cmd(ctx, "show", dest);
 
         assert_one_line_error(run, 8, "root@127.0.0.1:1");
     }
@@ -1612,8 +1473,8 @@ static void test_commands(void)
     /* clear DEST: that entry goes, and only that host is probed next */
     {
         const char *dest[] = {peers[0]->alias, NULL};
-        g_autoptr(Run) run = cache_cmd(ctx, "clear", dest);
-        g_autoptr(Run) show = NULL;
+        g_autoptr(QmRun) run = cache_cmd(ctx, "clear", dest);
+        g_autoptr(QmRun) show = NULL;
         g_autoptr(GPtrArray) left = NULL;
         g_autofree char *gone =
             g_strdup_printf("peer root@127.0.0.1:%d ", peers[0]->port);
@@ -1628,7 +1489,7 @@ static void test_commands(void)
         assert_one_line_error(show, 8, peers[0]->alias);
     }
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         assert_launch(ctx, run, PEERS);
     }
@@ -1636,7 +1497,7 @@ static void test_commands(void)
 
     /* clear: everything goes, and every host is probed next */
     {
-        g_autoptr(Run) run = cache_cmd(ctx, "clear", NULL);
+        g_autoptr(QmRun) run = cache_cmd(ctx, "clear", NULL);
         g_autoptr(GPtrArray) left = NULL;
 
         g_assert_cmpint(run->status, ==, 0);
@@ -1644,7 +1505,7 @@ static void test_commands(void)
         left = list_keys(ctx, 0);
     }
     {
-        g_autoptr(Run) run = launch(ctx, PEERS, NULL);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, NULL);
 
         assert_launch(ctx, run, PEERS);
     }
@@ -1665,13 +1526,13 @@ static char *explain_sources(Ctx *ctx, const char *const *opts)
 {
     g_autofree char *list = NULL;
     g_autoptr(GPtrArray) args = NULL;
-    g_autoptr(Run) run = NULL;
+    g_autoptr(QmRun) run = NULL;
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) error = NULL;
     GString *out = g_string_new(NULL);
     JsonArray *hosts;
     g_autoptr(GPtrArray) all = g_ptr_array_new();
-    g_autoptr(GPtrArray) want = eval_line(reference(PEERS));
+    g_autoptr(GPtrArray) want = qm_run_eval_line(reference(PEERS));
 
     add_all(all, opts);
     g_ptr_array_add(all, "--json");
@@ -1712,8 +1573,8 @@ static char *explain_text(Ctx *ctx)
 {
     g_autofree char *list = NULL;
     g_autoptr(GPtrArray) args = launch_args(ctx, "explain", PEERS, NULL, &list);
-    g_autoptr(Run) run = run_qm(ctx, NULL, (const char *const *)args->pdata);
-    g_autoptr(GPtrArray) want = eval_line(reference(PEERS));
+    g_autoptr(QmRun) run = run_qm(ctx, NULL, (const char *const *)args->pdata);
+    g_autoptr(GPtrArray) want = qm_run_eval_line(reference(PEERS));
 
     g_assert_cmpint(run->status, ==, 0);
     g_assert_cmpstr(run->err, ==, "");
@@ -1728,8 +1589,7 @@ static char *explain_text(Ctx *ctx)
 static void test_explain(void)
 {
     g_autoptr(Ctx) ctx = NULL;
-    g_autoptr(GRegex) age =
-        g_regex_new("\\(cache, [0-9]+s old\\)", 0, 0, NULL);
+    g_autoptr(GRegex) age = g_regex_new("\\(cache, [0-9]+s old\\)", 0, 0, NULL);
 
     if (!need_sshd())
         return;
@@ -1786,7 +1646,7 @@ static void test_no_cache(void)
         return;
     ctx = ctx_new("no-cache");
     for (int i = 0; i < 2; i++) {
-        g_autoptr(Run) run = launch(ctx, PEERS, opts);
+        g_autoptr(QmRun) run = launch(ctx, PEERS, opts);
 
         g_assert_cmpstr(run->err, ==, "");
         assert_launch(ctx, run, PEERS);
@@ -1817,7 +1677,7 @@ int main(int argc, char **argv)
             g_autofree char *alias = g_strdup_printf("peer%d", i);
             g_autofree char *text = NULL;
             g_autofree char *file = NULL;
-            g_autofree char *path = capture(peer_cpus[i]);
+            g_autofree char *path = qm_run_capture(peer_cpus[i]);
 
             peers[i] = qm_test_sshd_start(alias);
             g_assert_true(

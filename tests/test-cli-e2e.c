@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sshd.h"
+#include "qmrun.h"
 #include "testutil.h"
 #include "wrapper/error.h"
 #include "wrapper/feature.h"
@@ -27,42 +28,6 @@ static QmTestSshd *peers[PEERS];
 static char *ssh_config; /* all peers' Host blocks in one file */
 static char *map_dir;    /* port-N files naming each peer's capture */
 static char *skip_reason;
-
-/**
- * Run - what one qemu-mig run did
- */
-typedef struct {
-    int status; /* exit status, or 128+signal */
-    char *out;
-    gsize out_len;
-    char *err;
-    double seconds;
-} Run;
-
-/**
- * run_free() - free a Run
- * @run: run
- */
-static void run_free(Run *run)
-{
-    g_free(run->out);
-    g_free(run->err);
-    g_free(run);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Run, run_free)
-
-/**
- * data() - path of a capture in tests/data (static storage per call site)
- * @name: short CPU name, e.g. "EPYC-7502-32-Core"
- *
- * Return: newly allocated path
- */
-static char *capture(const char *name)
-{
-    g_autofree char *file = g_strdup_printf("x86_64-cpuid-%s.json", name);
-
-    return qm_test_data_path(file);
-}
 
 /**
  * fresh_cache() - point a run at a cache directory of its own
@@ -91,13 +56,13 @@ static char **fresh_cache(char **envp)
  *
  * Return: what happened
  */
-static Run *run_qm(const char *local_cpu, const char *const *extra_env,
-                   const char *const *args)
+static QmRun *run_qm(const char *local_cpu, const char *const *extra_env,
+                     const char *const *args)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_auto(GStrv) envp = g_get_environ();
     g_autoptr(GError) error = NULL;
-    Run *run = g_new0(Run, 1);
+    QmRun *run = g_new0(QmRun, 1);
     gint64 start;
     int wait_status = 0;
 
@@ -108,7 +73,7 @@ static Run *run_qm(const char *local_cpu, const char *const *extra_env,
 
     envp = fresh_cache(envp);
     if (local_cpu != NULL) {
-        g_autofree char *path = capture(local_cpu);
+        g_autofree char *path = qm_run_capture(local_cpu);
 
         envp = g_environ_setenv(envp, "FAKE_QEMU_REPLAY", path, TRUE);
     }
@@ -149,7 +114,7 @@ static char *remote_cmd(const char *cpu, const char *extra)
     const char *fake = qm_test_env("QM_FAKE_QEMU");
 
     if (cpu != NULL) {
-        g_autofree char *path = capture(cpu);
+        g_autofree char *path = qm_run_capture(cpu);
 
         return g_strdup_printf("%s --replay %s %s", fake, path, extra);
     }
@@ -166,90 +131,11 @@ static char *remote_cmd(const char *cpu, const char *extra)
 static void assign_cpu(QmTestSshd *peer, const char *cpu)
 {
     g_autofree char *file = g_strdup_printf("%s/port-%d", map_dir, peer->port);
-    g_autofree char *path = capture(cpu);
+    g_autofree char *path = qm_run_capture(cpu);
     g_autoptr(GError) error = NULL;
 
     g_file_set_contents(file, path, -1, &error);
     g_assert_no_error(error);
-}
-
-/**
- * CpuFacts - what a capture says, parsed independently of qemu-mig's code
- * @features: canonical features the host model enables
- * @known:    canonical features the capture's QEMU knows (on or off)
- * @family, @model, @stepping, @model_id: signature
- */
-typedef struct {
-    GHashTable *features;
-    GHashTable *known;
-    gint64 family, model, stepping;
-    char *model_id;
-} CpuFacts;
-
-/**
- * cpu_facts_free() - free CpuFacts
- * @f: facts
- */
-static void cpu_facts_free(CpuFacts *f)
-{
-    g_hash_table_unref(f->features);
-    g_hash_table_unref(f->known);
-    g_free(f->model_id);
-    g_free(f);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuFacts, cpu_facts_free)
-
-/**
- * load_facts() - read a capture's model-expansion reply
- * @cpu: capture short name
- *
- * Return: the facts
- */
-static CpuFacts *load_facts(const char *cpu)
-{
-    g_autofree char *path = capture(cpu);
-    g_autofree char *text = NULL;
-    gsize len;
-    g_autoptr(GPtrArray) docs = NULL;
-    g_autoptr(GError) error = NULL;
-    CpuFacts *f = g_new0(CpuFacts, 1);
-
-    f->features = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_file_get_contents(path, &text, &len, &error);
-    g_assert_no_error(error);
-    g_assert_true(qm_qmp_split(text, len, &docs, &error));
-    for (guint i = 0; i < docs->len; i++) {
-        JsonObject *doc = json_node_get_object(g_ptr_array_index(docs, i));
-        JsonObject *ret, *props;
-        g_autoptr(GList) members = NULL;
-
-        if (g_strcmp0(json_object_get_string_member_with_default(doc, "id", ""),
-                      "model-expansion") != 0)
-            continue;
-        ret = json_object_get_object_member(doc, "return");
-        props = json_object_get_object_member(
-            json_object_get_object_member(ret, "model"), "props");
-        f->family = json_object_get_int_member(props, "family");
-        f->model = json_object_get_int_member(props, "model");
-        f->stepping = json_object_get_int_member(props, "stepping");
-        f->model_id =
-            g_strdup(json_object_get_string_member(props, "model-id"));
-        members = json_object_get_members(props);
-        for (GList *l = members; l; l = l->next) {
-            JsonNode *v = json_object_get_member(props, l->data);
-            g_autofree char *canon = qm_feature_canon(l->data);
-
-            if (json_node_get_value_type(v) != G_TYPE_BOOLEAN ||
-                qm_feature_is_option(canon))
-                continue;
-            g_hash_table_add(f->known, g_strdup(canon));
-            if (json_node_get_boolean(v))
-                g_hash_table_add(f->features, g_steal_pointer(&canon));
-        }
-    }
-    g_assert_cmpuint(g_hash_table_size(f->features), >, 10);
-    return f;
 }
 
 /**
@@ -281,20 +167,20 @@ static char *expected_host_value(const char *local,
                                  const char *const *peer_cpus)
 {
     g_autoptr(GPtrArray) hosts =
-        g_ptr_array_new_with_free_func((GDestroyNotify)cpu_facts_free);
+        g_ptr_array_new_with_free_func((GDestroyNotify)qm_run_cpu_facts_free);
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GPtrArray) hidden = g_ptr_array_new();
     GString *value = g_string_new("host");
-    const CpuFacts *me, *pick;
+    const QmRunCpuFacts *me, *pick;
     gboolean differ = FALSE, pmu = FALSE;
 
-    g_ptr_array_add(hosts, load_facts(local));
+    g_ptr_array_add(hosts, qm_run_load_facts(local));
     for (const char *const *p = peer_cpus; *p; p++)
-        g_ptr_array_add(hosts, load_facts(*p));
+        g_ptr_array_add(hosts, qm_run_load_facts(*p));
     me = g_ptr_array_index(hosts, 0);
     pick = me;
     for (guint h = 0; h < hosts->len; h++) {
-        const CpuFacts *f = g_ptr_array_index(hosts, h);
+        const QmRunCpuFacts *f = g_ptr_array_index(hosts, h);
         GHashTableIter iter;
         gpointer key;
 
@@ -304,7 +190,8 @@ static char *expected_host_value(const char *local,
 
             for (guint o = 0; o < hosts->len; o++)
                 everywhere &= g_hash_table_contains(
-                    ((CpuFacts *)g_ptr_array_index(hosts, o))->features, key);
+                    ((QmRunCpuFacts *)g_ptr_array_index(hosts, o))->features,
+                    key);
             if (!everywhere && g_hash_table_contains(me->known, key) &&
                 g_hash_table_add(seen, key))
                 g_ptr_array_add(hidden, key);
@@ -344,65 +231,12 @@ static char *expected_host_value(const char *local,
 }
 
 /**
- * unhex() - decode a hex string
- * @hex: lower- or upper-case hex digits
- *
- * Return: newly allocated NUL-terminated bytes
- */
-static char *unhex(const char *hex)
-{
-    gsize n = strlen(hex) / 2;
-    char *out = g_malloc0(n + 1);
-
-    for (gsize i = 0; i < n; i++)
-        out[i] = (char)(g_ascii_xdigit_value(hex[2 * i]) * 16 +
-                        g_ascii_xdigit_value(hex[2 * i + 1]));
-    return out;
-}
-
-/**
- * eval_line() - what a POSIX shell makes of a --dry-run line
- * @line: the line (without its newline)
- *
- * The shell prints each resulting word in hex, one per line, so bytes that
- * are not UTF-8 (or are newlines) come back exactly.
- *
- * Return: the argv `eval` produces, byte-exact
- */
-static GPtrArray *eval_line(const char *line)
-{
-    const char *argv[] = {
-        "/bin/sh",
-        "-c",
-        "eval \"set -- $1\"; for a; do printf '%s' \"$a\" | od -An -v -tx1 "
-        "| tr -d ' \\n'; echo; done",
-        "sh",
-        line,
-        NULL,
-    };
-    g_autofree char *out = NULL;
-    g_autoptr(GError) error = NULL;
-    g_auto(GStrv) lines = NULL;
-    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
-    int status;
-
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                 NULL, &status, &error);
-    g_assert_no_error(error);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-    lines = g_strsplit(out, "\n", -1);
-    for (char **l = lines; *l && l[1]; l++)
-        g_ptr_array_add(words, unhex(*l));
-    return words;
-}
-
-/**
  * dry_run_words() - check a run printed one line, and eval it
  * @run: a successful --dry-run
  *
  * Return: the argv the line stands for
  */
-static GPtrArray *dry_run_words(const Run *run)
+static GPtrArray *dry_run_words(const QmRun *run)
 {
     g_autofree char *line = NULL;
 
@@ -412,7 +246,7 @@ static GPtrArray *dry_run_words(const Run *run)
                       ? NULL
                       : "more than one line");
     line = g_strndup(run->out, run->out_len - 1);
-    return eval_line(line);
+    return qm_run_eval_line(line);
 }
 
 /**
@@ -421,7 +255,7 @@ static GPtrArray *dry_run_words(const Run *run)
  * @status: expected exit status
  * @needle: text the message must contain
  */
-static void assert_one_line_error(const Run *run, int status,
+static void assert_one_line_error(const QmRun *run, int status,
                                   const char *needle)
 {
     g_assert_cmpint(run->status, ==, status);
@@ -524,7 +358,7 @@ static void test_dry_run_every_capture(void)
                               "-cpu",      "host",     "-m",
                               "512",       NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        g_autoptr(Run) run =
+        g_autoptr(QmRun) run =
             run_qm(local, NULL, (const char *const *)args->pdata);
         g_autoptr(GPtrArray) words = NULL;
         g_autofree char *expected = expected_host_value(local, peer_list);
@@ -576,8 +410,8 @@ static void test_several_peers(void)
     };
     g_autoptr(GPtrArray) rest = g_ptr_array_new();
     g_autoptr(GPtrArray) args = NULL;
-    g_autoptr(Run) run = NULL;
-    g_autoptr(Run) explain = NULL;
+    g_autoptr(QmRun) run = NULL;
+    g_autoptr(QmRun) explain = NULL;
     g_autoptr(GPtrArray) words = NULL;
     g_autofree char *expected = NULL;
     g_autoptr(JsonParser) parser = json_parser_new();
@@ -687,7 +521,7 @@ static void launch_refused(const char *local, const char *remote,
     const char *env[] = {record_env, NULL};
     g_autoptr(GPtrArray) rest = g_ptr_array_new();
     g_autoptr(GPtrArray) args = NULL;
-    g_autoptr(Run) run = NULL;
+    g_autoptr(QmRun) run = NULL;
 
     for (const char *const *a = extra; *a; a++)
         g_ptr_array_add(rest, (char *)*a);
@@ -861,19 +695,19 @@ static void test_local_refusals(void)
                               "--peer", peers[0]->alias,
                               "--",     "-cpu",
                               "host",   NULL};
-        g_autoptr(Run) run = run_qm(NULL, NULL, args);
+        g_autoptr(QmRun) run = run_qm(NULL, NULL, args);
 
         assert_one_line_error(run, 127, "/nonexistent/qemu");
     }
     {
         const char *args[] = {"--qemu", noexec, "--", "-cpu", "host", NULL};
-        g_autoptr(Run) run = run_qm(NULL, NULL, args);
+        g_autoptr(QmRun) run = run_qm(NULL, NULL, args);
 
         assert_one_line_error(run, 126, "noexec");
     }
     {
         const char *args[] = {"--peeer", "x", "--", "-cpu", "host", NULL};
-        g_autoptr(Run) run = run_qm(NULL, NULL, args);
+        g_autoptr(QmRun) run = run_qm(NULL, NULL, args);
 
         assert_one_line_error(run, 2, "--peeer");
     }
@@ -883,7 +717,7 @@ static void test_local_refusals(void)
         g_autoptr(GPtrArray) args = NULL;
         const char *rest[] = {"--peer", peers[0]->alias, "--",
                               "-cpu",   "host",          NULL};
-        g_autoptr(Run) run = NULL;
+        g_autoptr(QmRun) run = NULL;
 
         (void)extra;
         args = base_args(NULL, remote, rest);
@@ -905,7 +739,7 @@ static void test_local_refusals(void)
                               "--",        "-cpu",
                               "host",      NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote_intel, rest);
-        g_autoptr(Run) run =
+        g_autoptr(QmRun) run =
             run_qm("EPYC-7713-64-Core", NULL, (const char *const *)args->pdata);
 
         g_assert_cmpint(run->status, ==, 0);
@@ -917,7 +751,7 @@ static void test_local_refusals(void)
         const char *rest[] = {"--peer", peers[0]->alias, "--",
                               "-cpu",   "host,+avx512f", NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        g_autoptr(Run) run =
+        g_autoptr(QmRun) run =
             run_qm("EPYC-9334-32-Core", NULL, (const char *const *)args->pdata);
 
         assert_one_line_error(run, 7, "avx512f");
@@ -939,22 +773,6 @@ static JsonNode *read_record(const char *path)
     json_parser_load_from_file(parser, path, &error);
     g_assert_no_error(error);
     return json_node_ref(json_parser_get_root(parser));
-}
-
-/**
- * count_files() - number of entries in a directory
- * @dir: directory
- *
- * Return: count (0 when it does not exist)
- */
-static guint count_files(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    guint n = 0;
-
-    while (d != NULL && g_dir_read_name(d) != NULL)
-        n++;
-    return n;
 }
 
 /**
@@ -1025,7 +843,8 @@ static void assert_record(JsonNode *record, GPid pid,
 
     g_assert_cmpint(json_object_get_int_member(obj, "pid"), ==, pid);
     for (; expected[n]; n++) {
-        g_autofree char *word = unhex(json_array_get_string_element(argv, n));
+        g_autofree char *word =
+            qm_run_unhex(json_array_get_string_element(argv, n));
 
         g_assert_cmpstr(word, ==, expected[n]);
     }
@@ -1060,7 +879,7 @@ static void test_exec(void)
     value = expected_host_value("EPYC-7713-64-Core", peer_list);
     args = base_args(NULL, remote, rest);
     {
-        g_autofree char *replay = capture("EPYC-7713-64-Core");
+        g_autofree char *replay = qm_run_capture("EPYC-7713-64-Core");
         g_autofree char *env_replay =
             g_strdup_printf("FAKE_QEMU_REPLAY=%s", replay);
         const char *env[] = {env_replay, NULL};
@@ -1128,18 +947,18 @@ static void test_passthrough(void)
 
         assert_record(record, pid, expected);
     }
-    g_assert_cmpuint(count_files(count_dir), ==, 0);
+    g_assert_cmpuint(qm_run_count_files(count_dir), ==, 0);
 
     /* control: a real launch does probe, once locally and once remotely */
     {
         const char *rest[] = {
             "--dry-run", "--peer", peers[0]->alias, "--", "-cpu", "host", NULL};
         g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
-        g_autoptr(Run) run =
+        g_autoptr(QmRun) run =
             run_qm("EPYC-7713-64-Core", env, (const char *const *)args->pdata);
 
         g_assert_cmpint(run->status, ==, 0);
-        g_assert_cmpuint(count_files(count_dir), ==, 2);
+        g_assert_cmpuint(qm_run_count_files(count_dir), ==, 2);
     }
 }
 
@@ -1151,7 +970,7 @@ static void test_probe_json(void)
     g_autofree char *remote = remote_cmd("Xeon-Gold-6130", "");
     const char *rest[] = {"--json", peers[0]->alias, NULL};
     g_autoptr(GPtrArray) args = NULL;
-    g_autoptr(Run) run = NULL;
+    g_autoptr(QmRun) run = NULL;
     g_autoptr(JsonParser) parser = json_parser_new();
     JsonObject *host;
 

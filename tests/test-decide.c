@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profutil.h"
 #include "testutil.h"
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
@@ -573,64 +574,6 @@ static void unify_known(GPtrArray *hosts)
 }
 
 /**
- * add_machines() - give a profile a hand-built machine list
- * @p:    profile
- * @list: "NAME[=ALIAS][*]" strings ('*' marks the default), NULL-terminated
- */
-static void add_machines(QmProfile *p, const char *const *list)
-{
-    p->machines =
-        g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
-    for (gsize i = 0; list[i] != NULL; i++) {
-        QmMachine *m = g_new0(QmMachine, 1);
-        g_autofree char *spec = g_strdup(list[i]);
-        gsize len = strlen(spec);
-        char *eq;
-
-        if (spec[len - 1] == '*') {
-            m->is_default = TRUE;
-            spec[len - 1] = '\0';
-        }
-        eq = strchr(spec, '=');
-        if (eq != NULL) {
-            *eq = '\0';
-            m->alias = g_strdup(eq + 1);
-        }
-        m->name = g_strdup(spec);
-        g_ptr_array_add(p->machines, m);
-    }
-}
-
-/**
- * add_real_machines() - the machine list of a real QEMU 7.2
- * @p: profile
- *
- * tests/data/qemu-7.2-machines.json is a recorded query-machines reply.
- */
-static void add_real_machines(QmProfile *p)
-{
-    g_autofree char *text = qm_test_read_data("qemu-7.2-machines.json", NULL);
-    g_autoptr(JsonNode) root = json_from_string(text, NULL);
-    JsonArray *list;
-
-    g_assert_nonnull(root);
-    list = json_object_get_array_member(json_node_get_object(root), "return");
-    p->machines =
-        g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
-    for (guint i = 0; i < json_array_get_length(list); i++) {
-        JsonObject *o = json_array_get_object_element(list, i);
-        QmMachine *m = g_new0(QmMachine, 1);
-
-        m->name = g_strdup(json_object_get_string_member(o, "name"));
-        m->alias = g_strdup(
-            json_object_get_string_member_with_default(o, "alias", NULL));
-        m->is_default =
-            json_object_get_boolean_member_with_default(o, "is-default", FALSE);
-        g_ptr_array_add(p->machines, m);
-    }
-}
-
-/**
  * assert_hidden_names() - the decision hides exactly these, in this order
  * @d:     decision
  * @names: sorted GList of names
@@ -956,27 +899,6 @@ static void test_host_user_on_lacking(void)
         assert_mentions(error, "avx512f", "desk.example", NULL);
         g_assert_cmpint(qm_error_exit_code(error), ==, 7);
     }
-}
-
-/**
- * isolated() - run the calling test's body in a subprocess
- *
- * A failure in the child fails only this test; the parent goes on with
- * the others.
- *
- * Return: TRUE in the child (run the body), FALSE in the parent, which has
- * already recorded the child's verdict
- */
-static gboolean isolated(void)
-{
-    if (g_test_subprocess())
-        return TRUE;
-    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    if (!g_test_trap_has_passed()) {
-        g_test_message("failed in a subprocess; its stderr is above");
-        g_test_fail();
-    }
-    return FALSE;
 }
 
 /**
@@ -2694,7 +2616,7 @@ static void test_auto_symmetric_unversioned(void)
     g_autoptr(QmDecision) dp = NULL;
     g_autoptr(QmDecision) dc = NULL;
 
-    if (!isolated())
+    if (!qm_test_isolated())
         return;
     cooper = load_profile(COOPER, "cooper");
     plat = load_profile(PLAT8268, "plat");
@@ -2876,9 +2798,9 @@ static void test_symmetric(gconstpointer data)
         h[i]->phys_bits = i == 0 ? 46 : i == 1 ? 39 : 43;
         g_ptr_array_add(all, h[i]);
     }
-    add_real_machines(h[0]);
-    add_machines(h[1], machines_82);
-    add_machines(h[2], machines_80);
+    qm_prof_add_real_machines(h[0]);
+    qm_prof_add_machines(h[1], machines_82);
+    qm_prof_add_machines(h[2], machines_80);
     unify_known(all);
 
     for (gsize v = 0; v < G_N_ELEMENTS(values); v++) {
@@ -2949,9 +2871,9 @@ static void test_symmetric_machines(void)
     g_autoptr(QmDecision) d = decide_ok("host", a, peers, 0);
     g_autoptr(GError) error = NULL;
 
-    add_real_machines(a);
-    add_machines(b, machines_82);
-    add_machines(c, machines_80);
+    qm_prof_add_real_machines(a);
+    qm_prof_add_machines(b, machines_82);
+    qm_prof_add_machines(c, machines_80);
     g_assert_true(qm_decide_machine(d, "q35,accel=kvm", a, peers, &error));
     g_assert_cmpstr(d->machine_value, ==, "pc-q35-7.2,accel=kvm");
     g_assert_cmpuint(warning_count(d, "pc-q35-7.2"), ==, 1);
@@ -3167,28 +3089,6 @@ static void test_anchor(gconstpointer data)
 }
 
 /**
- * keep_going() - add --keep-going to the test program's arguments
- * @argc: main()'s argc
- * @argv: main()'s argv; replaced by a new vector that lives until exit
- *
- * A test that fails in its subprocess (see isolated()) is recorded with
- * g_test_fail(); without --keep-going GLib would stop the whole program
- * there, hiding the results of every later test.
- */
-static void keep_going(int *argc, char ***argv)
-{
-    static char keep[] = "--keep-going";
-    char **out = g_new0(char *, *argc + 2);
-
-    out[0] = (*argv)[0];
-    out[1] = keep;
-    for (int i = 1; i < *argc; i++)
-        out[i + 1] = (*argv)[i];
-    *argc += 1;
-    *argv = out;
-}
-
-/**
  * main() - register and run the decide tests
  * @argc: argument count
  * @argv: arguments
@@ -3197,7 +3097,7 @@ static void keep_going(int *argc, char ***argv)
  */
 int main(int argc, char **argv)
 {
-    keep_going(&argc, &argv);
+    qm_test_keep_going(&argc, &argv);
     qm_test_init(&argc, &argv);
 
     for (gsize i = 0; i < G_N_ELEMENTS(host_pairs); i++) {

@@ -13,72 +13,12 @@
 #include <json-glib/json-glib.h>
 
 #include "sshd.h"
+#include "kvmutil.h"
 #include "testutil.h"
 #include "wrapper/qmp.h"
 
 static char *skip_reason;
 static char *qemu;
-
-/*
- * CPUID location of features the test may hide: the guest's feature-words
- * must show these bits clear.  (leaf, subleaf, register, bit)
- */
-static const struct {
-    const char *name;
-    guint32 eax;
-    guint32 ecx;
-    const char *reg;
-    int bit;
-} bits[] = {
-    {"pcid", 1, 0, "ECX", 17},
-    {"movbe", 1, 0, "ECX", 22},
-    {"popcnt", 1, 0, "ECX", 23},
-    {"rdrand", 1, 0, "ECX", 30},
-    {"bmi1", 7, 0, "EBX", 3},
-    {"avx2", 7, 0, "EBX", 5},
-    {"bmi2", 7, 0, "EBX", 8},
-    {"rdseed", 7, 0, "EBX", 18},
-    {"adx", 7, 0, "EBX", 19},
-    {"smap", 7, 0, "EBX", 20},
-    {"clflushopt", 7, 0, "EBX", 23},
-    {"sha-ni", 7, 0, "EBX", 29},
-    {"rdtscp", 0x80000001, 0, "EDX", 27},
-    {"gfni", 7, 0, "ECX", 8},
-    {"clwb", 7, 0, "EBX", 24},
-    {"umip", 7, 0, "ECX", 2},
-    {"3dnowprefetch", 0x80000001, 0, "ECX", 8},
-};
-
-/**
- * spawn_capture() - run a program with stdin text, collect its output
- * @argv:  NULL-terminated argv
- * @input: stdin text
- * @out:   where to store stdout
- * @err:   where to store stderr
- *
- * Return: exit status (-1 if killed by a signal)
- */
-static int spawn_capture(const char *const *argv, const char *input, char **out,
-                         char **err)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSubprocess) proc = g_subprocess_newv(
-        argv,
-        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-            G_SUBPROCESS_FLAGS_STDERR_PIPE,
-        &error);
-
-    g_assert_no_error(error);
-    g_subprocess_communicate_utf8(proc, input, NULL, out, err, &error);
-    g_assert_no_error(error);
-    g_test_message("%s: exit %d, stderr: %s", argv[0],
-                   g_subprocess_get_if_exited(proc)
-                       ? g_subprocess_get_exit_status(proc)
-                       : -1,
-                   *err);
-    return g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-                                            : -1;
-}
 
 /**
  * kvm_usable() - can this machine run the kvm suite?
@@ -93,158 +33,20 @@ static gboolean kvm_usable(char **reason)
                           "-qmp",        "stdio",      NULL};
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-    if (fd < 0) {
-        *reason = g_strdup_printf("/dev/kvm: %s", g_strerror(errno));
+    qemu = qm_kvm_find_qemu(reason);
+    if (qemu == NULL)
         return FALSE;
-    }
-    close(fd);
-    qemu = g_find_program_in_path("qemu-system-x86_64");
-    if (qemu == NULL) {
-        *reason = g_strdup("qemu-system-x86_64 not installed");
-        return FALSE;
-    }
     argv[0] = qemu;
-    spawn_capture(argv,
-                  "{\"execute\":\"qmp_capabilities\"}\n"
-                  "{\"execute\":\"quit\"}\n",
-                  &out, &err);
+    qm_kvm_spawn_capture(argv,
+                         "{\"execute\":\"qmp_capabilities\"}\n"
+                         "{\"execute\":\"quit\"}\n",
+                         &out, &err);
     if (strstr(out, "\"QMP\"") == NULL) {
         *reason = g_strdup_printf("QEMU cannot use KVM here: %s", err);
         return FALSE;
     }
     return TRUE;
-}
-
-/**
- * local_transcript() - the real local QEMU's answers to qemu-mig's probe
- *
- * Return: the JSON documents, greeting first
- */
-static GPtrArray *local_transcript(void)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autofree char *out = NULL;
-    g_autofree char *err = NULL;
-    g_autoptr(GError) error = NULL;
-    GPtrArray *docs = NULL;
-
-    g_ptr_array_add(argv, qemu);
-    for (const char *const *a = qm_qmp_probe_argv(); *a; a++)
-        g_ptr_array_add(argv, (char *)*a);
-    g_ptr_array_add(argv, NULL);
-    g_assert_cmpint(spawn_capture((const char *const *)argv->pdata,
-                                  qm_qmp_request(), &out, &err),
-                    ==, 0);
-    g_assert_true(qm_qmp_split(out, strlen(out), &docs, &error));
-    g_assert_no_error(error);
-    return docs;
-}
-
-/**
- * reply_by_id() - the reply with a given id
- * @docs: transcript
- * @id:   id
- *
- * Return: the reply object (borrowed)
- */
-static JsonObject *reply_by_id(GPtrArray *docs, const char *id)
-{
-    for (guint i = 0; i < docs->len; i++) {
-        JsonObject *obj = json_node_get_object(g_ptr_array_index(docs, i));
-
-        if (g_strcmp0(json_object_get_string_member_with_default(obj, "id", ""),
-                      id) == 0)
-            return obj;
-    }
-    g_assert_not_reached();
-}
-
-/**
- * write_restricted_capture() - a capture of this host minus some features
- * @docs:   real local transcript
- * @hidden: filled with the names turned off (three of bits[] that this
- *          host provides)
- *
- * Return: path of a capture file the fake QEMU can replay
- */
-static char *write_restricted_capture(GPtrArray *docs, GPtrArray *hidden)
-{
-    JsonObject *expansion = reply_by_id(docs, "model-expansion");
-    JsonObject *props = json_object_get_object_member(
-        json_object_get_object_member(
-            json_object_get_object_member(expansion, "return"), "model"),
-        "props");
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(GString) text = g_string_new(NULL);
-    g_autofree char *path =
-        g_build_filename(qm_test_tmpdir(), "restricted.json", NULL);
-    const char *ids[] = {"model-expansion", "definitions"};
-
-    for (gsize i = 0; i < G_N_ELEMENTS(bits) && hidden->len < 3; i++) {
-        if (json_object_has_member(props, bits[i].name) &&
-            json_object_get_boolean_member(props, bits[i].name)) {
-            json_object_set_boolean_member(props, bits[i].name, FALSE);
-            g_ptr_array_add(hidden, (char *)bits[i].name);
-        }
-    }
-    g_assert_cmpuint(hidden->len, >, 0);
-    for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {
-        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-        g_autofree char *doc = NULL;
-
-        json_node_set_object(node, reply_by_id(docs, ids[i]));
-        json_generator_set_root(gen, node);
-        doc = json_generator_to_data(gen, NULL);
-        g_string_append_printf(text, "%s\n\n", doc);
-        json_node_unref(node);
-    }
-    g_assert_true(g_file_set_contents(path, text->str, -1, NULL));
-
-    /* the fake replays machines from a file of their own */
-    {
-        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-        g_autofree char *doc = NULL;
-        g_autofree char *mpath =
-            g_build_filename(qm_test_tmpdir(), "machines.json", NULL);
-
-        json_node_set_object(node, reply_by_id(docs, "machines"));
-        json_generator_set_root(gen, node);
-        doc = json_generator_to_data(gen, NULL);
-        g_assert_true(g_file_set_contents(mpath, doc, -1, NULL));
-        json_node_unref(node);
-    }
-    return g_steal_pointer(&path);
-}
-
-/**
- * feature_bit() - is a feature's bit set in a guest's feature-words?
- * @words: qom-get feature-words reply's "return"
- * @name:  feature from bits[]
- *
- * Return: TRUE if set
- */
-static gboolean feature_bit(JsonArray *words, const char *name)
-{
-    for (gsize b = 0; b < G_N_ELEMENTS(bits); b++) {
-        if (strcmp(bits[b].name, name) != 0)
-            continue;
-        for (guint i = 0; i < json_array_get_length(words); i++) {
-            JsonObject *w = json_array_get_object_element(words, i);
-
-            if (json_object_get_int_member(w, "cpuid-input-eax") ==
-                    bits[b].eax &&
-                json_object_get_int_member_with_default(w, "cpuid-input-ecx",
-                                                        0) == bits[b].ecx &&
-                strcmp(json_object_get_string_member(w, "cpuid-register"),
-                       bits[b].reg) == 0)
-                return (json_object_get_int_member(w, "features") >>
-                        bits[b].bit) &
-                       1;
-        }
-    }
-    g_assert_not_reached();
 }
 
 /**
@@ -275,7 +77,8 @@ static GPtrArray *guest_cpu(const char *const *args, char **err, int *status)
     for (const char *const *a = args; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
-    *status = spawn_capture((const char *const *)argv->pdata, input, &out, err);
+    *status = qm_kvm_spawn_capture((const char *const *)argv->pdata, input,
+                                   &out, err);
     /* QEMU greets before creating the vCPU, so a greeting alone proves
      * nothing: only an answered qom-get means the guest CPU exists. */
     if (strstr(out, "\"id\": \"words\"") == NULL)
@@ -300,7 +103,7 @@ static void test_probe_local(void)
         g_test_skip(skip_reason);
         return;
     }
-    g_assert_cmpint(spawn_capture(argv, "", &out, &err), ==, 0);
+    g_assert_cmpint(qm_kvm_spawn_capture(argv, "", &out, &err), ==, 0);
     g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
     host = json_array_get_object_element(
         json_object_get_array_member(
@@ -342,8 +145,8 @@ static void test_launch_restricted(void)
         g_test_skip(sshd_reason);
         return;
     }
-    local = local_transcript();
-    capture = write_restricted_capture(local, hidden);
+    local = qm_kvm_local_transcript(qemu);
+    capture = qm_kvm_write_restricted_capture(local, hidden);
     peer = qm_test_sshd_start("restricted");
     remote =
         g_strdup_printf("%s --replay %s --machines %s/machines.json",
@@ -409,7 +212,7 @@ static void test_launch_restricted(void)
                 g_test_message("hidden: %s",
                                (char *)g_ptr_array_index(hidden, h));
                 g_assert_false(
-                    feature_bit(words, g_ptr_array_index(hidden, h)));
+                    qm_kvm_feature_bit(words, g_ptr_array_index(hidden, h)));
             }
         } else if (strcmp(id, "cpus") == 0) {
             JsonArray *cpus = json_object_get_array_member(obj, "return");
@@ -441,8 +244,8 @@ static void test_control_plain_host(void)
         g_test_skip(skip_reason);
         return;
     }
-    local = local_transcript();
-    capture = write_restricted_capture(local, hidden);
+    local = qm_kvm_local_transcript(qemu);
+    capture = qm_kvm_write_restricted_capture(local, hidden);
     for (int attempt = 0; attempt < 2 && docs == NULL; attempt++) {
         /* no --peer: qemu-mig execs QEMU unchanged */
         const char *args[] = {"--",   "-machine", "pc,accel=kvm", "-m",
@@ -464,8 +267,8 @@ static void test_control_plain_host(void)
         checked++;
         for (guint h = 0; h < hidden->len; h++)
             g_assert_true(
-                feature_bit(json_object_get_array_member(obj, "return"),
-                            g_ptr_array_index(hidden, h)));
+                qm_kvm_feature_bit(json_object_get_array_member(obj, "return"),
+                                   g_ptr_array_index(hidden, h)));
     }
     g_assert_cmpint(checked, ==, 1);
 }

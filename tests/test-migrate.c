@@ -31,6 +31,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sshd.h"
+#include "kvmutil.h"
 #include "testutil.h"
 #include "wrapper/qmp.h"
 
@@ -52,88 +53,10 @@ static char *qemu;
 /* "host", or "host,arch-capabilities=off" where the QEMU 7.2 quirk bites */
 static const char *cpu_host = "host";
 
-/*
- * CPUID location of features B may lack: QOM feature-words and the
- * guest's own CPUID must show these bits clear.  (leaf, subleaf, register,
- * bit)
- */
-static const struct {
-    const char *name;
-    guint32 eax;
-    guint32 ecx;
-    const char *reg;
-    int bit;
-} bits[] = {
-    {"pcid", 1, 0, "ECX", 17},
-    {"movbe", 1, 0, "ECX", 22},
-    {"popcnt", 1, 0, "ECX", 23},
-    {"rdrand", 1, 0, "ECX", 30},
-    {"bmi1", 7, 0, "EBX", 3},
-    {"avx2", 7, 0, "EBX", 5},
-    {"bmi2", 7, 0, "EBX", 8},
-    {"rdseed", 7, 0, "EBX", 18},
-    {"adx", 7, 0, "EBX", 19},
-    {"smap", 7, 0, "EBX", 20},
-    {"clflushopt", 7, 0, "EBX", 23},
-    {"sha-ni", 7, 0, "EBX", 29},
-    {"rdtscp", 0x80000001, 0, "EDX", 27},
-    {"gfni", 7, 0, "ECX", 8},
-    {"clwb", 7, 0, "EBX", 24},
-    {"umip", 7, 0, "ECX", 2},
-    {"3dnowprefetch", 0x80000001, 0, "ECX", 8},
-};
-
 /* vCPU properties that must be equal on both sides of a migration */
 static const char *const cpu_props[] = {
     "feature-words", "family", "model", "stepping", "model-id", "phys-bits",
 };
-
-/**
- * bit_index() - bits[] entry of a feature
- * @name: QEMU feature name
- *
- * Return: index into bits[]; aborts for names not in the table
- */
-static gsize bit_index(const char *name)
-{
-    for (gsize b = 0; b < G_N_ELEMENTS(bits); b++) {
-        if (strcmp(bits[b].name, name) == 0)
-            return b;
-    }
-    g_assert_not_reached();
-}
-
-/**
- * spawn_capture() - run a program with stdin text, collect its output
- * @argv:  NULL-terminated argv
- * @input: stdin text
- * @out:   where to store stdout
- * @err:   where to store stderr
- *
- * Return: exit status (-1 if killed by a signal)
- */
-static int spawn_capture(const char *const *argv, const char *input, char **out,
-                         char **err)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSubprocess) proc = g_subprocess_newv(
-        argv,
-        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-            G_SUBPROCESS_FLAGS_STDERR_PIPE,
-        &error);
-
-    g_assert_no_error(error);
-    g_subprocess_communicate_utf8(proc, input, NULL, out, err, &error);
-    g_assert_no_error(error);
-    if (**err)
-        g_test_message("%s: exit %d, stderr: %s", argv[0],
-                       g_subprocess_get_if_exited(proc)
-                           ? g_subprocess_get_exit_status(proc)
-                           : -1,
-                       *err);
-    return g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-                                            : -1;
-}
 
 /**
  * quick_guest() - start a paused q35 guest with a -cpu value, then quit
@@ -149,11 +72,11 @@ static gboolean quick_guest(const char *cpu, char **err)
         "-S", "-nodefaults", "-display",      "none", "-qmp", "stdio", NULL};
     g_autofree char *out = NULL;
 
-    spawn_capture(argv,
-                  "{\"execute\":\"qmp_capabilities\"}\n"
-                  "{\"execute\":\"query-status\",\"id\":\"status\"}\n"
-                  "{\"execute\":\"quit\"}\n",
-                  &out, err);
+    qm_kvm_spawn_capture(argv,
+                         "{\"execute\":\"qmp_capabilities\"}\n"
+                         "{\"execute\":\"query-status\",\"id\":\"status\"}\n"
+                         "{\"execute\":\"quit\"}\n",
+                         &out, err);
     return strstr(out, "\"id\": \"status\"") != NULL;
 }
 
@@ -170,18 +93,10 @@ static gboolean quick_guest(const char *cpu, char **err)
 static gboolean kvm_usable(char **reason)
 {
     g_autofree char *err = NULL;
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-    if (fd < 0) {
-        *reason = g_strdup_printf("/dev/kvm: %s", g_strerror(errno));
+    qemu = qm_kvm_find_qemu(reason);
+    if (qemu == NULL)
         return FALSE;
-    }
-    close(fd);
-    qemu = g_find_program_in_path("qemu-system-x86_64");
-    if (qemu == NULL) {
-        *reason = g_strdup("qemu-system-x86_64 not installed");
-        return FALSE;
-    }
     if (quick_guest(cpu_host, &err))
         return TRUE;
     if (strstr(err, "MSR 0x10a") == NULL) {
@@ -225,77 +140,10 @@ static gboolean skip_unless_usable(void)
 /* ---- peer B: this machine minus a few features ---- */
 
 /**
- * local_transcript() - the real local QEMU's answers to qemu-mig's probe
- *
- * Return: the JSON documents, greeting first
- */
-static GPtrArray *local_transcript(void)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autofree char *out = NULL;
-    g_autofree char *err = NULL;
-    g_autoptr(GError) error = NULL;
-    GPtrArray *docs = NULL;
-
-    g_ptr_array_add(argv, qemu);
-    for (const char *const *a = qm_qmp_probe_argv(); *a; a++)
-        g_ptr_array_add(argv, (char *)*a);
-    g_ptr_array_add(argv, NULL);
-    g_assert_cmpint(spawn_capture((const char *const *)argv->pdata,
-                                  qm_qmp_request(), &out, &err),
-                    ==, 0);
-    g_assert_true(qm_qmp_split(out, strlen(out), &docs, &error));
-    g_assert_no_error(error);
-    return docs;
-}
-
-/**
- * reply_by_id() - the reply with a given id
- * @docs: transcript
- * @id:   id
- *
- * Return: the reply object (borrowed)
- */
-static JsonObject *reply_by_id(GPtrArray *docs, const char *id)
-{
-    for (guint i = 0; i < docs->len; i++) {
-        JsonObject *obj = json_node_get_object(g_ptr_array_index(docs, i));
-
-        if (g_strcmp0(json_object_get_string_member_with_default(obj, "id", ""),
-                      id) == 0)
-            return obj;
-    }
-    g_assert_not_reached();
-}
-
-/**
- * write_doc() - write one QMP reply document to a file
- * @obj:    the reply
- * @path:   file name
- * @append: add to the file rather than replace it
- */
-static void write_doc(JsonObject *obj, const char *path, gboolean append)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-    g_autofree char *doc = NULL;
-    g_autofree char *old = NULL;
-    g_autofree char *text = NULL;
-
-    json_node_set_object(node, obj);
-    json_generator_set_root(gen, node);
-    doc = json_generator_to_data(gen, NULL);
-    if (append)
-        g_assert_true(g_file_get_contents(path, &old, NULL, NULL));
-    text = g_strconcat(old ? old : "", doc, "\n\n", NULL);
-    g_assert_true(g_file_set_contents(path, text, -1, NULL));
-}
-
-/**
  * Peer - peer B as qemu-mig sees it
  * @sshd:   its loopback sshd
  * @remote: --remote-qemu text: the fake QEMU replaying B's CPU
- * @hidden: features B lacks (names from bits[], static)
+ * @hidden: features B lacks (names from qm_kvm_bits[], static)
  */
 typedef struct {
     QmTestSshd *sshd;
@@ -321,7 +169,7 @@ static void peer_free(Peer *peer)
  * peer_start() - peer B: a loopback sshd playing this host minus features
  *
  * The capture is the real local probe transcript with up to three of
- * bits[] that this host provides turned off in the host model.  The fake
+ * qm_kvm_bits[] that this host provides turned off in the host model.  The fake
  * also claims the local QEMU version, physical address width and TSC
  * frequency: B stands for a host whose CPU is this one minus features,
  * whose real QEMU is the local one.
@@ -330,37 +178,22 @@ static void peer_free(Peer *peer)
  */
 static Peer *peer_start(void)
 {
-    g_autoptr(GPtrArray) docs = local_transcript();
+    g_autoptr(GPtrArray) docs = qm_kvm_local_transcript(qemu);
     Peer *peer = g_new0(Peer, 1);
-    JsonObject *props = json_object_get_object_member(
-        json_object_get_object_member(
-            json_object_get_object_member(reply_by_id(docs, "model-expansion"),
-                                          "return"),
-            "model"),
-        "props");
     JsonObject *version = json_object_get_object_member(
-        json_object_get_object_member(reply_by_id(docs, "version"), "return"),
+        json_object_get_object_member(qm_kvm_reply_by_id(docs, "version"),
+                                      "return"),
         "qemu");
-    g_autofree char *capture =
-        g_build_filename(qm_test_tmpdir(), "restricted.json", NULL);
+    g_autofree char *capture = NULL;
     g_autofree char *machines =
         g_build_filename(qm_test_tmpdir(), "machines.json", NULL);
     g_autofree char *q_fake = g_shell_quote(qm_test_env("QM_FAKE_QEMU"));
-    g_autofree char *q_capture = g_shell_quote(capture);
+    g_autofree char *q_capture = NULL;
     g_autofree char *q_machines = g_shell_quote(machines);
 
     peer->hidden = g_ptr_array_new();
-    for (gsize i = 0; i < G_N_ELEMENTS(bits) && peer->hidden->len < 3; i++) {
-        if (json_object_has_member(props, bits[i].name) &&
-            json_object_get_boolean_member(props, bits[i].name)) {
-            json_object_set_boolean_member(props, bits[i].name, FALSE);
-            g_ptr_array_add(peer->hidden, (char *)bits[i].name);
-        }
-    }
-    g_assert_cmpuint(peer->hidden->len, >, 0);
-    write_doc(reply_by_id(docs, "model-expansion"), capture, FALSE);
-    write_doc(reply_by_id(docs, "definitions"), capture, TRUE);
-    write_doc(reply_by_id(docs, "machines"), machines, FALSE);
+    capture = qm_kvm_write_restricted_capture(docs, peer->hidden);
+    q_capture = g_shell_quote(capture);
 
     peer->sshd = qm_test_sshd_start(PEER);
     peer->remote = g_strdup_printf(
@@ -368,8 +201,9 @@ static Peer *peer_start(void)
         " --tsc-hz %" G_GINT64_FORMAT " --qemu-version %" G_GINT64_FORMAT
         ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
         q_fake, q_capture, q_machines,
-        json_object_get_int_member(reply_by_id(docs, "phys-bits"), "return"),
-        json_object_get_int_member(reply_by_id(docs, "tsc-frequency"),
+        json_object_get_int_member(qm_kvm_reply_by_id(docs, "phys-bits"),
+                                   "return"),
+        json_object_get_int_member(qm_kvm_reply_by_id(docs, "tsc-frequency"),
                                    "return"),
         json_object_get_int_member(version, "major"),
         json_object_get_int_member(version, "minor"),
@@ -501,7 +335,8 @@ static GStrv dry_run(const Peer *peer, const char *for_dest,
     const char *rest;
 
     g_assert_cmpint(
-        spawn_capture((const char *const *)argv->pdata, "", &out, &err), ==, 0);
+        qm_kvm_spawn_capture((const char *const *)argv->pdata, "", &out, &err),
+        ==, 0);
     /* exactly one line */
     g_assert_true(strchr(out, '\n') == out + strlen(out) - 1);
     out[strlen(out) - 1] = '\0';
@@ -866,50 +701,16 @@ static JsonObject *cpu_facts(Vm *vm)
 }
 
 /**
- * word_of() - a feature word from a feature-words array
- * @words: qom-get feature-words reply
- * @eax:   CPUID leaf
- * @ecx:   CPUID subleaf
- * @reg:   "EAX".."EDX"
- * @found: where to store whether the word exists
- *
- * Return: the word's features
- */
-static guint64 word_of(JsonArray *words, gint64 eax, gint64 ecx,
-                       const char *reg, gboolean *found)
-{
-    *found = FALSE;
-    for (guint i = 0; i < json_array_get_length(words); i++) {
-        JsonObject *w = json_array_get_object_element(words, i);
-
-        if (json_object_get_int_member(w, "cpuid-input-eax") == eax &&
-            json_object_get_int_member_with_default(w, "cpuid-input-ecx", 0) ==
-                ecx &&
-            strcmp(json_object_get_string_member(w, "cpuid-register"), reg) ==
-                0) {
-            *found = TRUE;
-            return json_object_get_int_member(w, "features");
-        }
-    }
-    return 0;
-}
-
-/**
- * facts_bit() - is a bits[] feature set in a guest's feature-words?
+ * facts_bit() - is a qm_kvm_bits[] feature set in a guest's feature-words?
  * @facts: from cpu_facts()
- * @name:  feature from bits[]
+ * @name:  feature from qm_kvm_bits[]
  *
  * Return: TRUE if set
  */
 static gboolean facts_bit(JsonObject *facts, const char *name)
 {
-    gsize b = bit_index(name);
-    gboolean found;
-    guint64 word = word_of(json_object_get_array_member(facts, "feature-words"),
-                           bits[b].eax, bits[b].ecx, bits[b].reg, &found);
-
-    g_assert_true(found);
-    return (word >> bits[b].bit) & 1;
+    return qm_kvm_feature_bit(
+        json_object_get_array_member(facts, "feature-words"), name);
 }
 
 /**
@@ -934,7 +735,7 @@ static GPtrArray *word_diff(JsonObject *a, JsonObject *b)
         const char *reg = json_object_get_string_member(w, "cpuid-register");
         gboolean found;
         guint64 x = (guint64)json_object_get_int_member(w, "features") ^
-                    word_of(wb, eax, ecx, reg, &found);
+                    qm_kvm_word_of(wb, eax, ecx, reg, &found);
 
         g_assert_true(found);
         for (int bit = 0; bit < 64; bit++) {
@@ -942,10 +743,11 @@ static GPtrArray *word_diff(JsonObject *a, JsonObject *b)
 
             if (!((x >> bit) & 1))
                 continue;
-            for (gsize k = 0; k < G_N_ELEMENTS(bits); k++) {
-                if (bits[k].eax == eax && bits[k].ecx == ecx &&
-                    strcmp(bits[k].reg, reg) == 0 && bits[k].bit == bit)
-                    name = bits[k].name;
+            for (gsize k = 0; k < qm_kvm_n_bits; k++) {
+                if (qm_kvm_bits[k].eax == eax && qm_kvm_bits[k].ecx == ecx &&
+                    strcmp(qm_kvm_bits[k].reg, reg) == 0 &&
+                    qm_kvm_bits[k].bit == bit)
+                    name = qm_kvm_bits[k].name;
             }
             g_ptr_array_add(diff, g_strdup_printf("0x%" G_GINT64_MODIFIER
                                                   "x/%" G_GINT64_FORMAT
@@ -1435,14 +1237,14 @@ static gboolean build_guest(char **image, char **reason)
     {
         const char *argv[] = {as, "--32", "-o", obj, src, NULL};
 
-        g_assert_cmpint(spawn_capture(argv, "", &out, &err), ==, 0);
+        g_assert_cmpint(qm_kvm_spawn_capture(argv, "", &out, &err), ==, 0);
     }
     {
         const char *argv[] = {ld,   "-m",    "elf_i386",  "-Ttext=0x100000",
                               "-e", "start", "--oformat", "binary",
                               "-o", *image,  obj,         NULL};
 
-        g_assert_cmpint(spawn_capture(argv, "", &out2, &err2), ==, 0);
+        g_assert_cmpint(qm_kvm_spawn_capture(argv, "", &out2, &err2), ==, 0);
     }
     return TRUE;
 }
@@ -1529,22 +1331,22 @@ static GuestCpu *wait_report(Vm *vm, const char *serial, guint64 after)
 }
 
 /**
- * guest_bit() - a bits[] feature in a guest's own CPUID
+ * guest_bit() - a qm_kvm_bits[] feature in a guest's own CPUID
  * @cpu:  report
- * @name: feature from bits[]
+ * @name: feature from qm_kvm_bits[]
  *
  * Return: TRUE if the CPUID instruction reported it
  */
 static gboolean guest_bit(const GuestCpu *cpu, const char *name)
 {
     static const char *const regs[] = {"EAX", "EBX", "ECX", "EDX"};
-    gsize b = bit_index(name);
-    guint leaf = bits[b].eax == 1 ? 0 : bits[b].eax == 7 ? 1 : 2;
+    gsize b = qm_kvm_bit_index(name);
+    guint leaf = qm_kvm_bits[b].eax == 1 ? 0 : qm_kvm_bits[b].eax == 7 ? 1 : 2;
 
-    g_assert_cmpuint(bits[b].ecx, ==, 0);
+    g_assert_cmpuint(qm_kvm_bits[b].ecx, ==, 0);
     for (guint r = 0; r < 4; r++) {
-        if (strcmp(regs[r], bits[b].reg) == 0)
-            return (cpu->cpuid[leaf * 4 + r] >> bits[b].bit) & 1;
+        if (strcmp(regs[r], qm_kvm_bits[b].reg) == 0)
+            return (cpu->cpuid[leaf * 4 + r] >> qm_kvm_bits[b].bit) & 1;
     }
     g_assert_not_reached();
 }

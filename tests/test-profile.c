@@ -346,27 +346,6 @@ static void test_find_model(void)
     g_assert_null(qm_profile_find_model(bare, "Cooperlake"));
 }
 
-/**
- * isolated() - run the calling test's body in a subprocess
- *
- * A failure in the child (an assertion, or a CRITICAL made fatal) fails
- * only this test; the parent goes on with the others.
- *
- * Return: TRUE in the child (run the body), FALSE in the parent, which has
- * already recorded the child's verdict
- */
-static gboolean isolated(void)
-{
-    if (g_test_subprocess())
-        return TRUE;
-    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    if (!g_test_trap_has_passed()) {
-        g_test_message("failed in a subprocess; its stderr is above");
-        g_test_fail();
-    }
-    return FALSE;
-}
-
 /* A valid profile document the bad cases below are edited from. */
 static const char good_json[] =
     "{\"name\": \"peer\", \"vendor\": \"GenuineIntel\", \"family\": 6, "
@@ -524,7 +503,7 @@ static void test_bad_json(gconstpointer data)
     g_autoptr(GError) error = NULL;
     QmProfile *p;
 
-    if (!isolated())
+    if (!qm_test_isolated())
         return;
     node = bad_document(data);
     p = qm_profile_from_json(node, &error);
@@ -545,28 +524,6 @@ static void test_null_node(void)
 }
 
 /**
- * keep_going() - add --keep-going to the test program's arguments
- * @argc: main()'s argc
- * @argv: main()'s argv; replaced by a new vector that lives until exit
- *
- * A test that fails in its subprocess (see isolated()) is recorded with
- * g_test_fail(); without --keep-going GLib would stop the whole program
- * there, hiding the results of every later test.
- */
-static void keep_going(int *argc, char ***argv)
-{
-    static char keep[] = "--keep-going";
-    char **out = g_new0(char *, *argc + 2);
-
-    out[0] = (*argv)[0];
-    out[1] = keep;
-    for (int i = 1; i < *argc; i++)
-        out[i + 1] = (*argv)[i];
-    *argc += 1;
-    *argv = out;
-}
-
-/**
  * main() - register and run the profile tests
  * @argc: argument count
  * @argv: arguments
@@ -575,7 +532,7 @@ static void keep_going(int *argc, char ***argv)
  */
 int main(int argc, char **argv)
 {
-    keep_going(&argc, &argv);
+    qm_test_keep_going(&argc, &argv);
     qm_test_init(&argc, &argv);
     g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 

@@ -167,27 +167,6 @@ static void assert_printable(const char *msg)
 }
 
 /**
- * isolated() - run the calling test's body in a subprocess
- *
- * A failure in the child (an assertion, or a CRITICAL made fatal) fails
- * only this test; the parent goes on with the others.
- *
- * Return: TRUE in the child (run the body), FALSE in the parent, which has
- * already recorded the child's verdict
- */
-static gboolean isolated(void)
-{
-    if (g_test_subprocess())
-        return TRUE;
-    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    if (!g_test_trap_has_passed()) {
-        g_test_message("failed in a subprocess; its stderr is above");
-        g_test_fail();
-    }
-    return FALSE;
-}
-
-/**
  * split_ok() - qm_qmp_split() that must succeed
  * @text: input
  * @len:  length
@@ -1373,7 +1352,7 @@ static void test_transcript_bad(gconstpointer data)
     const BadTranscript *c = data;
     g_autoptr(GPtrArray) parts = NULL;
 
-    if (!isolated())
+    if (!qm_test_isolated())
         return;
     parts = default_parts();
     if (c->part >= 0)
@@ -1427,7 +1406,7 @@ static void test_transcript_typed(gconstpointer data)
     const BadTranscript *c = data;
     g_autoptr(GPtrArray) parts = NULL;
 
-    if (!isolated())
+    if (!qm_test_isolated())
         return;
     parts = default_parts();
     set_part(parts, c->part, g_strdup(c->text));
@@ -1520,9 +1499,16 @@ static void test_transcript_evil_prop_string(void)
 static void test_request(void)
 {
     static const char *const ids[] = {
-        "capabilities", "version",  "kvm",  "model-expansion",
-        "definitions",  "machines", "model-expansion-all", "phys-bits",
-        "tsc-frequency", "quit",
+        "capabilities",
+        "version",
+        "kvm",
+        "model-expansion",
+        "definitions",
+        "machines",
+        "model-expansion-all",
+        "phys-bits",
+        "tsc-frequency",
+        "quit",
     };
     g_auto(GStrv) lines = g_strsplit(qm_qmp_request(), "\n", -1);
     const char *const *argv = qm_qmp_probe_argv();
@@ -1563,28 +1549,6 @@ static int cmp_strptr(gconstpointer a, gconstpointer b)
 }
 
 /**
- * keep_going() - add --keep-going to the test program's arguments
- * @argc: main()'s argc
- * @argv: main()'s argv; replaced by a new vector that lives until exit
- *
- * A test that fails in its subprocess (see isolated()) is recorded with
- * g_test_fail(); without --keep-going GLib would stop the whole program
- * there, hiding the results of every later test.
- */
-static void keep_going(int *argc, char ***argv)
-{
-    static char keep[] = "--keep-going";
-    char **out = g_new0(char *, *argc + 2);
-
-    out[0] = (*argv)[0];
-    out[1] = keep;
-    for (int i = 1; i < *argc; i++)
-        out[i + 1] = (*argv)[i];
-    *argc += 1;
-    *argv = out;
-}
-
-/**
  * main() - register and run the qmp tests
  * @argc: argument count
  * @argv: arguments
@@ -1598,7 +1562,7 @@ int main(int argc, char **argv)
     const char *name;
     int ret;
 
-    keep_going(&argc, &argv);
+    qm_test_keep_going(&argc, &argv);
     qm_test_init(&argc, &argv);
     /* untrusted input must never trip a json-glib or GLib check */
     g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);

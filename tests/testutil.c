@@ -130,3 +130,46 @@ char *qm_test_read_data(const char *name, gsize *len)
     g_assert_no_error(error);
     return contents;
 }
+
+/**
+ * qm_test_isolated() - run the calling test's body in a subprocess
+ *
+ * A failure in the child (an assertion, or a CRITICAL made fatal) fails
+ * only this test; the parent goes on with the others.
+ *
+ * Return: TRUE in the child (run the body), FALSE in the parent, which has
+ * already recorded the child's verdict
+ */
+gboolean qm_test_isolated(void)
+{
+    if (g_test_subprocess())
+        return TRUE;
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    if (!g_test_trap_has_passed()) {
+        g_test_message("failed in a subprocess; its stderr is above");
+        g_test_fail();
+    }
+    return FALSE;
+}
+
+/**
+ * qm_test_keep_going() - add --keep-going to the test program's arguments
+ * @argc: main()'s argc
+ * @argv: main()'s argv; replaced by a new vector that lives until exit
+ *
+ * A test that fails in its subprocess (see qm_test_isolated()) is recorded
+ * with g_test_fail(); without --keep-going GLib would stop the whole
+ * program there, hiding the results of every later test.
+ */
+void qm_test_keep_going(int *argc, char ***argv)
+{
+    static char keep[] = "--keep-going";
+    char **out = g_new0(char *, *argc + 2);
+
+    out[0] = (*argv)[0];
+    out[1] = keep;
+    for (int i = 1; i < *argc; i++)
+        out[i + 1] = (*argv)[i];
+    *argc += 1;
+    *argv = out;
+}

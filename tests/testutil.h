@@ -10,3 +10,5 @@ const char *qm_test_tmpdir(void);
 char *qm_test_data_path(const char *name);
 const char *qm_test_env(const char *name);
 char *qm_test_read_data(const char *name, gsize *len);
+gboolean qm_test_isolated(void);
+void qm_test_keep_going(int *argc, char ***argv);

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig tests: helpers shared by the tests that run the real qemu-mig
+ * binary (test-cache.c and test-cli-e2e.c).
+ */
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "qmrun.h"
+#include "testutil.h"
+#include "wrapper/feature.h"
+#include "wrapper/qmp.h"
+
+/**
+ * qm_run_free() - free a QmRun
+ * @run: run
+ */
+void qm_run_free(QmRun *run)
+{
+    g_free(run->out);
+    g_free(run->err);
+    g_free(run);
+}
+
+/**
+ * qm_run_capture() - path of a capture in tests/data
+ * @name: short CPU name, e.g. "EPYC-7502-32-Core"
+ *
+ * Return: newly allocated path
+ */
+char *qm_run_capture(const char *name)
+{
+    g_autofree char *file = g_strdup_printf("x86_64-cpuid-%s.json", name);
+
+    return qm_test_data_path(file);
+}
+
+/**
+ * qm_run_cpu_facts_free() - free QmRunCpuFacts
+ * @f: facts
+ */
+void qm_run_cpu_facts_free(QmRunCpuFacts *f)
+{
+    g_hash_table_unref(f->features);
+    g_hash_table_unref(f->known);
+    g_free(f->model_id);
+    g_free(f);
+}
+
+/**
+ * qm_run_load_facts() - read a capture's model-expansion reply
+ * @cpu: capture short name
+ *
+ * Return: the facts
+ */
+QmRunCpuFacts *qm_run_load_facts(const char *cpu)
+{
+    g_autofree char *path = qm_run_capture(cpu);
+    g_autofree char *text = NULL;
+    gsize len;
+    g_autoptr(GPtrArray) docs = NULL;
+    g_autoptr(GError) error = NULL;
+    QmRunCpuFacts *f = g_new0(QmRunCpuFacts, 1);
+
+    f->features = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_file_get_contents(path, &text, &len, &error);
+    g_assert_no_error(error);
+    g_assert_true(qm_qmp_split(text, len, &docs, &error));
+    for (guint i = 0; i < docs->len; i++) {
+        JsonObject *doc = json_node_get_object(g_ptr_array_index(docs, i));
+        JsonObject *ret, *props;
+        g_autoptr(GList) members = NULL;
+
+        if (g_strcmp0(json_object_get_string_member_with_default(doc, "id", ""),
+                      "model-expansion") != 0)
+            continue;
+        ret = json_object_get_object_member(doc, "return");
+        props = json_object_get_object_member(
+            json_object_get_object_member(ret, "model"), "props");
+        f->family = json_object_get_int_member(props, "family");
+        f->model = json_object_get_int_member(props, "model");
+        f->stepping = json_object_get_int_member(props, "stepping");
+        f->model_id =
+            g_strdup(json_object_get_string_member(props, "model-id"));
+        members = json_object_get_members(props);
+        for (GList *l = members; l; l = l->next) {
+            JsonNode *v = json_object_get_member(props, l->data);
+            g_autofree char *canon = qm_feature_canon(l->data);
+
+            if (json_node_get_value_type(v) != G_TYPE_BOOLEAN ||
+                qm_feature_is_option(canon))
+                continue;
+            g_hash_table_add(f->known, g_strdup(canon));
+            if (json_node_get_boolean(v))
+                g_hash_table_add(f->features, g_steal_pointer(&canon));
+        }
+    }
+    g_assert_cmpuint(g_hash_table_size(f->features), >, 10);
+    return f;
+}
+
+/**
+ * qm_run_unhex() - decode a hex string
+ * @hex: lower- or upper-case hex digits
+ *
+ * Return: newly allocated NUL-terminated bytes
+ */
+char *qm_run_unhex(const char *hex)
+{
+    gsize n = strlen(hex) / 2;
+    char *out = g_malloc0(n + 1);
+
+    for (gsize i = 0; i < n; i++)
+        out[i] = (char)(g_ascii_xdigit_value(hex[2 * i]) * 16 +
+                        g_ascii_xdigit_value(hex[2 * i + 1]));
+    return out;
+}
+
+/**
+ * qm_run_eval_line() - what a POSIX shell makes of a --dry-run line
+ * @line: the line (without its newline)
+ *
+ * The shell prints each resulting word in hex, one per line, so bytes that
+ * are not UTF-8 (or are newlines) come back exactly.
+ *
+ * Return: the argv `eval` produces, byte-exact
+ */
+GPtrArray *qm_run_eval_line(const char *line)
+{
+    const char *argv[] = {
+        "/bin/sh",
+        "-c",
+        "eval \"set -- $1\"; for a; do printf '%s' \"$a\" | od -An -v -tx1 "
+        "| tr -d ' \\n'; echo; done",
+        "sh",
+        line,
+        NULL,
+    };
+    g_autofree char *out = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
+    int status;
+
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                 NULL, &status, &error);
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    lines = g_strsplit(out, "\n", -1);
+    for (char **l = lines; *l && l[1]; l++)
+        g_ptr_array_add(words, qm_run_unhex(*l));
+    return words;
+}
+
+/**
+ * qm_run_count_files() - number of entries in a directory
+ * @dir: directory
+ *
+ * Return: count (0 when it does not exist)
+ */
+guint qm_run_count_files(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+
+    while (d != NULL && g_dir_read_name(d) != NULL)
+        n++;
+    return n;
+}
