@@ -72,8 +72,10 @@ static void cloexec_ours(void)
     while (g_hash_table_iter_next(&iter, &key, NULL)) {
         int fd = GPOINTER_TO_INT(key);
 
-        if (fd <= 2 || (inherited_fds != NULL &&
-                        g_hash_table_contains(inherited_fds, key)))
+        /* 0-2 too: if the caller closed stdout, whatever of ours landed
+         * on fd 1 must not reach QEMU as its stdout */
+        if (inherited_fds != NULL &&
+            g_hash_table_contains(inherited_fds, key))
             continue;
         fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
     }
