@@ -386,6 +386,12 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
                              const char *key, QmCacheEntry **entry,
                              GError **error)
 {
+    static const char *const header_members[] = {
+        "format", "key", "stored-at", "fingerprint", "checksum",
+    };
+    static const GType header_types[] = {
+        G_TYPE_INT64, G_TYPE_STRING, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING,
+    };
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) local = NULL;
     g_autoptr(QmCacheEntry) out = g_new0(QmCacheEntry, 1);
@@ -397,7 +403,9 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
     const char *region;
     gsize region_len = 0;
 
+    /* an empty or all-blank file parses, with no root at all */
     if (!json_parser_load_from_data(parser, text, -1, &local) ||
+        json_parser_get_root(parser) == NULL ||
         !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                     "cache entry %s/%s is corrupt or truncated", cache->dir,
@@ -405,6 +413,21 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
         return FALSE;
     }
     obj = json_node_get_object(json_parser_get_root(parser));
+    /* json-glib's *_with_default() getters cannot be trusted with a
+     * member of another type: "key": 5 reads as NULL, and an object or
+     * array raises a CRITICAL */
+    for (gsize i = 0; i < G_N_ELEMENTS(header_members); i++) {
+        JsonNode *member = json_object_get_member(obj, header_members[i]);
+
+        if (member != NULL &&
+            (!JSON_NODE_HOLDS_VALUE(member) ||
+             json_node_get_value_type(member) != header_types[i])) {
+            g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
+                        "cache entry %s/%s is corrupt or truncated", cache->dir,
+                        name);
+            return FALSE;
+        }
+    }
     profile = json_object_get_member(obj, "profile");
     out->key =
         g_strdup(json_object_get_string_member_with_default(obj, "key", ""));

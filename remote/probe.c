@@ -88,6 +88,17 @@ static gboolean interpret(const char *host, const char *qemu, const char *out,
                         host, status, *line ? line : "no message");
         return FALSE;
     }
+    /* QEMU greeted, then died of a signal (128+N: locally, or from a
+     * peer's sudo or shell): say so rather than blame the half
+     * conversation it left */
+    if (status > 128 && status < 128 + 65) {
+        if (qm_qmp_parse_transcript(host, out, len, profile, NULL))
+            return TRUE;
+        g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                    "%s: QEMU died (status %d) during the probe: %s", host,
+                    status, *line ? line : "no message");
+        return FALSE;
+    }
     return qm_qmp_parse_transcript(host, out, len, profile, error);
 }
 

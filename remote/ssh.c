@@ -104,6 +104,22 @@ static void qm_ssh_conn_free(QmSshConn *c)
 {
     if (c == NULL)
         return;
+    /*
+     * A command we give up on (timeout, oversized output) must not outlive
+     * us on the peer: sshd closes its pipes but signals nothing, and a hung
+     * QEMU never reads them.  sshd (OpenSSH 7.9+) killpg()s the session
+     * for a "signal" request; blocking, so the request leaves before the
+     * disconnect, each flush bounded by QM_SSH_SEND_TIMEOUT_US.
+     */
+    if (c->channel != NULL && !c->exited && !c->closed &&
+        ssh_channel_is_open(c->channel)) {
+        long sec = 0, usec = QM_SSH_SEND_TIMEOUT_US;
+
+        ssh_options_set(c->session, SSH_OPTIONS_TIMEOUT, &sec);
+        ssh_options_set(c->session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+        ssh_set_blocking(c->session, 1);
+        ssh_channel_request_send_signal(c->channel, "KILL");
+    }
     if (c->channel != NULL)
         ssh_channel_free(c->channel);
     if (c->event != NULL) {
@@ -197,6 +213,8 @@ static char *one_line(const char *msg)
  *
  * Whitespace and control characters can only come from a quoting mistake,
  * and a leading '-' would look like an option to any tool it reaches.
+ * Shell metacharacters are refused as ssh(1) refuses them: an ssh_config
+ * ProxyCommand (or Match exec) hands %h and %r to /bin/sh.
  *
  * Return: TRUE if @s is non-empty and free of those
  */
@@ -205,7 +223,8 @@ static gboolean valid_name(const char *s)
     if (s[0] == '\0' || s[0] == '-')
         return FALSE;
     for (const char *p = s; *p != '\0'; p++) {
-        if (g_ascii_isspace(*p) || g_ascii_iscntrl(*p))
+        if (g_ascii_isspace(*p) || g_ascii_iscntrl(*p) ||
+            strchr("'`\"$\\;&<>|(){}", *p) != NULL)
             return FALSE;
     }
     return TRUE;

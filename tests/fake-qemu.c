@@ -24,6 +24,13 @@
  *   --phys-bits N      FAKE_QEMU_PHYS_BITS  qom-get phys-bits (default 46)
  *   --tsc-hz N         FAKE_QEMU_TSC_HZ     qom-get tsc-frequency
  *                                           (default 2100000000)
+ *   --inject-prop TEXT FAKE_QEMU_INJECT_PROP raw JSON member(s) appended,
+ *                                           byte for byte, as the last
+ *                                           members of the expansion's props
+ *                                           (so they win over a recorded
+ *                                           member of the same name)
+ *   --probe-record FILE FAKE_QEMU_PROBE_RECORD probe: write the same record
+ *                                           as exec mode when a probe starts
  *
  * What it does depends on the QEMU arguments:
  *
@@ -76,9 +83,31 @@
  *   exit-early    greeting, read the first command, then exit 1 with
  *                 "fake-qemu: crashed on purpose" on stderr.
  *   noreply-id    replies carry no "id".
- * huge and badname need recorded props (layouts A, B), badmodel a recorded
- * definitions reply (layout A); elsewhere they note on stderr that they
- * change nothing.  Exec mode ignores the mode.
+ *   deep          the expansion's props gain "fake-deep": 100000 nested
+ *                 arrays (valid JSON, 200 kB).
+ *   flood         answer qmp_capabilities with one reply line of 100 MiB
+ *                 (written in pieces, never held in memory); exit 1 as soon
+ *                 as the reader goes away.
+ *   qmp-error     every command is answered with a GenericError whose desc
+ *                 holds a newline, a tab and an ESC byte.
+ *   nogreeting    no greeting line; everything else as ok.
+ *   silent        no greeting, no reply: sleep forever.
+ *   crash         greeting, read the first command, then die of SIGSEGV.
+ *   kill-parent   greeting and replies up to half of the expansion reply,
+ *                 then SIGKILL the parent process (on a peer: the sshd
+ *                 session process, so the connection drops mid-reply) and
+ *                 exit.  Never use it for a local probe: the parent is
+ *                 qemu-mig.
+ * huge, badname, deep and --inject-prop need recorded props (layouts A, B),
+ * badmodel a recorded definitions reply (layout A); elsewhere they note on
+ * stderr that they change nothing.  Exec mode ignores the mode.
+ *
+ * The record (exec mode, and probes with --probe-record) is one JSON object:
+ * "pid", "ppid", "argv_hex" (every argument, hex), "fds" (open descriptors,
+ * sorted), "cwd", "sigblk", "sigign" (the SigBlk and SigIgn hex masks of
+ * /proc/self/status), "umask" (octal text, e.g. "0027"), "cpus_allowed"
+ * (Cpus_allowed_list) and "environ_hex" (every environment entry, hex, in
+ * order).
  *
  * Probe starts are counted, nokvm ones included, before any data is read.
  * Misconfiguration (bad option, unreadable or unknown data) is reported as
@@ -96,6 +125,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define FAKE_EXIT_CONFIG  2
 #define HUGE_PROP_LEN     (20 * 1024 * 1024)
@@ -124,6 +155,13 @@ typedef enum {
     MODE_EVENTS,
     MODE_EXIT_EARLY,
     MODE_NOREPLY_ID,
+    MODE_DEEP,
+    MODE_FLOOD,
+    MODE_QMP_ERROR,
+    MODE_NOGREETING,
+    MODE_SILENT,
+    MODE_CRASH,
+    MODE_KILL_PARENT,
     MODE__MAX,
 } FakeMode;
 
@@ -140,7 +178,19 @@ static const char *const mode_names[MODE__MAX] = {
     [MODE_EVENTS] = "events",
     [MODE_EXIT_EARLY] = "exit-early",
     [MODE_NOREPLY_ID] = "noreply-id",
+    [MODE_DEEP] = "deep",
+    [MODE_FLOOD] = "flood",
+    [MODE_QMP_ERROR] = "qmp-error",
+    [MODE_NOGREETING] = "nogreeting",
+    [MODE_SILENT] = "silent",
+    [MODE_CRASH] = "crash",
+    [MODE_KILL_PARENT] = "kill-parent",
 };
+
+#define DEEP_LEVELS      100000
+#define FLOOD_BYTES      (100 * 1024 * 1024)
+#define QMP_ERROR_DESC   "injected\\nfailure\\t\\u001b[31mred"
+
 
 typedef struct {
     /* Raw settings, from the environment, then the options. */
@@ -154,6 +204,8 @@ typedef struct {
     char *exit_status;
     char *phys_bits;
     char *tsc_hz;
+    char *inject_prop;
+    char *probe_record;
 
     /* Derived from the raw settings by config_validate(). */
     FakeMode mode;
@@ -182,6 +234,10 @@ static const OptionSpec option_specs[] = {
     {"--exit", "FAKE_QEMU_EXIT", offsetof(FakeConfig, exit_status)},
     {"--phys-bits", "FAKE_QEMU_PHYS_BITS", offsetof(FakeConfig, phys_bits)},
     {"--tsc-hz", "FAKE_QEMU_TSC_HZ", offsetof(FakeConfig, tsc_hz)},
+    {"--inject-prop", "FAKE_QEMU_INJECT_PROP",
+     offsetof(FakeConfig, inject_prop)},
+    {"--probe-record", "FAKE_QEMU_PROBE_RECORD",
+     offsetof(FakeConfig, probe_record)},
 };
 
 /* The kinds of recorded document fake-qemu knows. */
@@ -756,6 +812,28 @@ static gboolean expansion_props_offset(const Replay *r, gsize *open)
 }
 
 /**
+ * replay_inject_prop() - append raw members to the expansion's props
+ * @r: loaded replay
+ * @text: raw member text, e.g. "\"a,b\": true", copied byte for byte
+ */
+static void replay_inject_prop(Replay *r, const char *text)
+{
+    GString *exp = r->docs[DOC_EXPANSION].text;
+    gsize open, end;
+
+    if (!expansion_props_offset(r, &open) ||
+        !raw_value_end(exp->str, exp->len, open, &end)) {
+        fprintf(stderr, "fake-qemu: --inject-prop changes nothing: no props "
+                        "recorded\n");
+        return;
+    }
+    /* end is just past the props' '}': insert before it */
+    g_string_insert(exp, end - 1, text);
+    if (exp->str[end - 2] != '{')
+        g_string_insert(exp, end - 1, ", ");
+}
+
+/**
  * replay_apply_mode() - make the recorded replies misbehave for @mode
  * @r: loaded replay
  * @mode: the configured mode; only huge, badname and badmodel edit data
@@ -764,6 +842,22 @@ static void replay_apply_mode(Replay *r, FakeMode mode)
 {
     Recorded *defs = &r->docs[DOC_DEFINITIONS];
     gsize open;
+
+    if (mode == MODE_DEEP) {
+        if (!expansion_props_offset(r, &open)) {
+            fprintf(stderr, "fake-qemu: mode deep changes nothing: no props "
+                            "recorded\n");
+        } else {
+            g_autoptr(GString) prop = g_string_new("\"fake-deep\": ");
+
+            for (guint i = 0; i < DEEP_LEVELS; i++)
+                g_string_append_c(prop, '[');
+            for (guint i = 0; i < DEEP_LEVELS; i++)
+                g_string_append_c(prop, ']');
+            raw_insert_first(r->docs[DOC_EXPANSION].text, open, prop->str);
+        }
+        return;
+    }
 
     if (mode == MODE_HUGE || mode == MODE_BADNAME) {
         if (!expansion_props_offset(r, &open)) {
@@ -1179,6 +1273,11 @@ static GString *probe_dispatch(Probe *p, const char *line, gsize len,
     if (bad) {
         return reply_error("GenericError", bad, id ? id->str : NULL);
     }
+    if (p->cfg->mode == MODE_QMP_ERROR) {
+        return reply_error_raw("{\"class\": \"GenericError\", \"desc\": \""
+                               QMP_ERROR_DESC "\"}",
+                               id ? id->str : NULL);
+    }
     *name = json_object_get_string_member(obj, "execute");
     if (!p->negotiated && strcmp(*name, "qmp_capabilities") != 0) {
         return reply_error("CommandNotFound",
@@ -1221,6 +1320,15 @@ static gboolean probe_handle_line(Probe *p, const char *line, gsize len)
         negotiated && (strcmp(name, "query-cpu-model-expansion") == 0 ||
                        strcmp(name, "query-cpu-definitions") == 0);
 
+    if (p->cfg->mode == MODE_KILL_PARENT && negotiated &&
+        strcmp(name, "query-cpu-model-expansion") == 0) {
+        if (fwrite(reply->str, 1, reply->len / 2, stdout) != reply->len / 2 ||
+            fflush(stdout) != 0) {
+            exit(1);
+        }
+        kill(getppid(), SIGKILL);
+        exit(0);
+    }
     if (p->cfg->mode == MODE_OUT_OF_ORDER && swappable) {
         if (!p->held) {
             p->held = g_steal_pointer(&reply);
@@ -1237,6 +1345,34 @@ static gboolean probe_handle_line(Probe *p, const char *line, gsize len)
     probe_send(p, reply);
     return !quit;
 }
+
+/**
+ * flood() - one reply line of FLOOD_BYTES, written piece by piece
+ *
+ * Exits 1 as soon as a write fails (the reader went away).
+ */
+static void flood(void)
+{
+    static const char head[] = "{\"return\": {}, \"id\": \"capabilities\", "
+                               "\"pad\": \"";
+    char chunk[65536];
+    gsize done = 0;
+
+    memset(chunk, 'x', sizeof(chunk));
+    if (fwrite(head, 1, strlen(head), stdout) != strlen(head)) {
+        exit(1);
+    }
+    while (done < FLOOD_BYTES) {
+        if (fwrite(chunk, 1, sizeof(chunk), stdout) != sizeof(chunk)) {
+            exit(1);
+        }
+        done += sizeof(chunk);
+    }
+    write_line("\"}", 2);
+}
+
+static GArray *list_open_fds(void);
+static void write_record(const char *path, int argc, char **argv, GArray *fds);
 
 /**
  * count_probe() - leave one new file in the count directory
@@ -1294,7 +1430,7 @@ static void print_nokvm(const FakeConfig *cfg)
  *
  * Return: exit status
  */
-static int probe_run(const FakeConfig *cfg)
+static int probe_run(const FakeConfig *cfg, int argc, char **argv)
 {
     Probe p = {.cfg = cfg};
     Replay machines = {0};
@@ -1305,6 +1441,16 @@ static int probe_run(const FakeConfig *cfg)
     ssize_t n;
 
     count_probe(cfg->count_dir);
+    if (cfg->probe_record) {
+        g_autoptr(GArray) fds = list_open_fds();
+
+        write_record(cfg->probe_record, argc, argv, fds);
+    }
+    if (cfg->mode == MODE_SILENT) {
+        for (;;) {
+            pause();
+        }
+    }
     if (cfg->mode == MODE_NOKVM) {
         print_nokvm(cfg);
         return 1;
@@ -1315,6 +1461,9 @@ static int probe_run(const FakeConfig *cfg)
     }
     replay_load(&p.replay, cfg->replay);
     replay_apply_mode(&p.replay, cfg->mode);
+    if (cfg->inject_prop) {
+        replay_inject_prop(&p.replay, cfg->inject_prop);
+    }
     if (cfg->machines) {
         machines_path = g_strdup(cfg->machines);
     } else {
@@ -1338,7 +1487,9 @@ static int probe_run(const FakeConfig *cfg)
                            cfg->micro, cfg->minor, cfg->major);
     append_json_string(greeting, cfg->package);
     g_string_append(greeting, "}, \"capabilities\": [\"oob\"]}}");
-    write_line(greeting->str, greeting->len);
+    if (cfg->mode != MODE_NOGREETING) {
+        write_line(greeting->str, greeting->len);
+    }
 
     if (cfg->mode == MODE_HANG) {
         for (;;) {
@@ -1358,6 +1509,15 @@ static int probe_run(const FakeConfig *cfg)
         }
         if (cfg->mode == MODE_EXIT_EARLY) {
             fprintf(stderr, "fake-qemu: crashed on purpose\n");
+            return 1;
+        }
+        if (cfg->mode == MODE_CRASH) {
+            signal(SIGSEGV, SIG_DFL);
+            raise(SIGSEGV);
+            return 139;
+        }
+        if (cfg->mode == MODE_FLOOD) {
+            flood();
             return 1;
         }
         if (!probe_handle_line(&p, buf + start, end - start)) {
@@ -1422,6 +1582,51 @@ static GArray *list_open_fds(void)
 }
 
 /**
+ * record_status_fields() - add sigblk, sigign, umask and cpus_allowed
+ * @b: builder inside the record object
+ *
+ * Read from /proc/self/status, as the kernel sees this process; a missing
+ * line is recorded as null.
+ */
+static void record_status_fields(JsonBuilder *b)
+{
+    static const struct {
+        const char *line;
+        const char *member;
+    } wanted[] = {
+        {"SigBlk:", "sigblk"},
+        {"SigIgn:", "sigign"},
+        {"Umask:", "umask"},
+        {"Cpus_allowed_list:", "cpus_allowed"},
+    };
+    g_autofree char *status = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
+        die("/proc/self/status: cannot read");
+    }
+    lines = g_strsplit(status, "\n", -1);
+    for (gsize w = 0; w < G_N_ELEMENTS(wanted); w++) {
+        const char *value = NULL;
+
+        for (char **l = lines; *l; l++) {
+            if (g_str_has_prefix(*l, wanted[w].line)) {
+                value = *l + strlen(wanted[w].line);
+                break;
+            }
+        }
+        json_builder_set_member_name(b, wanted[w].member);
+        if (value) {
+            g_autofree char *v = g_strstrip(g_strdup(value));
+
+            json_builder_add_string_value(b, v);
+        } else {
+            json_builder_add_null_value(b);
+        }
+    }
+}
+
+/**
  * write_record() - record how the real launch was made, atomically
  * @path: the record file
  * @argc: number of arguments
@@ -1468,6 +1673,20 @@ static void write_record(const char *path, int argc, char **argv, GArray *fds)
     json_builder_end_array(b);
     json_builder_set_member_name(b, "cwd");
     json_builder_add_string_value(b, cwd);
+    record_status_fields(b);
+    json_builder_set_member_name(b, "environ_hex");
+    json_builder_begin_array(b);
+    for (char **e = environ; *e; e++) {
+        GString *hex = g_string_new(NULL);
+        const guchar *c;
+
+        for (c = (const guchar *)*e; *c; c++) {
+            g_string_append_printf(hex, "%02x", *c);
+        }
+        json_builder_add_string_value(b, hex->str);
+        g_string_free(hex, TRUE);
+    }
+    json_builder_end_array(b);
     json_builder_end_object(b);
 
     root = json_builder_get_root(b);
@@ -1702,7 +1921,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (has_arg(&cfg, "qmp", "stdio")) {
-        return probe_run(&cfg);
+        return probe_run(&cfg, argc, argv);
     }
     return exec_run(&cfg, argc, argv);
 }

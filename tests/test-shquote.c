@@ -160,7 +160,8 @@ static int check_argv_roundtrip(const char *const *argv)
         if (!g_file_test(shells[s], G_FILE_TEST_IS_EXECUTABLE))
             continue;
         run_roundtrip(shells[s], line, &got, &got_len);
-        if (got_len != want_len || memcmp(got, want, want_len) != 0)
+        if (got_len != want_len ||
+            (want_len > 0 && memcmp(got, want, want_len) != 0))
             g_test_message("%s: line <%s> did not round-trip", shells[s], line);
         g_assert_cmpmem(got, got_len, want, want_len);
         checked++;

@@ -173,3 +173,25 @@ void qm_test_keep_going(int *argc, char ***argv)
     *argc += 1;
     *argv = out;
 }
+
+/**
+ * qm_test_slow() - how many times slower than usual qemu-mig runs here
+ *
+ * QM_TEST_SLOW=N (a whole number, 1 to 100) when the qemu-mig the tests
+ * run is slowed down on purpose, as under valgrind (.ci/sanitize).  Tests
+ * with a hard time bound on a qemu-mig run multiply the bound by it, and
+ * the --timeout they give qemu-mig with it, so the bound still means what
+ * it says relative to that timeout.
+ *
+ * Return: N, or 1 when unset
+ */
+guint qm_test_slow(void)
+{
+    const char *value = g_getenv("QM_TEST_SLOW");
+    guint64 n = 1;
+
+    if (value != NULL && *value != '\0' &&
+        !g_ascii_string_to_unsigned(value, 10, 1, 100, &n, NULL))
+        g_error("QM_TEST_SLOW=%s: want a whole number from 1 to 100", value);
+    return (guint)n;
+}

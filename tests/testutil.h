@@ -12,3 +12,4 @@ const char *qm_test_env(const char *name);
 char *qm_test_read_data(const char *name, gsize *len);
 gboolean qm_test_isolated(void);
 void qm_test_keep_going(int *argc, char ***argv);
+guint qm_test_slow(void);

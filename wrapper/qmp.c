@@ -12,6 +12,9 @@
 #include "feature.h"
 #include "qmp.h"
 
+/* Deepest nesting accepted in a QMP document (real replies: under 10) */
+#define QM_QMP_MAX_DEPTH 128
+
 /*
  * The whole conversation is written at once: QEMU reads the monitor's
  * commands in order and answers each before reading the next, so one
@@ -168,7 +171,15 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
             if (c == '"') {
                 in_string = TRUE;
             } else if (c == '{' || c == '[') {
-                depth++;
+                /* json-glib recurses per level: a peer must not be able
+                 * to overflow our stack (QMP replies nest a few levels) */
+                if (++depth > QM_QMP_MAX_DEPTH) {
+                    g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                                "malformed QMP reply at byte %zu: nested "
+                                "deeper than %d levels",
+                                start, QM_QMP_MAX_DEPTH);
+                    return FALSE;
+                }
             } else if (c == '}' || c == ']') {
                 if (--depth == 0) {
                     i++;
@@ -411,6 +422,37 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
     profile->vendor = g_strdup(string_member(props, "vendor"));
     g_free(profile->model_id);
     profile->model_id = g_strdup(string_member(props, "model-id"));
+    /* printed on terminals (--dry-run, explain): no escape sequences */
+    for (const char *c = profile->model_id; c != NULL && *c; c++) {
+        if (g_ascii_iscntrl(*c)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: query-cpu-model-expansion reply has a "
+                        "model-id with control characters",
+                        profile->name);
+            return FALSE;
+        }
+    }
+    /* written into -cpu as is: only what QEMU's properties accept */
+    {
+        static const struct {
+            const char *name;
+            gint64 max;
+        } sig[] = {{"family", 0xff + 0xf}, {"model", 0xff}, {"stepping", 0xf}};
+
+        for (gsize k = 0; k < G_N_ELEMENTS(sig); k++) {
+            gint64 v = 0;
+
+            if (json_object_get_member(props, sig[k].name) != NULL &&
+                (!int_member(props, sig[k].name, &v) || v < 0 ||
+                 v > sig[k].max)) {
+                g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                            "%s: query-cpu-model-expansion reply has %s "
+                            "outside 0 to %" G_GINT64_FORMAT,
+                            profile->name, sig[k].name, sig[k].max);
+                return FALSE;
+            }
+        }
+    }
     int_member(props, "family", &profile->family);
     int_member(props, "model", &profile->model);
     int_member(props, "stepping", &profile->stepping);
