@@ -118,3 +118,24 @@ gboolean qm_feature_is_option(const char *canon)
     }
     return FALSE;
 }
+
+/**
+ * qm_feature_model_name_valid() - may this CPU model, machine type or
+ *                                 vendor name reach QEMU's command line?
+ * @name: name from a QMP reply or a cache file (untrusted either way)
+ *
+ * A ',' or '=' would add QEMU options (",accel=tcg"), so only
+ * [A-Za-z0-9._-] passes.
+ *
+ * Return: TRUE for 1-64 such characters
+ */
+gboolean qm_feature_model_name_valid(const char *name)
+{
+    if (name == NULL || *name == '\0' || strlen(name) > 64)
+        return FALSE;
+    for (const char *p = name; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
+            return FALSE;
+    }
+    return TRUE;
+}

@@ -490,24 +490,6 @@ static void add_to_array(gpointer data, const char *name)
 }
 
 /**
- * safe_name() - may this CPU model or machine name reach QEMU's command
- * line?  The rule of wrapper/qmp.c's model_name_valid().
- * @name: name
- *
- * Return: TRUE for 1-64 characters of [A-Za-z0-9._-]
- */
-static gboolean safe_name(const char *name)
-{
-    if (*name == '\0' || strlen(name) > 64)
-        return FALSE;
-    for (const char *p = name; *p; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
-            return FALSE;
-    }
-    return TRUE;
-}
-
-/**
  * load_models() - read the cpu-models member back
  * @profile: profile to fill
  * @array:   JSON array written by add_models()
@@ -561,8 +543,8 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
             return FALSE;
         }
         /* as wrapper/qmp.c checks them: these reach -cpu */
-        if (!safe_name(model->name) ||
-            (model->alias_of != NULL && !safe_name(model->alias_of))) {
+        if (!qm_feature_model_name_valid(model->name) ||
+            (model->alias_of != NULL && !qm_feature_model_name_valid(model->alias_of))) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile cpu-models entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",
@@ -617,8 +599,8 @@ static gboolean load_machines(QmProfile *profile, JsonArray *array,
             json_object_get_boolean_member_with_default(obj, "default", FALSE);
         g_ptr_array_add(profile->machines, machine);
         /* as wrapper/qmp.c checks them: these reach -machine */
-        if (!safe_name(machine->name) ||
-            (machine->alias != NULL && !safe_name(machine->alias))) {
+        if (!qm_feature_model_name_valid(machine->name) ||
+            (machine->alias != NULL && !qm_feature_model_name_valid(machine->alias))) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile machines entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",

@@ -301,23 +301,6 @@ static gboolean bool_member(JsonObject *obj, const char *member,
 }
 
 /**
- * model_name_valid() - may this CPU model or machine name reach QEMU?
- * @name: name from a QMP reply
- *
- * Return: TRUE for 1-64 characters of [A-Za-z0-9._-]
- */
-static gboolean model_name_valid(const char *name)
-{
-    if (name == NULL || *name == '\0' || strlen(name) > 64)
-        return FALSE;
-    for (const char *p = name; *p; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
-            return FALSE;
-    }
-    return TRUE;
-}
-
-/**
  * reply_error() - the error object of a QMP reply, if it failed
  * @reply: reply document
  *
@@ -457,7 +440,7 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
     int_member(props, "model", &profile->model);
     int_member(props, "stepping", &profile->stepping);
     int_member(props, "phys-bits", &profile->phys_bits);
-    if (profile->vendor == NULL || !model_name_valid(profile->vendor)) {
+    if (profile->vendor == NULL || !qm_feature_model_name_valid(profile->vendor)) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "%s: query-cpu-model-expansion reply has no valid vendor",
                     profile->name);
@@ -502,8 +485,8 @@ static QmCpuModel *parse_model(const char *host, JsonNode *entry,
     g_autoptr(GHashTable) seen = qm_featset_new();
     QmCpuModel *model;
 
-    if (!model_name_valid(name) ||
-        (alias != NULL && !model_name_valid(alias))) {
+    if (!qm_feature_model_name_valid(name) ||
+        (alias != NULL && !qm_feature_model_name_valid(alias))) {
         g_autofree char *what = printable(name ? name : "(none)", -1);
 
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
@@ -623,8 +606,8 @@ static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
         const char *alias = string_member(obj, "alias");
         QmMachine *machine;
 
-        if (!model_name_valid(name) ||
-            (alias != NULL && !model_name_valid(alias))) {
+        if (!qm_feature_model_name_valid(name) ||
+            (alias != NULL && !qm_feature_model_name_valid(alias))) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "%s: query-machines names a machine type with "
                         "characters outside [A-Za-z0-9._-]",
