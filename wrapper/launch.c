@@ -74,8 +74,7 @@ static void cloexec_ours(void)
 
         /* 0-2 too: if the caller closed stdout, whatever of ours landed
          * on fd 1 must not reach QEMU as its stdout */
-        if (inherited_fds != NULL &&
-            g_hash_table_contains(inherited_fds, key))
+        if (inherited_fds != NULL && g_hash_table_contains(inherited_fds, key))
             continue;
         fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
     }

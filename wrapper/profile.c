@@ -544,7 +544,8 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
         }
         /* as wrapper/qmp.c checks them: these reach -cpu */
         if (!qm_feature_model_name_valid(model->name) ||
-            (model->alias_of != NULL && !qm_feature_model_name_valid(model->alias_of))) {
+            (model->alias_of != NULL &&
+             !qm_feature_model_name_valid(model->alias_of))) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile cpu-models entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",
@@ -600,7 +601,8 @@ static gboolean load_machines(QmProfile *profile, JsonArray *array,
         g_ptr_array_add(profile->machines, machine);
         /* as wrapper/qmp.c checks them: these reach -machine */
         if (!qm_feature_model_name_valid(machine->name) ||
-            (machine->alias != NULL && !qm_feature_model_name_valid(machine->alias))) {
+            (machine->alias != NULL &&
+             !qm_feature_model_name_valid(machine->alias))) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile machines entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",

@@ -440,7 +440,8 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
     int_member(props, "model", &profile->model);
     int_member(props, "stepping", &profile->stepping);
     int_member(props, "phys-bits", &profile->phys_bits);
-    if (profile->vendor == NULL || !qm_feature_model_name_valid(profile->vendor)) {
+    if (profile->vendor == NULL ||
+        !qm_feature_model_name_valid(profile->vendor)) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "%s: query-cpu-model-expansion reply has no valid vendor",
                     profile->name);
