@@ -187,10 +187,9 @@ static const char *const mode_names[MODE__MAX] = {
     [MODE_KILL_PARENT] = "kill-parent",
 };
 
-#define DEEP_LEVELS      100000
-#define FLOOD_BYTES      (100 * 1024 * 1024)
-#define QMP_ERROR_DESC   "injected\\nfailure\\t\\u001b[31mred"
-
+#define DEEP_LEVELS    100000
+#define FLOOD_BYTES    (100 * 1024 * 1024)
+#define QMP_ERROR_DESC "injected\\nfailure\\t\\u001b[31mred"
 
 typedef struct {
     /* Raw settings, from the environment, then the options. */
@@ -1274,9 +1273,9 @@ static GString *probe_dispatch(Probe *p, const char *line, gsize len,
         return reply_error("GenericError", bad, id ? id->str : NULL);
     }
     if (p->cfg->mode == MODE_QMP_ERROR) {
-        return reply_error_raw("{\"class\": \"GenericError\", \"desc\": \""
-                               QMP_ERROR_DESC "\"}",
-                               id ? id->str : NULL);
+        return reply_error_raw(
+            "{\"class\": \"GenericError\", \"desc\": \"" QMP_ERROR_DESC "\"}",
+            id ? id->str : NULL);
     }
     *name = json_object_get_string_member(obj, "execute");
     if (!p->negotiated && strcmp(*name, "qmp_capabilities") != 0) {

@@ -1245,10 +1245,9 @@ static void test_on_unreachable(void)
 {
     g_autofree char *timeout = g_strdup_printf("%u", 2 * qm_test_slow());
     const double max_s = 6.0 * qm_test_slow();
-    const char *stale_opts[] = {"--timeout", timeout, "--max-age", "0s",
-                                NULL};
-    const char *fail_opts[] = {"--timeout", timeout, "--max-age", "0s",
-                               "--on-unreachable=fail", NULL};
+    const char *stale_opts[] = {"--timeout", timeout, "--max-age", "0s", NULL};
+    const char *fail_opts[] = {
+        "--timeout", timeout, "--max-age", "0s", "--on-unreachable=fail", NULL};
     g_autoptr(Ctx) ctx = NULL;
     g_autofree char *cold = NULL;
 

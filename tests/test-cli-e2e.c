@@ -632,8 +632,8 @@ static void test_hanging_peer(void)
     g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
     g_autofree char *timeout = g_strdup_printf("%u", 2 * qm_test_slow());
     const char *extra[] = {
-        "--timeout",     timeout, "--peer", peers[2]->alias, "--peer",
-        peers[0]->alias, NULL};
+        "--timeout", timeout,         "--peer", peers[2]->alias,
+        "--peer",    peers[0]->alias, NULL};
 
     if (!need_sshd())
         return;
@@ -681,8 +681,8 @@ static void test_bad_peer_qemu(void)
                 ? g_strdup_printf("timeout -s KILL 30 %s", plain)
                 : g_strdup(plain);
         g_autofree char *timeout = g_strdup_printf("%u", 3 * qm_test_slow());
-        const char *extra[] = {"--timeout", timeout, "--peer",
-                               peers[0]->alias, NULL};
+        const char *extra[] = {"--timeout", timeout, "--peer", peers[0]->alias,
+                               NULL};
 
         g_test_message("case %zu: %s %s", i, remote, cases[i].extra);
         launch_refused("EPYC-7713-64-Core", remote, extra, cases[i].status,

@@ -32,9 +32,9 @@
 #include "sshd.h"
 #include "testutil.h"
 
-#define PEERS 2
+#define PEERS     2
 #define LOCAL_CPU "EPYC-7713-64-Core"
-#define PEER_CPU "EPYC-7502-32-Core"
+#define PEER_CPU  "EPYC-7502-32-Core"
 
 extern char **environ;
 
@@ -160,8 +160,8 @@ static Result *run(const Spec *spec)
 
     r->run = g_new0(QmRun, 1);
     r->record = fresh_path("record");
-    r->cache_dir = spec->cache_dir ? g_strdup(spec->cache_dir)
-                                   : fresh_path("cache");
+    r->cache_dir =
+        spec->cache_dir ? g_strdup(spec->cache_dir) : fresh_path("cache");
     argv = build_argv(spec, r->cache_dir);
     envp = build_env(spec, r->record);
     start = g_get_monotonic_time();
@@ -236,8 +236,8 @@ static JsonNode *read_json(const char *path)
  */
 static GPtrArray *record_argv(JsonNode *record)
 {
-    JsonArray *hex = json_object_get_array_member(json_node_get_object(record),
-                                                  "argv_hex");
+    JsonArray *hex =
+        json_object_get_array_member(json_node_get_object(record), "argv_hex");
     GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
 
     for (guint i = 0; i < json_array_get_length(hex); i++)
@@ -531,14 +531,17 @@ static const PeerFault peer_faults[] = {
     {"reply-100MB", "flood", NULL, 6, "wrote more than 16777216 bytes", TRUE},
     {"nested-100000-deep", "deep", NULL, 6, "nested deeper than", FALSE},
     {"closes-mid-reply", "kill-parent", NULL, 3, "peer0", FALSE},
-    {"invalid-utf8", NULL, "\"\xff\xfe" "evil\": true", 6, "UTF-8", FALSE},
+    {"invalid-utf8", NULL,
+     "\"\xff\xfe"
+     "evil\": true",
+     6, "UTF-8", FALSE},
     {"name-comma", NULL, "\"a,b\": true", 6, "\"a,b\" with characters outside",
      FALSE},
     {"name-equals", NULL, "\"a=on\": true", 6, "\"a=on\" with characters",
      FALSE},
     {"name-space", NULL, "\"a b\": true", 6, "\"a b\" with characters", FALSE},
-    {"name-quotes", NULL, "\"a\\\"'b\": true", 6,
-     "\"a\\\"'b\" with characters", FALSE},
+    {"name-quotes", NULL, "\"a\\\"'b\": true", 6, "\"a\\\"'b\" with characters",
+     FALSE},
     {"name-shell", NULL, "\"$(touch x);`id`|&<>\": true", 6,
      "\"$(touch x);`id`|&<>\" with characters", FALSE},
     {"name-non-ascii", NULL, "\"f\\u00e9ature\": true", 6,
@@ -573,8 +576,8 @@ static void test_peer_fault(gconstpointer data)
     g_autofree char *remote = NULL;
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(Result) r = NULL;
-    const char *rest[] = {"--timeout", "3", "--peer", peers[0]->alias,
-                          "--",        "-cpu", "host", NULL};
+    const char *rest[] = {"--timeout", "3",    "--peer", peers[0]->alias,
+                          "--",        "-cpu", "host",   NULL};
 
     if (!need_sshd())
         return;
@@ -604,10 +607,9 @@ static void test_peer_fault(gconstpointer data)
     } else {
         /* a hung peer QEMU of a root session stays (see
          * test_hung_peer_qemu_cleanup()): not ours to leave behind */
-        g_autoptr(GPtrArray) pids =
-            f->mode && strcmp(f->mode, "silent") == 0
-                ? wait_count_pids(counts, 1, 2)
-                : count_dir_pids(counts);
+        g_autoptr(GPtrArray) pids = f->mode && strcmp(f->mode, "silent") == 0
+                                        ? wait_count_pids(counts, 1, 2)
+                                        : count_dir_pids(counts);
 
         for (guint i = 0; i < pids->len; i++) {
             kill_probe(GPOINTER_TO_INT(g_ptr_array_index(pids, i)), counts);
@@ -662,8 +664,9 @@ static void test_hung_peer_qemu_cleanup(void)
             g_autofree char *remote =
                 mitigated ? g_strdup_printf("timeout -s KILL 6 %s", fake)
                           : g_strdup(fake);
-            const char *rest[] = {"--timeout", "3", "--peer", peers[0]->alias,
-                                  "--", "-cpu", "host", NULL};
+            const char *rest[] = {"--timeout",     "3",  "--peer",
+                                  peers[0]->alias, "--", "-cpu",
+                                  "host",          NULL};
             g_autoptr(GPtrArray) args = peer_argv(remote, rest);
             Spec spec = {.args = (const char *const *)args->pdata};
             guint requests = count_in_file(log, "session_signal_req");
@@ -686,8 +689,9 @@ static void test_hung_peer_qemu_cleanup(void)
                 continue;
             }
             /* sshd logs the request a moment after qemu-mig left */
-            for (int i = 0; i < 100 &&
-                            count_in_file(log, "session_signal_req") == requests;
+            for (int i = 0;
+                 i < 100 &&
+                 count_in_file(log, "session_signal_req") == requests;
                  i++)
                 g_usleep(20000);
             g_assert_cmpuint(count_in_file(log, "session_signal_req"), >,
@@ -723,8 +727,8 @@ static void test_peer_lies_accepted(void)
         "\"model-id\": \"AMD \\u00e9EPYC, evil=on $(id) 'q'\"";
     const char *extra[] = {"--inject-prop", inject, NULL};
     g_autofree char *remote = NULL;
-    const char *dry[] = {"--dry-run", "--peer", NULL, "--", "-cpu", "host",
-                         NULL};
+    const char *dry[] = {"--dry-run", "--peer", NULL, "--",
+                         "-cpu",      "host",   NULL};
     const char *launch[] = {"--peer", NULL, "--", "-cpu", "host", NULL};
     g_autoptr(GPtrArray) dargs = NULL;
     g_autoptr(GPtrArray) largs = NULL;
@@ -759,8 +763,8 @@ static void test_peer_lies_accepted(void)
     g_assert_null(strstr(value, ",-cpu"));
     g_assert_null(strstr(value, "cpu=off"));
     /* model-id: commas became spaces, the rest is one opaque item */
-    g_assert_nonnull(
-        strstr(value, ",model-id=AMD \xc3\xa9" "EPYC  evil=on $(id) 'q',"));
+    g_assert_nonnull(strstr(value, ",model-id=AMD \xc3\xa9"
+                                   "EPYC  evil=on $(id) 'q',"));
     {
         Spec spec = {.args = (const char *const *)largs->pdata};
 
@@ -785,8 +789,8 @@ static void test_peer_lies_accepted(void)
 static Result *local_run(const char *qemu, const char *const *env)
 {
     g_autofree char *remote = remote_cmd(PEER_CPU, NULL);
-    const char *rest[] = {"--timeout", "3", "--peer", peers[0]->alias,
-                          "--",        "-cpu", "host", NULL};
+    const char *rest[] = {"--timeout", "3",    "--peer", peers[0]->alias,
+                          "--",        "-cpu", "host",   NULL};
     g_autoptr(GPtrArray) args = peer_argv(remote, rest);
     Spec spec = {.args = (const char *const *)args->pdata, .env = env};
 
@@ -817,9 +821,8 @@ static void test_local_qemu(void)
         return;
     g_assert_true(g_file_set_contents(noexec, "#!/bin/sh\n", -1, NULL));
     g_assert_cmpint(g_chmod(noexec, 0644), ==, 0);
-    g_assert_true(g_file_set_contents(badinterp,
-                                      "#!/nonexistent/interpreter\n", -1,
-                                      NULL));
+    g_assert_true(g_file_set_contents(badinterp, "#!/nonexistent/interpreter\n",
+                                      -1, NULL));
     g_assert_cmpint(g_chmod(badinterp, 0755), ==, 0);
     {
         g_autofree char *missing = g_build_filename(dir, "missing", NULL);
@@ -881,8 +884,13 @@ static void test_real_kvm_unusable(void)
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
     g_autofree char *unshare = g_find_program_in_path("unshare");
     const char *const wrap[] = {
-        "unshare", "-m", "sh", "-c",
-        "mount --bind /dev/null /dev/kvm && exec \"$@\"", "sh", NULL};
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        "mount --bind /dev/null /dev/kvm && exec \"$@\"",
+        "sh",
+        NULL};
     int status = -1;
 
     if (!need_sshd())
@@ -893,8 +901,9 @@ static void test_real_kvm_unusable(void)
         return;
     }
     {
-        const char *argv[] = {"unshare", "-m", "sh", "-c",
-                              "mount --bind /dev/null /dev/kvm", NULL};
+        const char *argv[] = {
+            "unshare", "-m", "sh", "-c", "mount --bind /dev/null /dev/kvm",
+            NULL};
 
         g_spawn_sync(NULL, (char **)argv, NULL,
                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
@@ -908,8 +917,8 @@ static void test_real_kvm_unusable(void)
     {
         g_autofree char *remote = remote_cmd(PEER_CPU, NULL);
         g_autofree char *full_wrap0 = g_strdup(unshare);
-        const char *rest[] = {"--timeout", "10", "--peer", peers[0]->alias,
-                              "--", "-cpu", "host", NULL};
+        const char *rest[] = {"--timeout", "10",   "--peer", peers[0]->alias,
+                              "--",        "-cpu", "host",   NULL};
         g_autoptr(GPtrArray) args = peer_argv(remote, rest);
         const char *w[G_N_ELEMENTS(wrap)];
         g_autoptr(Result) r = NULL;
@@ -921,8 +930,7 @@ static void test_real_kvm_unusable(void)
                 args->pdata[i + 1] = qemu;
         }
         {
-            Spec spec = {.args = (const char *const *)args->pdata,
-                         .wrap = w};
+            Spec spec = {.args = (const char *const *)args->pdata, .wrap = w};
 
             r = run(&spec);
         }
@@ -1099,9 +1107,16 @@ static void test_auth_refused(void)
 static void test_unresolvable(void)
 {
     g_autofree char *remote = remote_cmd(PEER_CPU, NULL);
-    const char *rest[] = {"--known-hosts", peers[0]->known_hosts, "--timeout",
-                          "3", "--peer", "root@qemu-mig-test.invalid",
-                          "--", "-cpu", "host", NULL};
+    const char *rest[] = {"--known-hosts",
+                          peers[0]->known_hosts,
+                          "--timeout",
+                          "3",
+                          "--peer",
+                          "root@qemu-mig-test.invalid",
+                          "--",
+                          "-cpu",
+                          "host",
+                          NULL};
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(Result) r = NULL;
 
@@ -1133,14 +1148,13 @@ static void test_hostkey_changed_between_runs(void)
     g_auto(GStrv) fields = NULL;
     g_autoptr(GPtrArray) args = NULL;
     g_autofree char *entry = NULL;
-    const char *rest[] = {"--known-hosts", kh, "--max-age", "0",
-                          "--peer", peers[0]->alias, "--", "-cpu", "host",
-                          NULL};
+    const char *rest[] = {"--known-hosts", kh,   "--max-age", "0",    "--peer",
+                          peers[0]->alias, "--", "-cpu",      "host", NULL};
 
     if (!need_sshd())
         return;
-    g_assert_true(g_file_get_contents(peers[0]->known_hosts, &before, NULL,
-                                      NULL));
+    g_assert_true(
+        g_file_get_contents(peers[0]->known_hosts, &before, NULL, NULL));
     g_assert_true(g_file_set_contents(kh, before, -1, NULL));
     args = peer_argv(remote, rest);
     {
@@ -1229,8 +1243,8 @@ static void unmount(const char *dir)
 static void assert_uncached_launch(const char *cache)
 {
     g_autofree char *remote = remote_cmd(PEER_CPU, NULL);
-    const char *dry[] = {"--dry-run", "--no-cache", "--peer", NULL, "--",
-                         "-cpu", "host", NULL};
+    const char *dry[] = {"--dry-run", "--no-cache", "--peer", NULL,
+                         "--",        "-cpu",       "host",   NULL};
     const char *launch[] = {"--peer", NULL, "--", "-cpu", "host", NULL};
     g_autoptr(GPtrArray) dargs = NULL;
     g_autoptr(GPtrArray) largs = NULL;
@@ -1358,8 +1372,8 @@ static void test_signal_during_probe(gconstpointer data)
     const char *extra[] = {"--mode", "hang", "--count-dir", remote_counts,
                            NULL};
     g_autofree char *remote = NULL;
-    const char *rest[] = {"--timeout", "60", "--peer", NULL, "--", "-cpu",
-                          "host", NULL};
+    const char *rest[] = {"--timeout", "60",   "--peer", NULL,
+                          "--",        "-cpu", "host",   NULL};
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(GPtrArray) argv = NULL;
     g_auto(GStrv) envp = NULL;
@@ -1428,7 +1442,9 @@ typedef struct {
 } Inherit;
 
 static const Inherit inherits[] = {
-    {"all-std-and-extra", {0, 1, 2, 5, 9, -1}, {SIGUSR2, SIGHUP, 0},
+    {"all-std-and-extra",
+     {0, 1, 2, 5, 9, -1},
+     {SIGUSR2, SIGHUP, 0},
      {SIGUSR1, SIGWINCH, 0}},
     {"stdin-closed", {1, 2, 7, -1}, {SIGPIPE, 0}, {0}},
     {"stdout-stderr-closed", {0, 5, -1}, {SIGINT, SIGQUIT, 0}, {SIGTERM, 0}},
@@ -1463,10 +1479,10 @@ static void test_inherit(gconstpointer data)
     g_autofree char *record = fresh_path("record");
     g_autofree char *cwd = fresh_path("cwd with space;$(x)");
     g_autofree char *remote = remote_cmd(PEER_CPU, NULL);
-    const char *rest[] = {"--peer", NULL, "--", "-add-fd", "fd=5,set=1",
-                          "-cpu", "host", NULL};
-    const char *dry_rest[] = {"--dry-run", "--peer", NULL, "--", "-add-fd",
-                              "fd=5,set=1", "-cpu", "host", NULL};
+    const char *rest[] = {"--peer",     NULL,   "--",   "-add-fd",
+                          "fd=5,set=1", "-cpu", "host", NULL};
+    const char *dry_rest[] = {"--dry-run",  "--peer", NULL,   "--", "-add-fd",
+                              "fd=5,set=1", "-cpu",   "host", NULL};
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(GPtrArray) argv = NULL;
     g_autoptr(GPtrArray) words = NULL;
@@ -1560,10 +1576,8 @@ static void test_inherit(gconstpointer data)
         g_assert_cmpint(json_array_get_int_element(fds, nfds), ==, *f);
     }
     g_assert_cmpuint(json_array_get_length(fds), ==, nfds);
-    g_assert_cmpstr(json_object_get_string_member(rec, "sigblk"), ==,
-                    want_blk);
-    g_assert_cmpstr(json_object_get_string_member(rec, "sigign"), ==,
-                    want_ign);
+    g_assert_cmpstr(json_object_get_string_member(rec, "sigblk"), ==, want_blk);
+    g_assert_cmpstr(json_object_get_string_member(rec, "sigign"), ==, want_ign);
     g_assert_cmpstr(json_object_get_string_member(rec, "umask"), ==, "0027");
     g_assert_cmpstr(json_object_get_string_member(rec, "cwd"), ==, cwd);
     g_assert_cmpstr(json_object_get_string_member(rec, "cpus_allowed"), ==,
@@ -1622,7 +1636,8 @@ static void test_no_injection(void)
     for (guint i = 0; i < hostile->len; i++) {
         const char *dest = g_ptr_array_index(hostile, i);
         const char *rest[] = {"--ssh-config", proxy_config, "--timeout", "3",
-                              "--peer", dest, "--", "-cpu", "host", NULL};
+                              "--peer",       dest,         "--",        "-cpu",
+                              "host",         NULL};
         g_autofree char *rc = remote_cmd(PEER_CPU, NULL);
         g_autoptr(GPtrArray) args = g_ptr_array_new();
         g_autoptr(Result) r = NULL;
@@ -1635,8 +1650,7 @@ static void test_no_injection(void)
             g_ptr_array_add(args, (char *)*a);
         g_ptr_array_add(args, NULL);
         {
-            Spec spec = {.args = (const char *const *)args->pdata,
-                         .cwd = dir};
+            Spec spec = {.args = (const char *const *)args->pdata, .cwd = dir};
 
             r = run(&spec);
         }
@@ -1669,19 +1683,33 @@ static void test_no_injection(void)
     }
     remote = remote_cmd(PEER_CPU, extra);
     {
-        const char *args[] = {"--ssh-config", evil_cfg, "--identity", evil_id,
-                              "--known-hosts", evil_kh,
-                              "--qemu", qm_test_env("QM_FAKE_QEMU"),
-                              "--remote-qemu", remote, "--peer", "evil",
-                              "--", "-cpu", "host", NULL};
+        const char *args[] = {"--ssh-config",
+                              evil_cfg,
+                              "--identity",
+                              evil_id,
+                              "--known-hosts",
+                              evil_kh,
+                              "--qemu",
+                              qm_test_env("QM_FAKE_QEMU"),
+                              "--remote-qemu",
+                              remote,
+                              "--peer",
+                              "evil",
+                              "--",
+                              "-cpu",
+                              "host",
+                              NULL};
         Spec spec = {.args = args};
         g_autoptr(Result) r = run(&spec);
         g_autoptr(JsonNode) rec = NULL;
         g_autoptr(GPtrArray) words = NULL;
         const char *const probe_words[] = {
-            "-machine", "q35,accel=kvm", "-cpu",
-            "base,lm=on,pae=on,host-phys-bits=on", "-m", "16", "-nodefaults",
-            "-nographic", "-S", "-qmp", "stdio", NULL};
+            "-machine",    "q35,accel=kvm",
+            "-cpu",        "base,lm=on,pae=on,host-phys-bits=on",
+            "-m",          "16",
+            "-nodefaults", "-nographic",
+            "-S",          "-qmp",
+            "stdio",       NULL};
         guint n = 0;
 
         g_assert_cmpint(r->run->status, ==, 0);
