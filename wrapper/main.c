@@ -255,20 +255,6 @@ static int run_cache(const QmOptions *opts)
 }
 
 /**
- * warn_all() - print the decision's warnings on stderr unless -q
- * @opts:     parsed options
- * @decision: the decision
- */
-static void warn_all(const QmOptions *opts, const QmDecision *decision)
-{
-    if (opts->quiet)
-        return;
-    for (guint i = 0; i < decision->warnings->len; i++)
-        fprintf(stderr, "qemu-mig: warning: %s\n",
-                (char *)g_ptr_array_index(decision->warnings, i));
-}
-
-/**
  * is_auto() - does a -cpu value ask for qemu-mig's named-model mode?
  * @cpu_value: -cpu value, or NULL
  *
@@ -444,7 +430,7 @@ int main(int argc, char **argv)
         return print_stdout(text);
     }
     if (decision != NULL)
-        warn_all(opts, decision);
+        print_warnings(opts, decision->warnings);
     if (decision != NULL && opts->verbose > 0)
         fprintf(stderr,
                 "qemu-mig: %u feature(s) hidden for %u peer(s); "

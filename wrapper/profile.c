@@ -191,6 +191,23 @@ char *qm_profile_age(const QmProfile *profile)
 }
 
 /**
+ * qm_profile_json_string() - a JSON node's string, if it holds one
+ * @node: node from a reply or a cache file, or NULL
+ *
+ * json_node_get_string() on anything else is a GLib critical; untrusted
+ * input must make that an error, not a warning.
+ *
+ * Return: the string (borrowed), or NULL
+ */
+const char *qm_profile_json_string(JsonNode *node)
+{
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_STRING)
+        return NULL;
+    return json_node_get_string(node);
+}
+
+/**
  * qm_profile_json_strings() - add a JSON array of strings to a builder
  * @builder: builder positioned inside an object
  * @member:  member name
@@ -340,12 +357,8 @@ JsonNode *qm_profile_to_json(const QmProfile *profile)
  */
 static char *get_string(JsonObject *obj, const char *member)
 {
-    JsonNode *node = json_object_get_member(obj, member);
-
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_STRING)
-        return NULL;
-    return g_strdup(json_node_get_string(node));
+    return g_strdup(
+        qm_profile_json_string(json_object_get_member(obj, member)));
 }
 
 /**
@@ -451,11 +464,7 @@ static gboolean load_names(JsonObject *obj, const char *member,
     }
     for (guint i = 0; i < json_array_get_length(array); i++) {
         JsonNode *elem = json_array_get_element(array, i);
-        const char *name =
-            JSON_NODE_HOLDS_VALUE(elem) &&
-                    json_node_get_value_type(elem) == G_TYPE_STRING
-                ? json_node_get_string(elem)
-                : NULL;
+        const char *name = qm_profile_json_string(elem);
         g_autofree char *canon = qm_feature_canon(name);
 
         if (canon == NULL || strcmp(canon, name) != 0) {

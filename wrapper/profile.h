@@ -112,6 +112,7 @@ const QmCpuModel *qm_profile_find_model(const QmProfile *profile,
 
 char *qm_profile_age(const QmProfile *profile);
 
+const char *qm_profile_json_string(JsonNode *node);
 void qm_profile_json_strings(JsonBuilder *builder, const char *member,
                              GPtrArray *names);
 JsonNode *qm_profile_to_json(const QmProfile *profile);

@@ -251,12 +251,8 @@ static JsonArray *array_member(JsonObject *obj, const char *member)
  */
 static const char *string_member(JsonObject *obj, const char *member)
 {
-    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
-
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_STRING)
-        return NULL;
-    return json_node_get_string(node);
+    return qm_profile_json_string(obj ? json_object_get_member(obj, member)
+                                      : NULL);
 }
 
 /**
@@ -513,11 +509,7 @@ static QmCpuModel *parse_model(const char *host, JsonNode *entry,
     for (guint i = 0; unavailable && i < json_array_get_length(unavailable);
          i++) {
         JsonNode *elem = json_array_get_element(unavailable, i);
-        const char *feat =
-            JSON_NODE_HOLDS_VALUE(elem) &&
-                    json_node_get_value_type(elem) == G_TYPE_STRING
-                ? json_node_get_string(elem)
-                : NULL;
+        const char *feat = qm_profile_json_string(elem);
         g_autofree char *canon = NULL;
 
         if (feat != NULL && *feat == '\0') {
