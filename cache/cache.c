@@ -392,7 +392,7 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
     static const GType header_types[] = {
         G_TYPE_INT64, G_TYPE_STRING, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING,
     };
-    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(JsonNode) root = NULL;
     g_autoptr(GError) local = NULL;
     g_autoptr(QmCacheEntry) out = g_new0(QmCacheEntry, 1);
     g_autofree char *expected_name = NULL;
@@ -403,16 +403,15 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
     const char *region;
     gsize region_len = 0;
 
-    /* an empty or all-blank file parses, with no root at all */
-    if (!json_parser_load_from_data(parser, text, -1, &local) ||
-        json_parser_get_root(parser) == NULL ||
-        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    if (!qm_profile_json_parse(text, strlen(text), &root, &local) ||
+        !JSON_NODE_HOLDS_OBJECT(root)) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                     "cache entry %s/%s is corrupt or truncated", cache->dir,
                     name);
         return FALSE;
     }
-    obj = json_node_get_object(json_parser_get_root(parser));
+    g_clear_error(&local);
+    obj = json_node_get_object(root);
     /* json-glib's *_with_default() getters cannot be trusted with a
      * member of another type: "key": 5 reads as NULL, and an object or
      * array raises a CRITICAL */

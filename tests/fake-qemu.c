@@ -26,9 +26,9 @@
  *                                           (default 2100000000)
  *   --inject-prop TEXT FAKE_QEMU_INJECT_PROP raw JSON member(s) appended,
  *                                           byte for byte, as the last
- *                                           members of the expansion's props
- *                                           (so they win over a recorded
- *                                           member of the same name)
+ *                                           members of the expansion's props,
+ *                                           replacing recorded members of
+ *                                           the same names
  *   --probe-record FILE FAKE_QEMU_PROBE_RECORD probe: write the same record
  *                                           as exec mode when a probe starts
  *
@@ -811,6 +811,58 @@ static gboolean expansion_props_offset(const Replay *r, gsize *open)
 }
 
 /**
+ * raw_drop_named() - remove the members of a compact object that @text
+ * names again
+ * @json: compact JSON text (from raw_compact())
+ * @open: offset of the object's '{'
+ * @text: raw member text about to be added
+ *
+ * qemu-mig refuses an object with a repeated key, so an injected member
+ * must replace the recorded one of the same name, not follow it.
+ */
+static void raw_drop_named(GString *json, gsize open, const char *text)
+{
+    gsize pos = open + 1;
+
+    while (pos < json->len && json->str[pos] == '"') {
+        gsize key_end, value_end, next;
+        g_autofree char *key = NULL;
+        const char *hit;
+        gboolean named = FALSE;
+
+        if (!raw_value_end(json->str, json->len, pos, &key_end) ||
+            key_end + 2 > json->len ||
+            !raw_value_end(json->str, json->len, key_end + 2, &value_end)) {
+            return;
+        }
+        key = g_strndup(json->str + pos, key_end - pos);
+        for (hit = strstr(text, key); hit && !named;
+             hit = strstr(hit + 1, key)) {
+            const char *after = hit + strlen(key);
+
+            while (*after == ' ') {
+                after++;
+            }
+            named = *after == ':';
+        }
+        next = value_end;
+        if (next + 1 < json->len && json->str[next] == ',') {
+            next += 2;
+        }
+        if (!named) {
+            pos = next;
+            continue;
+        }
+        if (json->str[next] == '}' && pos > open + 1) {
+            /* the last member: drop the ", " before it instead */
+            g_string_erase(json, pos - 2, next - pos + 2);
+            return;
+        }
+        g_string_erase(json, pos, next - pos);
+    }
+}
+
+/**
  * replay_inject_prop() - append raw members to the expansion's props
  * @r: loaded replay
  * @text: raw member text, e.g. "\"a,b\": true", copied byte for byte
@@ -824,6 +876,10 @@ static void replay_inject_prop(Replay *r, const char *text)
         !raw_value_end(exp->str, exp->len, open, &end)) {
         fprintf(stderr, "fake-qemu: --inject-prop changes nothing: no props "
                         "recorded\n");
+        return;
+    }
+    raw_drop_named(exp, open, text);
+    if (!raw_value_end(exp->str, exp->len, open, &end)) {
         return;
     }
     /* end is just past the props' '}': insert before it */

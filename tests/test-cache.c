@@ -765,6 +765,33 @@ static void spoil_truncate(const char *path, const char *scratch,
 }
 
 /**
+ * spoil_duplicate() - put a second "key" member in front of the real one
+ * @path:    entry
+ * @scratch: scratch directory (unused)
+ * @local:   TRUE for the local entry (unused)
+ *
+ * json-glib alone keeps the last of two equal keys, so the entry would
+ * still read as whole and valid: only refusing repeated keys makes this a
+ * miss.
+ */
+static void spoil_duplicate(const char *path, const char *scratch,
+                            gboolean local)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *spoilt = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *brace;
+
+    g_file_get_contents(path, &text, NULL, &error);
+    g_assert_no_error(error);
+    brace = strchr(text, '{');
+    g_assert_nonnull(brace);
+    spoilt = g_strdup_printf("{\"key\": \"someone-else\", %s", brace + 1);
+    g_file_set_contents(path, spoilt, -1, &error);
+    g_assert_no_error(error);
+}
+
+/**
  * load_record() - parse an entry as JSON
  * @path: entry
  *
@@ -882,6 +909,7 @@ static void spoil_symlink(const char *path, const char *scratch, gboolean local)
 static const Untrusted untrusted[] = {
     {"corrupt", "corrupt or truncated", spoil_corrupt},
     {"truncated", "corrupt or truncated", spoil_truncate},
+    {"duplicate-key", "corrupt or truncated", spoil_duplicate},
     {"foreign-format", "foreign format version", spoil_format},
     {"hand-edited", "checksum", spoil_edit},
     {"wrong-owner", "not a regular file of yours", spoil_owner},

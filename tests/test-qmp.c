@@ -1218,6 +1218,86 @@ static void test_transcript_alias_true(void)
     g_assert_true(qm_featset_has(profile->known, "sse4.1"));
 }
 
+/**
+ * json_depth() - a balanced document nested @levels deep
+ * @levels: number of opening brackets, the outer object included
+ *
+ * Return: newly allocated text
+ */
+static char *json_depth(guint levels)
+{
+    GString *s = g_string_new("{\"a\": ");
+
+    for (guint i = 1; i < levels; i++)
+        g_string_append_c(s, '[');
+    for (guint i = 1; i < levels; i++)
+        g_string_append_c(s, ']');
+    g_string_append_c(s, '}');
+    return g_string_free(s, FALSE);
+}
+
+/**
+ * test_json_parse_strict() - qm_profile_json_parse(): depth cap, repeated
+ * keys refused at any level, equal keys in sibling objects accepted
+ */
+static void test_json_parse_strict(void)
+{
+    static const struct {
+        const char *text;
+        const char *what; /* NULL: accepted; "": any error */
+    } cases[] = {
+        {"{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}}", NULL},
+        {"{\"a\": [{\"x\": 1}, {\"x\": 2}]}", NULL},
+        {"{\"a\": \"{[\\\"\", \"b\": 1}", NULL},
+        {"{\"a\": 1, \"a\": 1}", "key \"a\" appears twice in one object"},
+        {"{\"a\": {\"x\": 1, \"y\": {}, \"x\": 2}}", "key \"x\" appears"},
+        {"{\"a\": [{\"x\": 1, \"x\": 2}], \"b\": 0}", "key \"x\" appears"},
+        {"{\"a\": {}, \"b\": 1, \"a\": {}}", "key \"a\" appears"},
+        {"{\"\\u001b[2J\": 1, \"\\u001b[2J\": 2}", "key \"\\033[2J\""},
+        {"", "no JSON document"},
+        {"   ", "no JSON document"},
+        /* plain syntax errors keep json-glib's own message */
+        {"{\"a\": }", ""},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(JsonNode) root = NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean ok = qm_profile_json_parse(
+            cases[i].text, strlen(cases[i].text), &root, &error);
+
+        g_test_message("%s -> %s", cases[i].text,
+                       error ? error->message : "ok");
+        if (cases[i].what == NULL) {
+            g_assert_no_error(error);
+            g_assert_true(ok);
+            g_assert_true(JSON_NODE_HOLDS_OBJECT(root));
+        } else {
+            g_assert_false(ok);
+            g_assert_null(root);
+            g_assert_error(error, QM_ERROR, QM_ERROR_PROTOCOL);
+            g_assert_nonnull(strstr(error->message, cases[i].what));
+        }
+    }
+
+    for (guint levels = 126; levels <= 130; levels++) {
+        g_autofree char *text = json_depth(levels);
+        g_autoptr(JsonNode) root = NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean ok = qm_profile_json_parse(text, strlen(text), &root, &error);
+
+        if (levels <= 128) {
+            g_assert_no_error(error);
+            g_assert_true(ok);
+        } else {
+            g_assert_false(ok);
+            g_assert_error(error, QM_ERROR, QM_ERROR_PROTOCOL);
+            g_assert_cmpstr(error->message, ==,
+                            "nested deeper than 128 levels");
+        }
+    }
+}
+
 /* A broken transcript: which part to replace, with what, and the error. */
 typedef struct {
     const char *name;
@@ -1276,6 +1356,19 @@ static const BadTranscript bad_transcripts[] = {
      "{\"pcid\": true, \"vendor\": \"Genuine Intel;rm\"}}}, \"id\": "
      "\"model-expansion\"}",
      -1, QM_ERROR_PROTOCOL, "vendor"},
+    {"expansion-feature-twice", P_EXPANSION,
+     "{\"return\": {\"model\": {\"name\": \"base\", \"props\": "
+     "{\"pcid\": true, \"vendor\": \"GenuineIntel\", \"pcid\": false}}}, "
+     "\"id\": \"model-expansion\"}",
+     -1, QM_ERROR_PROTOCOL, "key \"pcid\" appears twice in one object"},
+    {"expansion-same-value-twice", P_EXPANSION,
+     "{\"return\": {\"model\": {\"name\": \"base\", \"props\": "
+     "{\"pcid\": true, \"vendor\": \"GenuineIntel\", \"pcid\": true}}}, "
+     "\"id\": \"model-expansion\"}",
+     -1, QM_ERROR_PROTOCOL, "key \"pcid\" appears twice"},
+    {"reply-id-twice", P_MACHINES,
+     "{\"return\": [], \"id\": \"machines\", \"id\": \"quit\"}", -1,
+     QM_ERROR_PROTOCOL, "key \"id\" appears twice"},
     {"definitions-evil-model", P_DEFINITIONS,
      "{\"return\": [{\"name\": \"Evil Model\", \"unavailable-features\": [], "
      "\"static\": false, \"migration-safe\": true}], \"id\": "
@@ -1586,6 +1679,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, split_bad[i], test_split_bad);
     }
     g_test_add_func("/qmp/split/max", test_split_max);
+    g_test_add_func("/qmp/json/strict", test_json_parse_strict);
 
     g_assert_cmpuint(files->len, >=, 20);
     for (guint i = 0; i < files->len; i++) {

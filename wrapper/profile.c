@@ -8,6 +8,9 @@
 #include "feature.h"
 #include "profile.h"
 
+/* QMP replies nest a few levels; json-glib recurses once per level */
+#define QM_PROFILE_JSON_MAX_DEPTH 128
+
 /**
  * qm_featset_new() - an empty feature set
  *
@@ -205,6 +208,145 @@ const char *qm_profile_json_string(JsonNode *node)
         json_node_get_value_type(node) != G_TYPE_STRING)
         return NULL;
     return json_node_get_string(node);
+}
+
+/**
+ * DupCheck - what the parser signal handlers of qm_profile_json_parse() keep
+ * @members: members seen so far, one counter per object being parsed
+ * @dup:     the first member name seen twice in one object, or NULL
+ */
+typedef struct {
+    GArray *members;
+    char *dup;
+} DupCheck;
+
+/**
+ * on_object_start() - JsonParser::object-start: a new innermost object
+ * @parser: the parser
+ * @data:   the DupCheck
+ */
+static void on_object_start(JsonParser *parser, gpointer data)
+{
+    DupCheck *check = data;
+    guint zero = 0;
+
+    g_array_append_val(check->members, zero);
+}
+
+/**
+ * on_object_member() - JsonParser::object-member, emitted after the member
+ * was stored
+ * @parser: the parser
+ * @obj:    the innermost object
+ * @name:   member name
+ * @data:   the DupCheck
+ *
+ * json-glib silently keeps the last of two equal keys, so a repeated key
+ * shows only as an object smaller than the number of members parsed.
+ */
+static void on_object_member(JsonParser *parser, JsonObject *obj,
+                             const char *name, gpointer data)
+{
+    DupCheck *check = data;
+    guint *seen;
+
+    if (check->members->len == 0)
+        return;
+    seen = &g_array_index(check->members, guint, check->members->len - 1);
+    if (json_object_get_size(obj) < ++*seen && check->dup == NULL)
+        check->dup = g_strdup(name);
+}
+
+/**
+ * on_object_end() - JsonParser::object-end: back to the enclosing object
+ * @parser: the parser
+ * @obj:    the finished object
+ * @data:   the DupCheck
+ */
+static void on_object_end(JsonParser *parser, JsonObject *obj, gpointer data)
+{
+    DupCheck *check = data;
+
+    if (check->members->len > 0)
+        g_array_set_size(check->members, check->members->len - 1);
+}
+
+/**
+ * qm_profile_json_parse() - parse one untrusted JSON document strictly
+ * @text:  the bytes (need not be NUL-terminated)
+ * @len:   their length
+ * @root:  set to the document, never NULL on success (json_node_unref())
+ * @error: set with QM_ERROR_PROTOCOL
+ *
+ * Stricter than json_parser_load_from_data() in two ways that matter for
+ * bytes from a peer or a cache file: nesting is capped before json-glib,
+ * which recurses once per level, can run out of stack, and a key repeated
+ * within one object is refused instead of silently letting the last one
+ * win - `"pcid": true, "pcid": false` has no honest meaning.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_profile_json_parse(const char *text, gsize len, JsonNode **root,
+                               GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    g_autoptr(GArray) members = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autofree char *dup = NULL;
+    g_autoptr(GError) local = NULL;
+    gboolean in_string = FALSE, escaped = FALSE;
+    DupCheck check = {.members = members};
+    gsize depth = 0;
+    gboolean ok;
+
+    for (gsize i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (in_string) {
+            if (escaped)
+                escaped = FALSE;
+            else if (c == '\\')
+                escaped = TRUE;
+            else if (c == '"')
+                in_string = FALSE;
+        } else if (c == '"') {
+            in_string = TRUE;
+        } else if ((c == '{' || c == '[') &&
+                   ++depth > QM_PROFILE_JSON_MAX_DEPTH) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "nested deeper than %d levels",
+                        QM_PROFILE_JSON_MAX_DEPTH);
+            return FALSE;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+
+    g_signal_connect(parser, "object-start", G_CALLBACK(on_object_start),
+                     &check);
+    g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member),
+                     &check);
+    g_signal_connect(parser, "object-end", G_CALLBACK(on_object_end), &check);
+    ok = json_parser_load_from_data(parser, text, (gssize)len, &local);
+    dup = check.dup;
+    if (!ok) {
+        g_set_error_literal(error, QM_ERROR, QM_ERROR_PROTOCOL, local->message);
+        return FALSE;
+    }
+    if (dup != NULL) {
+        g_autofree char *shown = g_strescape(dup, NULL);
+
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "key \"%.64s\" appears twice in one object", shown);
+        return FALSE;
+    }
+    /* an empty or all-blank text parses, with no root at all */
+    if (json_parser_get_root(parser) == NULL) {
+        g_set_error_literal(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                            "no JSON document");
+        return FALSE;
+    }
+    *root = json_node_ref(json_parser_get_root(parser));
+    return TRUE;
 }
 
 /**

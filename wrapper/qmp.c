@@ -12,9 +12,6 @@
 #include "feature.h"
 #include "qmp.h"
 
-/* Deepest nesting accepted in a QMP document (real replies: under 10) */
-#define QM_QMP_MAX_DEPTH 128
-
 /*
  * The whole conversation is written at once: QEMU reads the monitor's
  * commands in order and answers each before reading the next, so one
@@ -141,8 +138,8 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
     while (i < len) {
         gsize start, depth = 0;
         gboolean in_string = FALSE, escaped = FALSE;
-        g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) local = NULL;
+        JsonNode *doc = NULL;
 
         while (i < len && g_ascii_isspace(buf[i]))
             i++;
@@ -171,15 +168,7 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
             if (c == '"') {
                 in_string = TRUE;
             } else if (c == '{' || c == '[') {
-                /* json-glib recurses per level: a peer must not be able
-                 * to overflow our stack (QMP replies nest a few levels) */
-                if (++depth > QM_QMP_MAX_DEPTH) {
-                    g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
-                                "malformed QMP reply at byte %zu: nested "
-                                "deeper than %d levels",
-                                start, QM_QMP_MAX_DEPTH);
-                    return FALSE;
-                }
+                depth++;
             } else if (c == '}' || c == ']') {
                 if (--depth == 0) {
                     i++;
@@ -195,15 +184,13 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
             return FALSE;
         }
 
-        parser = json_parser_new_immutable();
-        if (!json_parser_load_from_data(parser, buf + start, i - start,
-                                        &local)) {
+        if (!qm_profile_json_parse(buf + start, i - start, &doc, &local)) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "malformed QMP reply at byte %zu: %s", start,
                         local->message);
             return FALSE;
         }
-        g_ptr_array_add(out, json_node_ref(json_parser_get_root(parser)));
+        g_ptr_array_add(out, doc);
     }
 
     *docs = g_steal_pointer(&out);
