@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../wrapper/error.h"
+#include "../wrapper/interrupt.h"
 #include "cache.h"
 
 /* Bumped whenever the record layout or the profile's meaning changes. */
@@ -635,6 +636,10 @@ gboolean qm_cache_lock(QmCache *cache, const char *key, gint64 deadline,
             g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                         "cannot lock %s/%s: %s", cache->dir, name,
                         g_strerror(errno));
+            close(fd);
+            return FALSE;
+        }
+        if (!qm_interrupt_check(cache->dir, error)) {
             close(fd);
             return FALSE;
         }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../wrapper/error.h"
+#include "../wrapper/interrupt.h"
 #include "../wrapper/qmp.h"
 #include "hostid.h"
 #include "probe.h"
@@ -114,19 +115,6 @@ static void child_setup(gpointer data)
 }
 
 /**
- * remaining_ms() - milliseconds until a deadline, for poll()
- * @deadline: g_get_monotonic_time() deadline
- *
- * Return: milliseconds, at least 0
- */
-static int remaining_ms(gint64 deadline)
-{
-    gint64 left = deadline - g_get_monotonic_time();
-
-    return left <= 0 ? 0 : (int)MIN(left / 1000 + 1, G_MAXINT);
-}
-
-/**
  * pump() - feed a child's stdin and drain its stdout and stderr
  * @fds:    stdin, stdout, stderr pipe fds (closed here as they finish)
  * @input:  bytes for stdin
@@ -151,8 +139,12 @@ static gboolean pump(int fds[3], const char *input, GByteArray *out,
             pfd[k].events = k == 0 ? POLLOUT : POLLIN;
             pfd[k].revents = 0;
         }
-        n = poll(pfd, 3, remaining_ms(deadline));
+        if (!qm_interrupt_check("local QEMU", error))
+            return FALSE;
+        n = poll(pfd, 3, qm_interrupt_poll_ms(deadline));
         if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 && g_get_monotonic_time() < deadline)
             continue;
         if (n <= 0) {
             g_set_error(error, QM_ERROR, QM_ERROR_UNREACHABLE,
@@ -199,7 +191,8 @@ static gboolean pump(int fds[3], const char *input, GByteArray *out,
 }
 
 /**
- * reap() - wait for a probe's QEMU, killing it at the deadline
+ * reap() - wait for a probe's QEMU, killing it at the deadline or when
+ *          interrupted
  * @pid:      child PID
  * @deadline: g_get_monotonic_time() deadline
  *
@@ -216,7 +209,7 @@ static int reap(GPid pid, gint64 deadline)
             break;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (g_get_monotonic_time() >= deadline) {
+        if (g_get_monotonic_time() >= deadline || qm_interrupt_pending()) {
             kill(pid, SIGKILL);
             waitpid(pid, &wstatus, 0);
             break;

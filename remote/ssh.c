@@ -22,6 +22,7 @@
 
 #include "ssh.h"
 #include "../wrapper/error.h"
+#include "../wrapper/interrupt.h"
 
 /* Remote stderr only ever ends up in a diagnostic: keep its head */
 #define QM_SSH_ERR_MAX (64 * 1024)
@@ -31,6 +32,16 @@
 
 /* Longest a send() may block the loop that watches the deadline */
 #define QM_SSH_SEND_TIMEOUT_US (100 * 1000)
+
+/*
+ * The remote shell announces its PID, which is the session's process
+ * group (sshd makes every session a setsid() leader) and, after exec, the
+ * command's own PID, first thing on stderr.
+ */
+#define QM_SSH_PGID_TAG "qemu-mig-pgid="
+
+/* Most time spent making sure an abandoned command is gone */
+#define QM_SSH_ABANDON_US (2 * G_USEC_PER_SEC)
 
 /* libssh 0.10 has no autoptr support: wrap its types for g_autoptr() */
 typedef struct ssh_key_struct QmSshKey;
@@ -70,6 +81,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshHash, qm_ssh_hash_free)
  * @closed:       the server closed the channel
  * @exited:       the server reported an exit status or signal
  * @exit_status:  exit status, -1 if none (yet)
+ * @abandoning:   conn_abandon() runs: waits ignore interruptions
  */
 typedef struct {
     const char *dest;
@@ -89,7 +101,86 @@ typedef struct {
     gboolean closed;
     gboolean exited;
     int exit_status;
+    gboolean abandoning;
 } QmSshConn;
+
+static gboolean conn_wait(QmSshConn *c, const char *what, GError **error);
+
+/**
+ * stderr_pgid() - the process group the remote shell announced
+ * @err: stderr collected so far
+ *
+ * The peer can write anything there: only a plain decimal number between
+ * 2 and the kernel's largest PID_MAX_LIMIT counts, so that nothing but
+ * the peer's own session can ever be the target.
+ *
+ * Return: the process group, 0 if none was announced
+ */
+static guint64 stderr_pgid(const GString *err)
+{
+    const char *p = err->str;
+    const char *end;
+    guint64 pgid;
+
+    if (!g_str_has_prefix(p, QM_SSH_PGID_TAG))
+        return 0;
+    p += strlen(QM_SSH_PGID_TAG);
+    end = strchr(p, '\n');
+    if (end == NULL || end == p || end - p > 7)
+        return 0;
+    for (const char *d = p; d < end; d++) {
+        if (!g_ascii_isdigit(*d))
+            return 0;
+    }
+    pgid = g_ascii_strtoull(p, NULL, 10);
+    return pgid >= 2 && pgid <= 4194304 ? pgid : 0;
+}
+
+/**
+ * conn_abandon() - make sure a command we give up on does not outlive us
+ * @c: connection whose command still runs
+ *
+ * sshd closes a finished session's pipes but signals nothing, and a hung
+ * or paused QEMU never reads them.  First a "signal" request: sshd
+ * (OpenSSH 7.9+) killpg()s the session for it - except root sessions of
+ * an sshd without the sshd-session split, which refuse it ("session
+ * signalling requires privilege separation").  So then, on a second
+ * channel, the remote user's own kill(1) on the process group the shell
+ * announced, which works for root too.  All of it within
+ * QM_SSH_ABANDON_US, whatever the first deadline was, and deaf to further
+ * interruptions: this is what an interruption is for.
+ */
+static void conn_abandon(QmSshConn *c)
+{
+    guint64 pgid = stderr_pgid(c->err);
+    g_autoptr(GError) ignored = NULL;
+    g_autofree char *kill_cmd = NULL;
+    ssh_channel kill_ch;
+    int rc;
+
+    c->abandoning = TRUE;
+    c->deadline = g_get_monotonic_time() + QM_SSH_ABANDON_US;
+    ssh_set_blocking(c->session, 0);
+    ssh_channel_request_send_signal(c->channel, "KILL");
+    if (pgid != 0 && (kill_ch = ssh_channel_new(c->session)) != NULL) {
+        kill_cmd = g_strdup_printf("kill -9 -%" G_GUINT64_FORMAT, pgid);
+        while ((rc = ssh_channel_open_session(kill_ch)) == SSH_AGAIN &&
+               conn_wait(c, "", &ignored))
+            ;
+        if (rc == SSH_OK) {
+            while ((rc = ssh_channel_request_exec(kill_ch, kill_cmd)) ==
+                       SSH_AGAIN &&
+                   conn_wait(c, "", &ignored))
+                ;
+        }
+        /* kill(1) has run once its channel is done */
+        while (rc == SSH_OK && !ssh_channel_is_eof(kill_ch) &&
+               !ssh_channel_is_closed(kill_ch) && conn_wait(c, "", &ignored))
+            ;
+        ssh_channel_free(kill_ch);
+    }
+    ssh_blocking_flush(c->session, (int)(QM_SSH_SEND_TIMEOUT_US / 1000));
+}
 
 /**
  * qm_ssh_conn_free() - tear down a connection, on every path out of
@@ -104,22 +195,9 @@ static void qm_ssh_conn_free(QmSshConn *c)
 {
     if (c == NULL)
         return;
-    /*
-     * A command we give up on (timeout, oversized output) must not outlive
-     * us on the peer: sshd closes its pipes but signals nothing, and a hung
-     * QEMU never reads them.  sshd (OpenSSH 7.9+) killpg()s the session
-     * for a "signal" request; blocking, so the request leaves before the
-     * disconnect, each flush bounded by QM_SSH_SEND_TIMEOUT_US.
-     */
     if (c->channel != NULL && !c->exited && !c->closed &&
-        ssh_channel_is_open(c->channel)) {
-        long sec = 0, usec = QM_SSH_SEND_TIMEOUT_US;
-
-        ssh_options_set(c->session, SSH_OPTIONS_TIMEOUT, &sec);
-        ssh_options_set(c->session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
-        ssh_set_blocking(c->session, 1);
-        ssh_channel_request_send_signal(c->channel, "KILL");
-    }
+        ssh_channel_is_open(c->channel))
+        conn_abandon(c);
     if (c->channel != NULL)
         ssh_channel_free(c->channel);
     if (c->event != NULL) {
@@ -388,12 +466,12 @@ static gboolean conn_fail(const QmSshConn *c, const char *what, GError **error)
  */
 static gboolean conn_wait(QmSshConn *c, const char *what, GError **error)
 {
-    gint64 left = c->deadline - g_get_monotonic_time();
-
-    if (left <= 0)
+    if (!c->abandoning && !qm_interrupt_check(c->dest, error))
+        return FALSE;
+    if (g_get_monotonic_time() >= c->deadline)
         return conn_timeout(c, what, error);
-    /* Round up: waking a little early would only spin */
-    ssh_event_dopoll(c->event, (int)MIN((left + 999) / 1000, G_MAXINT));
+    /* in slices, to notice an interruption soon */
+    ssh_event_dopoll(c->event, qm_interrupt_poll_ms(c->deadline));
 
     /*
      * dopoll() also fails on EINTR, so judge by the session state: only a
@@ -881,7 +959,9 @@ static int on_data(ssh_session session, ssh_channel channel, void *data,
     QmSshConn *c = userdata;
 
     if (is_stderr) {
-        gsize room = QM_SSH_ERR_MAX - MIN(c->err->len, QM_SSH_ERR_MAX);
+        /* room for the PID line too, cut by qm_ssh_run() */
+        gsize max = QM_SSH_ERR_MAX + strlen(QM_SSH_PGID_TAG) + 8;
+        gsize room = max - MIN(c->err->len, max);
 
         g_string_append_len(c->err, data, MIN(len, room));
     } else if (c->overflow || len > c->max_out - c->out->len) {
@@ -1121,6 +1201,7 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
                     GError **error)
 {
     g_autoptr(QmSshConn) c = g_new0(QmSshConn, 1);
+    g_autofree char *announced = NULL;
     QmSshResult *r;
 
     g_return_val_if_fail(dest != NULL, FALSE);
@@ -1131,12 +1212,18 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
 
     if (!conn_init(c, dest, deadline, max_out, error))
         return FALSE;
+    /* POSIX sh, bash, dash, ksh and zsh all run this as meant */
+    announced = g_strdup_printf("echo " QM_SSH_PGID_TAG "$$ >&2; %s", command);
     if (!conn_configure(c, options, error) || !conn_connect(c, error) ||
         !conn_check_host_key(c, error) || !conn_auth(c, options, error) ||
-        !conn_exec(c, command, error) || !conn_io(c, input, input_len, error)) {
+        !conn_exec(c, announced, error) ||
+        !conn_io(c, input, input_len, error)) {
         return FALSE;
     }
 
+    if (stderr_pgid(c->err) != 0)
+        g_string_erase(c->err, 0, strchr(c->err->str, '\n') + 1 - c->err->str);
+    g_string_truncate(c->err, MIN(c->err->len, QM_SSH_ERR_MAX));
     r = g_new0(QmSshResult, 1);
     r->out = g_steal_pointer(&c->out);
     r->err = g_string_free(g_steal_pointer(&c->err), FALSE);

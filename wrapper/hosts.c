@@ -13,6 +13,7 @@
 #include "../remote/probe.h"
 #include "error.h"
 #include "hosts.h"
+#include "interrupt.h"
 
 /**
  * HostJob - one host's work, written only by its own thread
@@ -230,6 +231,10 @@ static void fetch(HostJob *job)
 
     if (req->cache != NULL &&
         !qm_cache_lock(req->cache, key, req->deadline, &lock, &error)) {
+        if (qm_interrupt_pending()) {
+            job->error = g_steal_pointer(&error);
+            return;
+        }
         if (error->code == QM_ERROR_UNREACHABLE) {
             /* another qemu-mig is stuck probing: same as unreachable */
             if (use_stale(job, entry, error))
@@ -253,6 +258,10 @@ static void fetch(HostJob *job)
     }
 
     fresh = probe_host(job, &error);
+    if (fresh == NULL && qm_interrupt_pending()) {
+        job->error = g_steal_pointer(&error);
+        return;
+    }
     if (fresh == NULL) {
         if (!use_stale(job, entry, error))
             job->error = g_steal_pointer(&error);

@@ -16,6 +16,7 @@
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
 #include "wrapper/hosts.h"
+#include "wrapper/interrupt.h"
 #include "wrapper/launch.h"
 #include "wrapper/machine.h"
 #include "wrapper/qemuargs.h"
@@ -132,8 +133,12 @@ static gboolean gather(const QmOptions *opts, const char *qemu_path,
         .deadline = deadline,
     };
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-    gboolean ok = qm_hosts_gather(&request, local, remote, warnings, error);
+    gboolean ok;
 
+    /* A signal now stops the probes cleanly, then takes us as usual */
+    qm_interrupt_catch();
+    ok = qm_hosts_gather(&request, local, remote, warnings, error);
+    qm_interrupt_release();
     print_warnings(opts, warnings);
     return ok;
 }
