@@ -6,8 +6,9 @@
  * with the time left until the caller's deadline.  libssh's own blocking
  * timeouts apply per round trip, not per call, so a peer answering each
  * step just in time could otherwise hold a caller far past its deadline.
- * Only name resolution (getaddrinfo) and ssh-agent requests still block
- * inside libssh without a bound.
+ * Name resolution and the TCP connection are ours (remote/tcp.c), within
+ * the same deadline; only ssh-agent requests still block inside libssh
+ * without a bound.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <libssh/callbacks.h>
 
 #include "ssh.h"
+#include "tcp.h"
 #include "../wrapper/error.h"
 #include "../wrapper/interrupt.h"
 
@@ -82,6 +84,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshHash, qm_ssh_hash_free)
  * @exited:       the server reported an exit status or signal
  * @exit_status:  exit status, -1 if none (yet)
  * @abandoning:   conn_abandon() runs: waits ignore interruptions
+ * @fd:           the socket qemu-mig connected and libssh borrows, or -1
  */
 typedef struct {
     const char *dest;
@@ -102,6 +105,7 @@ typedef struct {
     gboolean exited;
     int exit_status;
     gboolean abandoning;
+    int fd;
 } QmSshConn;
 
 static gboolean conn_wait(QmSshConn *c, const char *what, GError **error);
@@ -206,8 +210,18 @@ static void qm_ssh_conn_free(QmSshConn *c)
         ssh_event_free(c->event);
     }
     if (c->session != NULL) {
+        /*
+         * libssh 0.10 leaves a socket given with SSH_OPTIONS_FD open on
+         * ssh_disconnect(), but closes it (and forgets it) on some
+         * connection errors: close it only if libssh still holds it, or
+         * another thread's new fd of the same number could go.
+         */
+        gboolean ours_open = c->fd >= 0 && ssh_get_fd(c->session) == c->fd;
+
         ssh_disconnect(c->session);
         ssh_free(c->session);
+        if (ours_open)
+            close(c->fd);
     }
     if (c->out != NULL)
         g_byte_array_unref(c->out);
@@ -676,6 +690,7 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
 static gboolean conn_connect(QmSshConn *c, GError **error)
 {
     g_autoptr(QmSshChars) host = NULL;
+    g_autoptr(QmSshChars) proxy = NULL;
     g_autofree char *what = NULL;
     unsigned int port = 22;
     int rc;
@@ -688,8 +703,29 @@ static gboolean conn_connect(QmSshConn *c, GError **error)
     if (g_get_monotonic_time() >= c->deadline)
         return conn_timeout(c, "before connecting", error);
 
+    /* A ProxyCommand reaches the peer its own way (and may know names we
+     * cannot resolve); otherwise resolve and connect within the deadline */
+    if (ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &proxy) !=
+            SSH_OK ||
+        proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0) {
+        socket_t fd;
+
+        if (host == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "%s: no host name to connect to", c->dest);
+            return FALSE;
+        }
+        if (!qm_tcp_connect(c->dest, host, port, c->deadline, &fd, error))
+            return FALSE;
+        if (ssh_options_set(c->session, SSH_OPTIONS_FD, &fd) < 0) {
+            close(fd);
+            return conn_fail(c, what, error);
+        }
+    }
     ssh_set_blocking(c->session, 0);
     rc = ssh_connect(c->session);
+    if (proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0)
+        c->fd = ssh_get_fd(c->session);
     conn_tune_socket(c);
     if (rc == SSH_ERROR)
         return conn_fail(c, what, error);
@@ -1158,6 +1194,7 @@ static gboolean conn_init(QmSshConn *c, const char *dest, gint64 deadline,
     c->deadline = deadline;
     c->max_out = max_out;
     c->exit_status = -1;
+    c->fd = -1;
     c->out = g_byte_array_new();
     c->err = g_string_new(NULL);
     c->session = ssh_new();

@@ -1119,6 +1119,76 @@ static void test_unresolvable(void)
 }
 
 /**
+ * test_dns_silent() - the DNS server takes the query and never answers:
+ * refused at --timeout, not after the resolver's own 5 s per try
+ *
+ * qemu-mig runs in a mount namespace of its own (unshare(1)) where
+ * /etc/resolv.conf names a UDP socket of this test that reads nothing.
+ */
+static void test_dns_silent(void)
+{
+    g_autofree char *remote = remote_cmd(PEER_CPU, NULL);
+    g_autofree char *resolv = fresh_path("resolv.conf");
+    const char *rest[] = {"--known-hosts",
+                          peers[0]->known_hosts,
+                          "--timeout",
+                          timeout_s(2),
+                          "--peer",
+                          "root@qemu-mig-dns-test.example",
+                          "--",
+                          "-cpu",
+                          "host",
+                          NULL};
+    g_autofree char *unshare = NULL;
+    const char *wrap[] = {NULL,
+                          "--mount",
+                          "/bin/sh",
+                          "-c",
+                          "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"",
+                          resolv,
+                          NULL};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Result) r = NULL;
+    int fd;
+
+    if (!need_sshd())
+        return;
+    unshare = g_find_program_in_path("unshare");
+    if (unshare == NULL) {
+        g_test_skip("no unshare(1)");
+        return;
+    }
+    wrap[0] = unshare;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(fd, >=, 0);
+    /* not 127.0.0.53, where systemd-resolved may listen */
+    sa.sin_addr.s_addr = htonl(0x7f0035fe);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        g_autofree char *why = g_strdup_printf(
+            "cannot bind 127.0.53.254:53: %s", g_strerror(errno));
+
+        close(fd);
+        g_test_skip(why);
+        return;
+    }
+    g_assert_true(g_file_set_contents(
+        resolv, "nameserver 127.0.53.254\noptions timeout:5 attempts:2\n", -1,
+        NULL));
+    args = peer_argv(remote, rest);
+    {
+        Spec spec = {.args = (const char *const *)args->pdata, .wrap = wrap};
+
+        r = run(&spec);
+    }
+    close(fd);
+    /* without qemu-mig's own bound: 2 tries of 5 s each */
+    assert_refused(r, 3, "resolving qemu-mig-dns-test.example", 3.5);
+    g_assert_nonnull(strstr(r->run->err, "timed out after"));
+    g_assert_cmpfloat(r->run->seconds, >=, 1.9 * qm_test_slow());
+}
+
+/**
  * test_hostkey_changed_between_runs() - run 1 launches and caches; the
  * peer's key then changes; run 2 (entry expired) is refused with exit 4 -
  * no fallback to the stale cached profile, which is left as it was
@@ -1822,6 +1892,7 @@ int main(int argc, char **argv)
                     test_known_hosts_missing);
     g_test_add_func("/faults/ssh/auth-refused", test_auth_refused);
     g_test_add_func("/faults/ssh/unresolvable", test_unresolvable);
+    g_test_add_func("/faults/ssh/dns-silent", test_dns_silent);
     g_test_add_func("/faults/ssh/hostkey-changed-between-runs",
                     test_hostkey_changed_between_runs);
     g_test_add_func("/faults/cache/read-only", test_cache_read_only);
