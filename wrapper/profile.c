@@ -272,6 +272,54 @@ static void on_object_end(JsonParser *parser, JsonObject *obj, gpointer data)
 }
 
 /**
+ * qm_profile_json_scan() - how deep JSON text nests, brackets inside
+ *                          strings aside
+ * @text:       the bytes
+ * @len:        their length
+ * @first_only: stop where the first top-level value closes
+ * @closed_at:  if not NULL, set to the offset just past the bracket that
+ *              closes the first top-level value, 0 if none does
+ *
+ * Cheap enough to run before json-glib, and the way to cut a stream of
+ * concatenated documents without parsing it.
+ *
+ * Return: the deepest nesting seen (within the first value if
+ * @first_only)
+ */
+gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
+                           gsize *closed_at)
+{
+    gboolean in_string = FALSE, escaped = FALSE;
+    gsize depth = 0, deepest = 0;
+
+    if (closed_at != NULL)
+        *closed_at = 0;
+    for (gsize i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (in_string) {
+            if (escaped)
+                escaped = FALSE;
+            else if (c == '\\')
+                escaped = TRUE;
+            else if (c == '"')
+                in_string = FALSE;
+        } else if (c == '"') {
+            in_string = TRUE;
+        } else if (c == '{' || c == '[') {
+            depth++;
+            deepest = MAX(deepest, depth);
+        } else if ((c == '}' || c == ']') && depth > 0 && --depth == 0) {
+            if (closed_at != NULL && *closed_at == 0)
+                *closed_at = i + 1;
+            if (first_only)
+                break;
+        }
+    }
+    return deepest;
+}
+
+/**
  * qm_profile_json_parse() - parse one untrusted JSON document strictly
  * @text:  the bytes (need not be NUL-terminated)
  * @len:   their length
@@ -293,32 +341,14 @@ gboolean qm_profile_json_parse(const char *text, gsize len, JsonNode **root,
     g_autoptr(GArray) members = g_array_new(FALSE, FALSE, sizeof(guint));
     g_autofree char *dup = NULL;
     g_autoptr(GError) local = NULL;
-    gboolean in_string = FALSE, escaped = FALSE;
     DupCheck check = {.members = members};
-    gsize depth = 0;
     gboolean ok;
 
-    for (gsize i = 0; i < len; i++) {
-        char c = text[i];
-
-        if (in_string) {
-            if (escaped)
-                escaped = FALSE;
-            else if (c == '\\')
-                escaped = TRUE;
-            else if (c == '"')
-                in_string = FALSE;
-        } else if (c == '"') {
-            in_string = TRUE;
-        } else if ((c == '{' || c == '[') &&
-                   ++depth > QM_PROFILE_JSON_MAX_DEPTH) {
-            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
-                        "nested deeper than %d levels",
-                        QM_PROFILE_JSON_MAX_DEPTH);
-            return FALSE;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
+    if (qm_profile_json_scan(text, len, FALSE, NULL) >
+        QM_PROFILE_JSON_MAX_DEPTH) {
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "nested deeper than %d levels", QM_PROFILE_JSON_MAX_DEPTH);
+        return FALSE;
     }
 
     g_signal_connect(parser, "object-start", G_CALLBACK(on_object_start),

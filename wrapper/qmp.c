@@ -136,8 +136,7 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
     }
 
     while (i < len) {
-        gsize start, depth = 0;
-        gboolean in_string = FALSE, escaped = FALSE;
+        gsize start, doc_len;
         g_autoptr(GError) local = NULL;
         JsonNode *doc = NULL;
 
@@ -153,36 +152,15 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
             return FALSE;
         }
         start = i;
-        for (; i < len; i++) {
-            char c = buf[i];
-
-            if (in_string) {
-                if (escaped)
-                    escaped = FALSE;
-                else if (c == '\\')
-                    escaped = TRUE;
-                else if (c == '"')
-                    in_string = FALSE;
-                continue;
-            }
-            if (c == '"') {
-                in_string = TRUE;
-            } else if (c == '{' || c == '[') {
-                depth++;
-            } else if (c == '}' || c == ']') {
-                if (--depth == 0) {
-                    i++;
-                    break;
-                }
-            }
-        }
-        if (depth != 0) {
+        qm_profile_json_scan(buf + start, len - start, TRUE, &doc_len);
+        if (doc_len == 0) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "QMP output is truncated (ends inside a reply "
                         "after %zu bytes)",
                         len);
             return FALSE;
         }
+        i = start + doc_len;
 
         if (!qm_profile_json_parse(buf + start, i - start, &doc, &local)) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
