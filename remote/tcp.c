@@ -237,6 +237,12 @@ gboolean qm_tcp_connect(const char *who, const char *host, unsigned int port,
     int err = ECONNREFUSED;
     gint64 start = g_get_monotonic_time();
 
+    if (g_get_monotonic_time() >= deadline) {
+        g_set_error(error, QM_ERROR, QM_ERROR_UNREACHABLE,
+                    "%s: timed out before connecting to %s port %u", who, host,
+                    port);
+        return FALSE;
+    }
     if (!resolve(who, host, port, deadline, &addrs, error))
         return FALSE;
     for (const struct addrinfo *ai = addrs; ai != NULL; ai = ai->ai_next) {
