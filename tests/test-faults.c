@@ -1435,7 +1435,7 @@ static void test_signal_during_probe(gconstpointer data)
     g_autoptr(GPtrArray) argv = NULL;
     g_auto(GStrv) envp = NULL;
     g_autoptr(GError) error = NULL;
-    gint64 deadline;
+    gint64 deadline, signalled;
     GPid pid;
     int status;
 
@@ -1464,8 +1464,15 @@ static void test_signal_during_probe(gconstpointer data)
     g_assert_cmpuint(qm_run_count_files(local_counts), ==, 1);
     g_assert_cmpuint(qm_run_count_files(remote_counts), ==, 1);
     g_usleep(200000); /* both are in the middle of their probe */
+    signalled = g_get_monotonic_time();
     g_assert_cmpint(kill(pid, sig), ==, 0);
     g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    /* well inside the 60 s --timeout: the probes stopped on the signal,
+     * and the peer's clean-up is bounded by 2 s */
+    g_test_message("died %.2f s after the signal",
+                   (g_get_monotonic_time() - signalled) / 1e6);
+    g_assert_cmpfloat((g_get_monotonic_time() - signalled) / 1e6, <,
+                      2.5 * qm_test_slow());
     g_spawn_close_pid(pid);
     g_assert_true(WIFSIGNALED(status));
     g_assert_cmpint(WTERMSIG(status), ==, sig);
