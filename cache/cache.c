@@ -411,7 +411,6 @@ static gboolean parse_record(QmCache *cache, const char *name, const char *text,
                     name);
         return FALSE;
     }
-    g_clear_error(&local);
     obj = json_node_get_object(root);
     /* json-glib's *_with_default() getters cannot be trusted with a
      * member of another type: "key": 5 reads as NULL, and an object or
