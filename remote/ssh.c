@@ -693,6 +693,7 @@ static gboolean conn_connect(QmSshConn *c, GError **error)
     g_autoptr(QmSshChars) proxy = NULL;
     g_autofree char *what = NULL;
     unsigned int port = 22;
+    gboolean direct;
     int rc;
 
     ssh_options_get(c->session, SSH_OPTIONS_HOST, &host);
@@ -705,9 +706,10 @@ static gboolean conn_connect(QmSshConn *c, GError **error)
 
     /* A ProxyCommand reaches the peer its own way (and may know names we
      * cannot resolve); otherwise resolve and connect within the deadline */
-    if (ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &proxy) !=
-            SSH_OK ||
-        proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0) {
+    direct = ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &proxy) !=
+                 SSH_OK ||
+             proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0;
+    if (direct) {
         socket_t fd;
 
         if (host == NULL) {
@@ -724,7 +726,7 @@ static gboolean conn_connect(QmSshConn *c, GError **error)
     }
     ssh_set_blocking(c->session, 0);
     rc = ssh_connect(c->session);
-    if (proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0)
+    if (direct)
         c->fd = ssh_get_fd(c->session);
     conn_tune_socket(c);
     if (rc == SSH_ERROR)
