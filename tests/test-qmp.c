@@ -1256,6 +1256,8 @@ static void test_json_parse_strict(void)
         {"{\"\\u001b[2J\": 1, \"\\u001b[2J\": 2}", "key \"\\033[2J\""},
         {"", "no JSON document"},
         {"   ", "no JSON document"},
+        {"{\"a\": 1} {\"a\": 2}", "data after the JSON document at byte 9"},
+        {"{\"a\": 1}\n", NULL},
         /* plain syntax errors keep json-glib's own message */
         {"{\"a\": }", ""},
     };

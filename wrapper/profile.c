@@ -211,7 +211,7 @@ const char *qm_profile_json_string(JsonNode *node)
 }
 
 /**
- * DupCheck - what the parser signal handlers of qm_profile_json_parse() keep
+ * DupCheck - what the parser signal handlers of repeated_key() keep
  * @members: members seen so far, one counter per object being parsed
  * @dup:     the first member name seen twice in one object, or NULL
  */
@@ -240,9 +240,6 @@ static void on_object_start(JsonParser *parser, gpointer data)
  * @obj:    the innermost object
  * @name:   member name
  * @data:   the DupCheck
- *
- * json-glib silently keeps the last of two equal keys, so a repeated key
- * shows only as an object smaller than the number of members parsed.
  */
 static void on_object_member(JsonParser *parser, JsonObject *obj,
                              const char *name, gpointer data)
@@ -272,13 +269,70 @@ static void on_object_end(JsonParser *parser, JsonObject *obj, gpointer data)
 }
 
 /**
- * qm_profile_json_scan() - how deep JSON text nests, brackets inside
+ * repeated_key() - parse again, to name the key a document repeats
+ * @text: a document qm_profile_json_parse() found a repeated key in
+ * @len:  its length
+ *
+ * Only for the error message: the handlers cost about a third of a
+ * parse, too much for every cache read on the launch path.
+ *
+ * Return: newly allocated key name, or NULL
+ */
+static char *repeated_key(const char *text, gsize len)
+{
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    g_autoptr(GArray) members = g_array_new(FALSE, FALSE, sizeof(guint));
+    DupCheck check = {.members = members};
+
+    g_signal_connect(parser, "object-start", G_CALLBACK(on_object_start),
+                     &check);
+    g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member),
+                     &check);
+    g_signal_connect(parser, "object-end", G_CALLBACK(on_object_end), &check);
+    json_parser_load_from_data(parser, text, (gssize)len, NULL);
+    return check.dup;
+}
+
+/**
+ * count_members() - members held by every object in a parsed document
+ * @node: document or part of it
+ *
+ * Return: the sum of json_object_get_size() over all objects
+ */
+static gsize count_members(JsonNode *node)
+{
+    gsize n = 0;
+
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject *obj = json_node_get_object(node);
+        JsonObjectIter iter;
+        JsonNode *member;
+
+        n = json_object_get_size(obj);
+        json_object_iter_init(&iter, obj);
+        while (json_object_iter_next(&iter, NULL, &member))
+            n += count_members(member);
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *array = json_node_get_array(node);
+
+        for (guint i = 0; i < json_array_get_length(array); i++)
+            n += count_members(json_array_get_element(array, i));
+    }
+    return n;
+}
+
+/**
+ * qm_profile_json_scan() - how deep JSON text nests, and how many object
+ *                          members it writes, brackets and colons inside
  *                          strings aside
  * @text:       the bytes
  * @len:        their length
  * @first_only: stop where the first top-level value closes
  * @closed_at:  if not NULL, set to the offset just past the bracket that
  *              closes the first top-level value, 0 if none does
+ * @members:    if not NULL, set to the number of ':' outside strings in
+ *              the first top-level value (in all of @text if @closed_at
+ *              is NULL), i.e. of object members written there
  *
  * Cheap enough to run before json-glib, and the way to cut a stream of
  * concatenated documents without parsing it.
@@ -287,10 +341,10 @@ static void on_object_end(JsonParser *parser, JsonObject *obj, gpointer data)
  * @first_only)
  */
 gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
-                           gsize *closed_at)
+                           gsize *closed_at, gsize *members)
 {
     gboolean in_string = FALSE, escaped = FALSE;
-    gsize depth = 0, deepest = 0;
+    gsize depth = 0, deepest = 0, colons = 0;
 
     if (closed_at != NULL)
         *closed_at = 0;
@@ -306,6 +360,8 @@ gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
                 in_string = FALSE;
         } else if (c == '"') {
             in_string = TRUE;
+        } else if (c == ':') {
+            colons += closed_at == NULL || *closed_at == 0;
         } else if (c == '{' || c == '[') {
             depth++;
             deepest = MAX(deepest, depth);
@@ -316,6 +372,8 @@ gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
                 break;
         }
     }
+    if (members != NULL)
+        *members = colons;
     return deepest;
 }
 
@@ -330,7 +388,9 @@ gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
  * bytes from a peer or a cache file: nesting is capped before json-glib,
  * which recurses once per level, can run out of stack, and a key repeated
  * within one object is refused instead of silently letting the last one
- * win - `"pcid": true, "pcid": false` has no honest meaning.
+ * win - `"pcid": true, "pcid": false` has no honest meaning.  json-glib
+ * keeps one member per key, so a repeat shows as objects holding fewer
+ * members than the text writes.
  *
  * Return: TRUE on success
  */
@@ -338,41 +398,39 @@ gboolean qm_profile_json_parse(const char *text, gsize len, JsonNode **root,
                                GError **error)
 {
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
-    g_autoptr(GArray) members = g_array_new(FALSE, FALSE, sizeof(guint));
-    g_autofree char *dup = NULL;
     g_autoptr(GError) local = NULL;
-    DupCheck check = {.members = members};
-    gboolean ok;
+    gsize end, written;
 
-    if (qm_profile_json_scan(text, len, FALSE, NULL) >
+    if (qm_profile_json_scan(text, len, FALSE, &end, &written) >
         QM_PROFILE_JSON_MAX_DEPTH) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "nested deeper than %d levels", QM_PROFILE_JSON_MAX_DEPTH);
         return FALSE;
     }
-
-    g_signal_connect(parser, "object-start", G_CALLBACK(on_object_start),
-                     &check);
-    g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member),
-                     &check);
-    g_signal_connect(parser, "object-end", G_CALLBACK(on_object_end), &check);
-    ok = json_parser_load_from_data(parser, text, (gssize)len, &local);
-    dup = check.dup;
-    if (!ok) {
-        g_set_error_literal(error, QM_ERROR, QM_ERROR_PROTOCOL, local->message);
-        return FALSE;
+    /* json-glib would parse a second document and keep only the first */
+    for (gsize i = end; end > 0 && i < len; i++) {
+        if (!g_ascii_isspace(text[i])) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "data after the JSON document at byte %zu", i);
+            return FALSE;
+        }
     }
-    if (dup != NULL) {
-        g_autofree char *shown = g_strescape(dup, NULL);
-
-        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
-                    "key \"%.64s\" appears twice in one object", shown);
+    if (!json_parser_load_from_data(parser, text, (gssize)len, &local)) {
+        g_set_error_literal(error, QM_ERROR, QM_ERROR_PROTOCOL, local->message);
         return FALSE;
     }
     /* an empty or all-blank text parses, with no root at all */
     if (json_parser_get_root(parser) == NULL) {
         g_set_error_literal(error, QM_ERROR, QM_ERROR_PROTOCOL,
                             "no JSON document");
+        return FALSE;
+    }
+    if (count_members(json_parser_get_root(parser)) != written) {
+        g_autofree char *dup = repeated_key(text, len);
+        g_autofree char *shown = g_strescape(dup ? dup : "?", NULL);
+
+        g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                    "key \"%.64s\" appears twice in one object", shown);
         return FALSE;
     }
     *root = json_node_ref(json_parser_get_root(parser));

@@ -113,7 +113,7 @@ const QmCpuModel *qm_profile_find_model(const QmProfile *profile,
 char *qm_profile_age(const QmProfile *profile);
 
 gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
-                           gsize *closed_at);
+                           gsize *closed_at, gsize *members);
 gboolean qm_profile_json_parse(const char *text, gsize len, JsonNode **root,
                                GError **error);
 const char *qm_profile_json_string(JsonNode *node);

@@ -152,7 +152,7 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
             return FALSE;
         }
         start = i;
-        qm_profile_json_scan(buf + start, len - start, TRUE, &doc_len);
+        qm_profile_json_scan(buf + start, len - start, TRUE, &doc_len, NULL);
         if (doc_len == 0) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "QMP output is truncated (ends inside a reply "
