@@ -120,16 +120,12 @@ gboolean qm_feature_is_option(const char *canon)
 }
 
 /**
- * qm_feature_model_name_valid() - may this CPU model, machine type or
- *                                 vendor name reach QEMU's command line?
- * @name: name from a QMP reply or a cache file (untrusted either way)
+ * name_safe() - 1-64 characters of [A-Za-z0-9._-]
+ * @name: name, or NULL
  *
- * A ',' or '=' would add QEMU options (",accel=tcg"), so only
- * [A-Za-z0-9._-] passes.
- *
- * Return: TRUE for 1-64 such characters
+ * Return: TRUE if so
  */
-gboolean qm_feature_model_name_valid(const char *name)
+static gboolean name_safe(const char *name)
 {
     if (name == NULL || *name == '\0' || strlen(name) > 64)
         return FALSE;
@@ -138,4 +134,21 @@ gboolean qm_feature_model_name_valid(const char *name)
             return FALSE;
     }
     return TRUE;
+}
+
+/**
+ * qm_feature_model_name_valid() - may this CPU model, machine type or
+ *                                 vendor name, and its alias, reach QEMU's
+ *                                 command line?
+ * @name:  name from a QMP reply or a cache file (untrusted either way)
+ * @alias: the alias QEMU reports for it, or NULL for none
+ *
+ * A ',' or '=' would add QEMU options (",accel=tcg"), so only
+ * [A-Za-z0-9._-] passes.
+ *
+ * Return: TRUE for 1-64 such characters in @name and (if any) @alias
+ */
+gboolean qm_feature_model_name_valid(const char *name, const char *alias)
+{
+    return name_safe(name) && (alias == NULL || name_safe(alias));
 }

@@ -782,9 +782,7 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
             return FALSE;
         }
         /* as wrapper/qmp.c checks them: these reach -cpu */
-        if (!qm_feature_model_name_valid(model->name) ||
-            (model->alias_of != NULL &&
-             !qm_feature_model_name_valid(model->alias_of))) {
+        if (!qm_feature_model_name_valid(model->name, model->alias_of)) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile cpu-models entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",
@@ -839,9 +837,7 @@ static gboolean load_machines(QmProfile *profile, JsonArray *array,
             json_object_get_boolean_member_with_default(obj, "default", FALSE);
         g_ptr_array_add(profile->machines, machine);
         /* as wrapper/qmp.c checks them: these reach -machine */
-        if (!qm_feature_model_name_valid(machine->name) ||
-            (machine->alias != NULL &&
-             !qm_feature_model_name_valid(machine->alias))) {
+        if (!qm_feature_model_name_valid(machine->name, machine->alias)) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile machines entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",

@@ -378,17 +378,20 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
     }
     /* written into -cpu as is: only what QEMU's properties accept */
     {
-        static const struct {
+        const struct {
             const char *name;
             gint64 max;
-        } sig[] = {{"family", 0xff + 0xf}, {"model", 0xff}, {"stepping", 0xf}};
+            gint64 *value;
+        } sig[] = {
+            {"family", 0xff + 0xf, &profile->family},
+            {"model", 0xff, &profile->model},
+            {"stepping", 0xf, &profile->stepping},
+        };
 
         for (gsize k = 0; k < G_N_ELEMENTS(sig); k++) {
-            gint64 v = 0;
-
             if (json_object_get_member(props, sig[k].name) != NULL &&
-                (!int_member(props, sig[k].name, &v) || v < 0 ||
-                 v > sig[k].max)) {
+                (!int_member(props, sig[k].name, sig[k].value) ||
+                 *sig[k].value < 0 || *sig[k].value > sig[k].max)) {
                 g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                             "%s: query-cpu-model-expansion reply has %s "
                             "outside 0 to %" G_GINT64_FORMAT,
@@ -397,12 +400,9 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
             }
         }
     }
-    int_member(props, "family", &profile->family);
-    int_member(props, "model", &profile->model);
-    int_member(props, "stepping", &profile->stepping);
     int_member(props, "phys-bits", &profile->phys_bits);
     if (profile->vendor == NULL ||
-        !qm_feature_model_name_valid(profile->vendor)) {
+        !qm_feature_model_name_valid(profile->vendor, NULL)) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "%s: query-cpu-model-expansion reply has no valid vendor",
                     profile->name);
@@ -447,8 +447,7 @@ static QmCpuModel *parse_model(const char *host, JsonNode *entry,
     g_autoptr(GHashTable) seen = qm_featset_new();
     QmCpuModel *model;
 
-    if (!qm_feature_model_name_valid(name) ||
-        (alias != NULL && !qm_feature_model_name_valid(alias))) {
+    if (!qm_feature_model_name_valid(name, alias)) {
         g_autofree char *what = printable(name ? name : "(none)", -1);
 
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
@@ -564,8 +563,7 @@ static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
         const char *alias = string_member(obj, "alias");
         QmMachine *machine;
 
-        if (!qm_feature_model_name_valid(name) ||
-            (alias != NULL && !qm_feature_model_name_valid(alias))) {
+        if (!qm_feature_model_name_valid(name, alias)) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "%s: query-machines names a machine type with "
                         "characters outside [A-Za-z0-9._-]",
