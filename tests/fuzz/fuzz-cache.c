@@ -214,11 +214,4 @@ static int qm_fuzz_cache(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifndef QM_FUZZ_NO_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    return qm_fuzz_cache(data, size);
-}
-#endif
+QM_FUZZ_ENTRY(qm_fuzz_cache)

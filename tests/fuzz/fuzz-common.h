@@ -100,8 +100,11 @@ static inline void qm_fuzz_setup(void)
 
 /**
  * qm_fuzz_name_safe() - may this CPU model / machine / vendor name reach
- * QEMU's command line?  Same rule as wrapper/qmp.c's model_name_valid().
+ * QEMU's command line?
  * @name: name
+ *
+ * The rule of qm_feature_model_name_valid(), written again on purpose: an
+ * invariant checked with the function under test could not fail.
  *
  * Return: TRUE for 1-64 characters of [A-Za-z0-9._-]
  */
@@ -191,3 +194,18 @@ static inline const char *qm_fuzz_data_dir(void)
 #endif
     return dir;
 }
+
+/*
+ * QM_FUZZ_ENTRY(fn) - libFuzzer's entry point, calling fn(data, size);
+ * nothing when the target is built into tests/test-fuzz-regress.c.
+ */
+#ifndef QM_FUZZ_NO_LIBFUZZER
+#define QM_FUZZ_ENTRY(fn)                                                      \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);              \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)               \
+    {                                                                          \
+        return fn(data, size);                                                 \
+    }
+#else
+#define QM_FUZZ_ENTRY(fn)
+#endif

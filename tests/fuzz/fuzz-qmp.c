@@ -78,11 +78,4 @@ static int qm_fuzz_qmp(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifndef QM_FUZZ_NO_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    return qm_fuzz_qmp(data, size);
-}
-#endif
+QM_FUZZ_ENTRY(qm_fuzz_qmp)
