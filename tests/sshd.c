@@ -383,6 +383,33 @@ QmTestSshd *qm_test_sshd_start(const char *alias)
 }
 
 /**
+ * qm_test_sshd_start_peers() - start sshds "peer0" to "peer<n-1>" and
+ *                              one ssh_config naming them all
+ * @peers: array of @n, filled with the running instances
+ * @n:     how many
+ *
+ * Return: newly allocated path of the combined ssh_config, in the test's
+ * scratch directory
+ */
+char *qm_test_sshd_start_peers(QmTestSshd **peers, int n)
+{
+    g_autoptr(GString) config = g_string_new(NULL);
+    char *path = g_build_filename(qm_test_tmpdir(), "ssh_config", NULL);
+
+    for (int i = 0; i < n; i++) {
+        g_autofree char *alias = g_strdup_printf("peer%d", i);
+        g_autofree char *text = NULL;
+
+        peers[i] = qm_test_sshd_start(alias);
+        g_assert_true(
+            g_file_get_contents(peers[i]->ssh_config, &text, NULL, NULL));
+        g_string_append_printf(config, "%s\n", text);
+    }
+    g_assert_true(g_file_set_contents(path, config->str, -1, NULL));
+    return path;
+}
+
+/**
  * qm_test_sshd_stop() - stop an instance and free it
  * @sshd: instance, may be NULL
  *

@@ -1694,7 +1694,6 @@ static void test_no_cache(void)
  */
 int main(int argc, char **argv)
 {
-    g_autoptr(GString) config = g_string_new(NULL);
     int ret;
 
     qm_test_init(&argc, &argv);
@@ -1703,21 +1702,14 @@ int main(int argc, char **argv)
     if (geteuid() != 0) {
         skip_reason = g_strdup("needs root (chown to another user)");
     } else if (qm_test_sshd_available(&skip_reason)) {
+        ssh_config = qm_test_sshd_start_peers(peers, PEERS);
         for (int i = 0; i < PEERS; i++) {
-            g_autofree char *alias = g_strdup_printf("peer%d", i);
-            g_autofree char *text = NULL;
             g_autofree char *file = NULL;
             g_autofree char *path = qm_run_capture(peer_cpus[i]);
 
-            peers[i] = qm_test_sshd_start(alias);
-            g_assert_true(
-                g_file_get_contents(peers[i]->ssh_config, &text, NULL, NULL));
-            g_string_append_printf(config, "%s\n", text);
             file = g_strdup_printf("%s/port-%d", map_dir, peers[i]->port);
             g_assert_true(g_file_set_contents(file, path, -1, NULL));
         }
-        ssh_config = g_build_filename(qm_test_tmpdir(), "ssh_config", NULL);
-        g_assert_true(g_file_set_contents(ssh_config, config->str, -1, NULL));
     }
 
     g_test_add_func("/cache/concurrent-cold", test_concurrent_cold);

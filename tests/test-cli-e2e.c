@@ -139,18 +139,6 @@ static void assign_cpu(QmTestSshd *peer, const char *cpu)
 }
 
 /**
- * cmp_strptr() - sort char * arrays
- * @a: pointer to first element
- * @b: pointer to second element
- *
- * Return: strcmp() order
- */
-static int cmp_strptr(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/**
  * expected_host_value() - "-cpu host" value for local vs. peers, computed
  *                         from the captures by plain set arithmetic
  * @local:     local capture
@@ -212,7 +200,7 @@ static char *expected_host_value(const char *local,
                 pick = f;
         }
     }
-    g_ptr_array_sort(hidden, cmp_strptr);
+    g_ptr_array_sort(hidden, qm_test_cmp_strptr);
     for (guint i = 0; i < hidden->len; i++)
         g_string_append_printf(value, ",%s=off",
                                (char *)g_ptr_array_index(hidden, i));
@@ -1018,24 +1006,13 @@ static void test_probe_json(void)
  */
 int main(int argc, char **argv)
 {
-    g_autoptr(GString) config = g_string_new(NULL);
     int ret;
 
     qm_test_init(&argc, &argv);
     map_dir = g_build_filename(qm_test_tmpdir(), "cpu-map", NULL);
     g_mkdir_with_parents(map_dir, 0700);
     if (qm_test_sshd_available(&skip_reason)) {
-        for (int i = 0; i < PEERS; i++) {
-            g_autofree char *alias = g_strdup_printf("peer%d", i);
-            g_autofree char *text = NULL;
-
-            peers[i] = qm_test_sshd_start(alias);
-            g_assert_true(
-                g_file_get_contents(peers[i]->ssh_config, &text, NULL, NULL));
-            g_string_append_printf(config, "%s\n", text);
-        }
-        ssh_config = g_build_filename(qm_test_tmpdir(), "ssh_config", NULL);
-        g_assert_true(g_file_set_contents(ssh_config, config->str, -1, NULL));
+        ssh_config = qm_test_sshd_start_peers(peers, PEERS);
     }
 
     g_test_add_func("/e2e/dry-run-every-capture", test_dry_run_every_capture);

@@ -1486,18 +1486,6 @@ static void test_signal_during_probe(gconstpointer data)
 /* ---- what QEMU inherits ----------------------------------------------- */
 
 /**
- * cmp_str() - GCompareFunc for g_ptr_array_sort() over char *
- * @a: pointer to the first string pointer
- * @b: pointer to the second string pointer
- *
- * Return: strcmp() order
- */
-static int cmp_str(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/**
  * Inherit - how the caller sets up qemu-mig's process
  * @name:     test path component
  * @fds:      descriptors the caller leaves open (-1 ends), 0-2 included
@@ -1698,8 +1686,8 @@ static void test_inherit(gconstpointer data)
                     }
                 }
             }
-            g_ptr_array_sort(want, cmp_str);
-            g_ptr_array_sort(got, cmp_str);
+            g_ptr_array_sort(want, qm_test_cmp_strptr);
+            g_ptr_array_sort(got, qm_test_cmp_strptr);
         }
         for (guint i = 0; i < want->len; i++) {
             g_assert_cmpuint(got->len, >, i);
@@ -1858,7 +1846,6 @@ static void test_no_injection(void)
  */
 int main(int argc, char **argv)
 {
-    g_autoptr(GString) config = g_string_new(NULL);
     int ret;
 
     /* A private mount namespace, before any thread: the tmpfs mounts of
@@ -1867,17 +1854,7 @@ int main(int argc, char **argv)
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
     qm_test_init(&argc, &argv);
     if (qm_test_sshd_available(&skip_reason)) {
-        for (int i = 0; i < PEERS; i++) {
-            g_autofree char *alias = g_strdup_printf("peer%d", i);
-            g_autofree char *text = NULL;
-
-            peers[i] = qm_test_sshd_start(alias);
-            g_assert_true(
-                g_file_get_contents(peers[i]->ssh_config, &text, NULL, NULL));
-            g_string_append_printf(config, "%s\n", text);
-        }
-        ssh_config = g_build_filename(qm_test_tmpdir(), "ssh_config", NULL);
-        g_assert_true(g_file_set_contents(ssh_config, config->str, -1, NULL));
+        ssh_config = qm_test_sshd_start_peers(peers, PEERS);
     }
 
     for (gsize i = 0; i < G_N_ELEMENTS(peer_faults); i++) {

@@ -50,18 +50,6 @@ static void test_replay(gconstpointer data)
 }
 
 /**
- * cmp_names() - GCompareFunc for g_ptr_array_sort() of char *
- * @a: pointer to the first name
- * @b: pointer to the second name
- *
- * Return: strcmp() order
- */
-static int cmp_names(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/**
  * add_target() - one test per file of a target's regression directory
  * @target: "argv", "qmp" or "cache"
  * @entry:  its entry function
@@ -80,7 +68,7 @@ static guint add_target(const char *target, FuzzEntry entry)
         if (name[0] != '.')
             g_ptr_array_add(names, g_strdup(name));
     }
-    g_ptr_array_sort(names, cmp_names);
+    g_ptr_array_sort(names, qm_test_cmp_strptr);
     for (guint i = 0; i < names->len; i++) {
         RegressCase *c = g_new0(RegressCase, 1);
         g_autofree char *test_path = NULL;

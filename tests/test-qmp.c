@@ -1632,18 +1632,6 @@ static void test_request(void)
 }
 
 /**
- * cmp_strptr() - g_ptr_array_sort() order for char * elements
- * @a: pointer to the first string pointer
- * @b: pointer to the second string pointer
- *
- * Return: strcmp() order
- */
-static int cmp_strptr(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/**
  * main() - register and run the qmp tests
  * @argc: argument count
  * @argv: arguments
@@ -1669,7 +1657,7 @@ int main(int argc, char **argv)
             g_str_has_suffix(name, ".json"))
             g_ptr_array_add(files, g_strdup(name));
     }
-    g_ptr_array_sort(files, cmp_strptr);
+    g_ptr_array_sort(files, qm_test_cmp_strptr);
 
     g_test_add_func("/qmp/split/pretty", test_split_pretty);
     g_test_add_func("/qmp/split/strings", test_split_strings);

@@ -2,6 +2,7 @@
  * qemu-mig tests: common set-up.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 #include "testutil.h"
@@ -194,4 +195,16 @@ guint qm_test_slow(void)
         !g_ascii_string_to_unsigned(value, 10, 1, 100, &n, NULL))
         g_error("QM_TEST_SLOW=%s: want a whole number from 1 to 100", value);
     return (guint)n;
+}
+
+/**
+ * qm_test_cmp_strptr() - g_ptr_array_sort() order for char * elements
+ * @a: pointer to the first string pointer
+ * @b: pointer to the second string pointer
+ *
+ * Return: strcmp() order
+ */
+int qm_test_cmp_strptr(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }

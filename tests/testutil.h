@@ -13,3 +13,4 @@ char *qm_test_read_data(const char *name, gsize *len);
 gboolean qm_test_isolated(void);
 void qm_test_keep_going(int *argc, char ***argv);
 guint qm_test_slow(void);
+int qm_test_cmp_strptr(gconstpointer a, gconstpointer b);
