@@ -527,17 +527,19 @@ static int refuse_passphrase(const char *prompt, char *buf, size_t len,
  *                      our deadline
  * @c: connection whose first ssh_connect() call just returned
  *
- * libssh 0.10 creates its socket without SOCK_CLOEXEC.  qemu-mig probes
- * the local QEMU from another thread while peers are being asked, and
- * that child must not inherit (and so hold open, or talk on) a peer's
- * connection.  This runs right after the first, non-blocking ssh_connect()
- * returns, so the window left is the few instructions between socket()
- * and here; GLib's spawn functions close inherited descriptors anyway.
- * (libssh does set FD_CLOEXEC on the ssh-agent socket itself.)
+ * A direct connection's socket is qemu-mig's own (remote/tcp.c, already
+ * close-on-exec), but libssh 0.10 creates the one it talks to a
+ * ProxyCommand through without SOCK_CLOEXEC.  qemu-mig probes the local
+ * QEMU from another thread while peers are being asked, and that child
+ * must not inherit (and so hold open, or talk on) a peer's connection.
+ * This runs right after the first, non-blocking ssh_connect() returns, so
+ * the window left is the few instructions between socketpair() and here;
+ * GLib's spawn functions close inherited descriptors anyway.  (libssh does
+ * set FD_CLOEXEC on the ssh-agent socket itself.)
  *
- * libssh also switches the socket back to blocking mode once connected
- * and, after a POLLOUT, hands everything it queued to one send(): up to
- * a whole SSH window of input.  Against a peer that stopped reading, that
+ * The socket is in blocking mode once connected, and libssh, after a
+ * POLLOUT, hands everything it queued to one send(): up to a whole SSH
+ * window of input.  Against a peer that stopped reading, that
  * send() would block until TCP gives up, far past the deadline.  A send
  * timeout makes it return what fit instead, which libssh handles like any
  * short write.  It cannot fail outright: POLLOUT means there was room.
@@ -580,7 +582,6 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
     int port = 0;
     bool process_config = false;
     int strict = 1;
-    int nodelay = 1;
     gint64 left;
     long timeout, timeout_usec;
 
@@ -657,12 +658,6 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
     }
     /* We check host keys ourselves, but say so in case libssh ever does */
     ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict);
-    /*
-     * A probe is a handful of small request/reply round trips: with Nagle
-     * on, each waits for the peer's delayed ACK (~40 ms in the key
-     * exchange alone, measured in bench/).
-     */
-    ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay);
     /*
      * Everything runs non-blocking under conn_wait(); this only bounds
      * any wait libssh might still do in blocking style behind our back.
