@@ -257,11 +257,8 @@ static void fetch(HostJob *job)
         }
     }
 
+    /* an interrupted probe fails with QM_ERROR_FAILED: never stale */
     fresh = probe_host(job, &error);
-    if (fresh == NULL && qm_interrupt_pending()) {
-        job->error = g_steal_pointer(&error);
-        return;
-    }
     if (fresh == NULL) {
         if (!use_stale(job, entry, error))
             job->error = g_steal_pointer(&error);
