@@ -167,3 +167,39 @@ guint qm_run_count_files(const char *dir)
         n++;
     return n;
 }
+
+/**
+ * qm_run_read_json() - parse a JSON file the test itself expects to be
+ *                      valid (an exec record, a cache entry)
+ * @path: file
+ *
+ * Return: the root (new reference), never NULL
+ */
+JsonNode *qm_run_read_json(const char *path)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+
+    json_parser_load_from_file(parser, path, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(json_parser_get_root(parser));
+    return json_node_ref(json_parser_get_root(parser));
+}
+
+/**
+ * qm_run_record_argv() - the argv a fake QEMU's exec record holds
+ * @record: the record root
+ *
+ * Return: new array of strings, byte for byte
+ */
+GPtrArray *qm_run_record_argv(JsonNode *record)
+{
+    JsonArray *hex =
+        json_object_get_array_member(json_node_get_object(record), "argv_hex");
+    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < json_array_get_length(hex); i++)
+        g_ptr_array_add(words,
+                        qm_run_unhex(json_array_get_string_element(hex, i)));
+    return words;
+}

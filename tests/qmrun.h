@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * qemu-mig tests: helpers shared by the tests that run the real qemu-mig
- * binary (test-cache.c and test-cli-e2e.c).
+ * binary (test-cache.c, test-cli-e2e.c, test-faults.c).
  */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 /**
  * QmRun - what one qemu-mig run did
@@ -47,3 +48,5 @@ QmRunCpuFacts *qm_run_load_facts(const char *cpu);
 char *qm_run_unhex(const char *hex);
 GPtrArray *qm_run_eval_line(const char *line);
 guint qm_run_count_files(const char *dir);
+JsonNode *qm_run_read_json(const char *path);
+GPtrArray *qm_run_record_argv(JsonNode *record);

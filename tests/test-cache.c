@@ -799,13 +799,10 @@ static void spoil_duplicate(const char *path, const char *scratch,
  */
 static JsonNode *load_record(const char *path)
 {
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) error = NULL;
+    JsonNode *root = qm_run_read_json(path);
 
-    json_parser_load_from_file(parser, path, &error);
-    g_assert_no_error(error);
-    g_assert_true(JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)));
-    return json_node_copy(json_parser_get_root(parser));
+    g_assert_true(JSON_NODE_HOLDS_OBJECT(root));
+    return root;
 }
 
 /**

@@ -763,22 +763,6 @@ static void test_local_refusals(void)
 }
 
 /**
- * read_record() - the fake QEMU's account of its exec
- * @path: record file
- *
- * Return: parsed JSON root
- */
-static JsonNode *read_record(const char *path)
-{
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) error = NULL;
-
-    json_parser_load_from_file(parser, path, &error);
-    g_assert_no_error(error);
-    return json_node_ref(json_parser_get_root(parser));
-}
-
-/**
  * exec_and_record() - run a real launch with fd 5 inherited, return the
  *                     fake QEMU's record and qemu-mig's PID
  * @args:   NULL-terminated qemu-mig arguments
@@ -826,7 +810,7 @@ static JsonNode *exec_and_record(const char *const *args,
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 0);
     *out = g_strdup(stdout_buf->str);
-    return read_record(record);
+    return qm_run_read_json(record);
 }
 
 /**
@@ -840,18 +824,16 @@ static void assert_record(JsonNode *record, GPid pid,
                           const char *const *expected)
 {
     JsonObject *obj = json_node_get_object(record);
-    JsonArray *argv = json_object_get_array_member(obj, "argv_hex");
+    g_autoptr(GPtrArray) argv = qm_run_record_argv(record);
     JsonArray *fds = json_object_get_array_member(obj, "fds");
     guint n = 0;
 
     g_assert_cmpint(json_object_get_int_member(obj, "pid"), ==, pid);
     for (; expected[n]; n++) {
-        g_autofree char *word =
-            qm_run_unhex(json_array_get_string_element(argv, n));
-
-        g_assert_cmpstr(word, ==, expected[n]);
+        g_assert_cmpuint(argv->len, >, n);
+        g_assert_cmpstr(g_ptr_array_index(argv, n), ==, expected[n]);
     }
-    g_assert_cmpuint(json_array_get_length(argv), ==, n);
+    g_assert_cmpuint(argv->len, ==, n);
     /* 0-2 and the inherited fd 5; nothing of qemu-mig's */
     g_assert_cmpuint(json_array_get_length(fds), ==, 4);
     g_assert_cmpint(json_array_get_int_element(fds, 0), ==, 0);

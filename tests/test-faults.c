@@ -231,40 +231,6 @@ static void assert_refused(const Result *r, int status, const char *needle,
 }
 
 /**
- * read_json() - parse a JSON file
- * @path: file
- *
- * Return: the root (new reference)
- */
-static JsonNode *read_json(const char *path)
-{
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) error = NULL;
-
-    json_parser_load_from_file(parser, path, &error);
-    g_assert_no_error(error);
-    return json_node_ref(json_parser_get_root(parser));
-}
-
-/**
- * record_argv() - the argv an exec record holds
- * @record: the record root
- *
- * Return: new array of strings
- */
-static GPtrArray *record_argv(JsonNode *record)
-{
-    JsonArray *hex =
-        json_object_get_array_member(json_node_get_object(record), "argv_hex");
-    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
-
-    for (guint i = 0; i < json_array_get_length(hex); i++)
-        g_ptr_array_add(words,
-                        qm_run_unhex(json_array_get_string_element(hex, i)));
-    return words;
-}
-
-/**
  * dry_run_words() - the argv a successful --dry-run printed
  * @r: the run
  *
@@ -753,8 +719,8 @@ static void test_peer_lies_accepted(void)
     }
     g_assert_cmpint(l->run->status, ==, 0);
     g_assert_cmpstr(l->run->err, ==, "fake-qemu: started\n");
-    record = read_json(l->record);
-    executed = record_argv(record);
+    record = qm_run_read_json(l->record);
+    executed = qm_run_record_argv(record);
     assert_same_words(executed, words);
 }
 
@@ -1345,8 +1311,8 @@ static void assert_uncached_launch(const char *cache)
     g_assert_cmpuint(uncached, ==, 2);
     g_assert_nonnull(strstr(l->run->err, "the profile of local is not"));
     g_assert_nonnull(strstr(l->run->err, "the profile of peer0 is not"));
-    record = read_json(l->record);
-    executed = record_argv(record);
+    record = qm_run_read_json(l->record);
+    executed = qm_run_record_argv(record);
     assert_same_words(executed, words);
 }
 
@@ -1634,10 +1600,10 @@ static void test_inherit(gconstpointer data)
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 
-    root = read_json(record);
+    root = qm_run_read_json(record);
     rec = json_node_get_object(root);
     g_assert_cmpint(json_object_get_int_member(rec, "pid"), ==, pid);
-    executed = record_argv(root);
+    executed = qm_run_record_argv(root);
     assert_same_words(executed, words);
     fds = json_object_get_array_member(rec, "fds");
     for (const int *f = in->fds; *f >= 0; f++, nfds++) {
@@ -1819,8 +1785,8 @@ static void test_no_injection(void)
 
         g_assert_cmpint(r->run->status, ==, 0);
         g_assert_cmpstr(r->run->err, ==, "fake-qemu: started\n");
-        rec = read_json(probe_record);
-        words = record_argv(rec);
+        rec = qm_run_read_json(probe_record);
+        words = qm_run_record_argv(rec);
         /* fake, --replay FILE, --probe-record FILE, then the probe words */
         g_assert_cmpstr(g_ptr_array_index(words, 0), ==,
                         qm_test_env("QM_FAKE_QEMU"));
