@@ -1133,7 +1133,8 @@ static GString *cmd_query_kvm(Probe *p G_GNUC_UNUSED, const char *id)
 }
 
 /**
- * cmd_qom_get() - the vCPU facts a probe reads: phys-bits, tsc-frequency
+ * cmd_qom_get() - the vCPU facts a probe reads: phys-bits, tsc-frequency,
+ *                 guest-phys-bits
  * @p: probe state
  * @id: compact JSON id or NULL
  *
@@ -1152,6 +1153,13 @@ static GString *cmd_qom_get(Probe *p, const char *id)
         return reply_return(p->cfg->phys_bits ? p->cfg->phys_bits : "46", id);
     if (g_strcmp0(prop, "tsc-frequency") == 0)
         return reply_return(p->cfg->tsc_hz ? p->cfg->tsc_hz : "2100000000", id);
+    /* QEMU 9.1+ has it (its expansion lists it) and sets it from KVM: the
+     * host's width, as on the hosts the captures came from */
+    if (g_strcmp0(prop, "guest-phys-bits") == 0 &&
+        p->replay.docs[DOC_EXPANSION].text != NULL &&
+        strstr(p->replay.docs[DOC_EXPANSION].text->str,
+               "\"guest-phys-bits\"") != NULL)
+        return reply_return(p->cfg->phys_bits ? p->cfg->phys_bits : "46", id);
     return reply_error("GenericError", "Property not found", id);
 }
 

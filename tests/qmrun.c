@@ -42,8 +42,25 @@ void qm_run_cpu_facts_free(QmRunCpuFacts *f)
 {
     g_hash_table_unref(f->features);
     g_hash_table_unref(f->known);
+    g_hash_table_unref(f->props);
+    g_hash_table_unref(f->values);
     g_free(f->model_id);
+    g_free(f->vendor);
     g_free(f);
+}
+
+/**
+ * qm_run_fact() - an integer or boolean property of the expansion
+ * @f:    facts
+ * @prop: property name
+ *
+ * Return: its value (booleans 0/1), or -1 when the capture has none
+ */
+gint64 qm_run_fact(const QmRunCpuFacts *f, const char *prop)
+{
+    const gint64 *v = g_hash_table_lookup(f->values, prop);
+
+    return v ? *v : -1;
 }
 
 /**
@@ -63,6 +80,8 @@ QmRunCpuFacts *qm_run_load_facts(const char *cpu)
 
     f->features = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     f->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    f->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    f->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_file_get_contents(path, &text, &len, &error);
     g_assert_no_error(error);
     g_assert_true(qm_qmp_split(text, len, &docs, &error));
@@ -82,14 +101,25 @@ QmRunCpuFacts *qm_run_load_facts(const char *cpu)
         f->stepping = json_object_get_int_member(props, "stepping");
         f->model_id =
             g_strdup(json_object_get_string_member(props, "model-id"));
+        f->vendor = g_strdup(json_object_get_string_member(props, "vendor"));
         members = json_object_get_members(props);
         for (GList *l = members; l; l = l->next) {
             JsonNode *v = json_object_get_member(props, l->data);
             g_autofree char *canon = qm_feature_canon(l->data);
+            GType type = JSON_NODE_HOLDS_VALUE(v) ? json_node_get_value_type(v)
+                                                  : G_TYPE_INVALID;
 
-            if (json_node_get_value_type(v) != G_TYPE_BOOLEAN ||
-                qm_feature_is_option(canon))
+            if (type != G_TYPE_BOOLEAN || qm_feature_is_option(canon)) {
+                if (type == G_TYPE_INT64 || type == G_TYPE_BOOLEAN)
+                    g_hash_table_insert(
+                        f->values, g_strdup(canon),
+                        g_memdup2(&(gint64){type == G_TYPE_INT64
+                                                ? json_node_get_int(v)
+                                                : json_node_get_boolean(v)},
+                                  sizeof(gint64)));
+                g_hash_table_add(f->props, g_steal_pointer(&canon));
                 continue;
+            }
             g_hash_table_add(f->known, g_strdup(canon));
             if (json_node_get_boolean(v))
                 g_hash_table_add(f->features, g_steal_pointer(&canon));

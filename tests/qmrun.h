@@ -31,14 +31,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmRun, qm_run_free)
  * code
  * @features: canonical features the host model enables
  * @known:    canonical features the capture's QEMU knows (on or off)
- * @family, @model, @stepping, @model_id: signature
+ * @family, @model, @stepping, @model_id, @vendor: signature
+ * @props:    the expansion's other property names (level, lmce, ...)
+ * @values:   integer and boolean (0/1) values of @props, by name
  */
 typedef struct {
     GHashTable *features;
     GHashTable *known;
     gint64 family, model, stepping;
     char *model_id;
+    char *vendor;
+    GHashTable *props;
+    GHashTable *values;
 } QmRunCpuFacts;
+
+gint64 qm_run_fact(const QmRunCpuFacts *f, const char *prop);
 
 void qm_run_cpu_facts_free(QmRunCpuFacts *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmRunCpuFacts, qm_run_cpu_facts_free)

@@ -354,6 +354,10 @@ static const char good_json[] =
     "\"kvm\": true, \"probe-method\": \"ssh-qmp\", \"probed-at\": 1, "
     "\"cpu-brand\": null, \"features\": [\"pcid\", \"sse4.1\"], "
     "\"known-features\": [\"pcid\", \"sse4.1\", \"vmx\"], "
+    "\"cpuid-level\": 13, \"cpuid-xlevel\": 2147483656, "
+    "\"cpuid-xlevel2\": 0, \"cpuid-level-func7\": -1, \"lmce\": 1, "
+    "\"avx10-version\": -1, \"guest-phys-bits\": -1, "
+    "\"cpu-props\": [\"level\", \"lmce\", \"pmu\"], "
     "\"cpu-models\": [{\"name\": \"Skylake-Server\", \"alias-of\": null, "
     "\"unavailable-features\": [\"avx512f\"], \"unnamed-unavailable\": true, "
     "\"migration-safe\": true, \"deprecated\": false}], "
@@ -380,6 +384,15 @@ static void test_good_json(void)
     g_assert_true(qm_featset_has(p->features, "sse4.1"));
     g_assert_true(qm_featset_has(p->known, "vmx"));
     g_assert_false(qm_featset_has(p->features, "vmx"));
+    g_assert_cmpint(p->cpuid_level, ==, 13);
+    g_assert_cmpint(p->cpuid_xlevel, ==, 0x80000008);
+    g_assert_cmpint(p->cpuid_xlevel2, ==, 0);
+    g_assert_cmpint(p->cpuid_level_func7, ==, -1);
+    g_assert_cmpint(p->lmce, ==, 1);
+    g_assert_cmpint(p->avx10_version, ==, -1);
+    g_assert_cmpint(p->guest_phys_bits, ==, -1);
+    g_assert_true(qm_featset_has(p->props, "lmce"));
+    g_assert_false(qm_featset_has(p->props, "ucode-rev"));
     m = qm_profile_find_model(p, "Skylake-Server");
     g_assert_nonnull(m);
     g_assert_true(m->unnamed_unavailable);
@@ -421,6 +434,19 @@ static const BadJson bad_json[] = {
     {"feature-empty", "features", "[\"\"]", NULL},
     {"feature-space", "features", "[\"a b\"]", NULL},
     {"no-known", "known-features", NULL, NULL},
+    /* the host model's numbers end up in -cpu values: range-checked */
+    {"no-level", "cpuid-level", NULL, NULL},
+    {"level-negative", "cpuid-level", "-2", NULL},
+    {"level-huge", "cpuid-level", "4294967296", NULL},
+    {"level-string", "cpuid-level", "\"13\"", NULL},
+    {"level-float", "cpuid-level", "13.5", NULL},
+    {"xlevel-null", "cpuid-xlevel", "null", NULL},
+    {"lmce-two", "lmce", "2", NULL},
+    {"lmce-bool", "lmce", "true", NULL},
+    {"avx10-huge", "avx10-version", "256", NULL},
+    {"guest-phys-bits-65", "guest-phys-bits", "65", NULL},
+    {"no-props", "cpu-props", NULL, NULL},
+    {"props-comma", "cpu-props", "[\"level,enforce=off\"]", NULL},
     {"known-number", "known-features", "[1]", NULL},
     {"known-alias", "known-features", "[\"lahf_lm\"]", NULL},
     {"models-entry-number", "cpu-models", "[5]", NULL},

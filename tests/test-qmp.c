@@ -797,6 +797,7 @@ enum {
     P_EXPANSION_ALL,
     P_PHYS_BITS,
     P_TSC,
+    P_GUEST_PHYS_BITS,
     P_QUIT,
     P_COUNT,
 };
@@ -881,6 +882,11 @@ static GPtrArray *default_parts(void)
                                     "\"phys-bits\"}"));
     g_ptr_array_add(parts, g_strdup("{\"return\": 2095078000, \"id\": "
                                     "\"tsc-frequency\"}"));
+    /* QEMU 7.2 has no guest-phys-bits */
+    g_ptr_array_add(parts, g_strdup("{\"error\": {\"class\": \"GenericError\", "
+                                    "\"desc\": \"Property 'host-x86_64-cpu."
+                                    "guest-phys-bits' not found\"}, \"id\": "
+                                    "\"guest-phys-bits\"}"));
     g_ptr_array_add(parts, g_strdup("{\"return\": {}, \"id\": \"quit\"}"));
     g_assert_cmpuint(parts->len, ==, P_COUNT);
     return parts;
@@ -1193,6 +1199,78 @@ static void test_transcript_phys_bits(void)
     g_assert_true(parse_parts(parts, &profile, &error));
     g_assert_cmpint(profile->phys_bits, ==, 40);
     g_assert_cmpint(profile->tsc_hz, ==, 0);
+}
+
+/**
+ * int_node() - a JSON integer
+ * @value: the integer
+ *
+ * Return: new node
+ */
+static JsonNode *int_node(gint64 value)
+{
+    JsonNode *node = json_node_new(JSON_NODE_VALUE);
+
+    json_node_set_int(node, value);
+    return node;
+}
+
+/**
+ * test_transcript_host_values() - the numbers -cpu host takes from the
+ *                                 host are kept, and range-checked
+ */
+static void test_transcript_host_values(void)
+{
+    g_autoptr(GPtrArray) parts = default_parts();
+    g_autoptr(QmProfile) profile = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(parse_parts(parts, &profile, &error));
+    g_assert_no_error(error);
+    /* Xeon Gold 6130 under KVM: leaves 0xd and 0x80000008, LMCE */
+    g_assert_cmpint(profile->cpuid_level, ==, 13);
+    g_assert_cmpint(profile->cpuid_xlevel, ==, 0x80000008);
+    g_assert_cmpint(profile->cpuid_xlevel2, ==, 0);
+    g_assert_cmpint(profile->lmce, ==, 1);
+    /* that QEMU had neither, nor guest-phys-bits (the error above) */
+    g_assert_cmpint(profile->cpuid_level_func7, ==, -1);
+    g_assert_cmpint(profile->avx10_version, ==, -1);
+    g_assert_cmpint(profile->guest_phys_bits, ==, -1);
+    g_assert_true(qm_featset_has(profile->props, "level"));
+    g_assert_true(qm_featset_has(profile->props, "lmce"));
+    g_assert_true(qm_featset_has(profile->props, "pmu"));
+    g_assert_false(qm_featset_has(profile->props, "avx512f"));
+    g_assert_false(qm_featset_has(profile->known, "lmce"));
+    g_clear_pointer(&profile, qm_profile_free);
+
+    edit_expansion(parts, "level-func7", int_node(1));
+    edit_expansion(parts, "avx10-version", int_node(2));
+    edit_expansion(parts, "lmce", bool_node(FALSE));
+    set_part(parts, P_GUEST_PHYS_BITS,
+             g_strdup("{\"return\": 46, \"id\": \"guest-phys-bits\"}"));
+    g_assert_true(parse_parts(parts, &profile, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(profile->cpuid_level_func7, ==, 1);
+    g_assert_cmpint(profile->avx10_version, ==, 2);
+    g_assert_cmpint(profile->lmce, ==, 0);
+    g_assert_cmpint(profile->guest_phys_bits, ==, 46);
+    g_clear_pointer(&profile, qm_profile_free);
+
+    /* they end up in -cpu values: a peer cannot send anything else */
+    edit_expansion(parts, "level", int_node(-1));
+    expect_failure(parts, QM_ERROR_PROTOCOL, "level outside 0 to");
+    g_ptr_array_unref(parts);
+    parts = default_parts();
+    edit_expansion(parts, "xlevel", int_node(G_GINT64_CONSTANT(0x100000000)));
+    expect_failure(parts, QM_ERROR_PROTOCOL, "xlevel outside 0 to");
+    g_ptr_array_unref(parts);
+    parts = default_parts();
+    edit_expansion(parts, "avx10-version", int_node(256));
+    expect_failure(parts, QM_ERROR_PROTOCOL, "avx10-version outside 0 to");
+    g_ptr_array_unref(parts);
+    parts = default_parts();
+    edit_expansion(parts, "lmce", int_node(2));
+    expect_failure(parts, QM_ERROR_PROTOCOL, "lmce outside 0 to 1");
 }
 
 /**
@@ -1594,16 +1672,10 @@ static void test_transcript_evil_prop_string(void)
 static void test_request(void)
 {
     static const char *const ids[] = {
-        "capabilities",
-        "version",
-        "kvm",
-        "model-expansion",
-        "definitions",
-        "machines",
-        "model-expansion-all",
-        "phys-bits",
-        "tsc-frequency",
-        "quit",
+        "capabilities",        "version",     "kvm",
+        "model-expansion",     "definitions", "machines",
+        "model-expansion-all", "phys-bits",   "tsc-frequency",
+        "guest-phys-bits",     "quit",
     };
     g_auto(GStrv) lines = g_strsplit(qm_qmp_request(), "\n", -1);
     const char *const *argv = qm_qmp_probe_argv();
@@ -1697,6 +1769,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/transcript/definitions-error",
                     test_transcript_definitions_error);
     g_test_add_func("/qmp/transcript/phys-bits", test_transcript_phys_bits);
+    g_test_add_func("/qmp/transcript/host-values", test_transcript_host_values);
     g_test_add_func("/qmp/transcript/alias-true", test_transcript_alias_true);
     g_test_add_func("/qmp/transcript/swapped", test_transcript_swapped);
     g_test_add_func("/qmp/transcript/cut", test_transcript_cut);

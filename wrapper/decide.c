@@ -10,6 +10,7 @@
 #include "error.h"
 #include "feature.h"
 #include "machine.h"
+#include "pin.h"
 
 /*
  * QEMU's default CPU model for every x86 machine type; with no -cpu the
@@ -39,6 +40,7 @@ void qm_decision_free(QmDecision *decision)
     g_free(decision->mode);
     g_free(decision->model);
     g_ptr_array_unref(decision->hidden);
+    g_ptr_array_unref(decision->absent);
     g_ptr_array_unref(decision->warnings);
     g_free(decision->cpu_value);
     g_ptr_array_unref(decision->settings);
@@ -283,303 +285,6 @@ static gboolean hide_named_mode(const char *model, GPtrArray *hosts,
 }
 
 /**
- * user_sets() - did the user's -cpu value set this property or feature?
- * @spec: parsed -cpu value
- * @key:  property or canonical feature name
- *
- * Return: TRUE if so: the user's word then stands and qemu-mig adds none
- */
-static gboolean user_sets(const QmCpuSpec *spec, const char *key)
-{
-    return g_hash_table_contains(spec->props, key) ||
-           g_hash_table_contains(spec->settings, key);
-}
-
-/**
- * add_setting() - append ",key=value" with the reason for explain
- * @extra:    the suffix being built
- * @settings: reasons array
- * @key:      property
- * @value:    value
- * @why:      reason, for people
- */
-static void add_setting(GString *extra, GPtrArray *settings, const char *key,
-                        const char *value, const char *why)
-{
-    g_string_append_printf(extra, ",%s=%s", key, value);
-    g_ptr_array_add(settings, g_strdup_printf("%s=%s: %s", key, value, why));
-}
-
-/**
- * cmp_signature() - order hosts by CPU signature, then brand string
- * @a: first profile
- * @b: second profile
- *
- * Return: <0, 0, >0
- */
-static int cmp_signature(const QmProfile *a, const QmProfile *b)
-{
-    if (a->family != b->family)
-        return a->family < b->family ? -1 : 1;
-    if (a->model != b->model)
-        return a->model < b->model ? -1 : 1;
-    if (a->stepping != b->stepping)
-        return a->stepping < b->stepping ? -1 : 1;
-    return g_strcmp0(a->model_id, b->model_id);
-}
-
-/**
- * set_identity() - one CPU signature for the guest on every host
- * @spec:     parsed -cpu value
- * @hosts:    every host
- * @extra:    suffix being built
- * @settings: reasons
- *
- * -cpu host copies each host's family/model/stepping/model-id, so a guest
- * would see its CPU change under it.  The rule: the signature of the host
- * with the lowest (family, model, stepping, model-id), i.e. normally the
- * oldest CPU - software that checks signatures then sees a CPU at least as
- * old as every host.  Only when the hosts differ.
- */
-static void set_identity(const QmCpuSpec *spec, GPtrArray *hosts,
-                         GString *extra, GPtrArray *settings)
-{
-    const QmProfile *pick = g_ptr_array_index(hosts, 0);
-    gboolean differ = FALSE;
-    g_autofree char *family = NULL, *model = NULL, *stepping = NULL;
-    g_autofree char *model_id = NULL;
-    g_autofree char *why = NULL;
-
-    for (guint i = 1; i < hosts->len; i++) {
-        const QmProfile *h = g_ptr_array_index(hosts, i);
-
-        differ |= cmp_signature(h, pick) != 0;
-        if (cmp_signature(h, pick) < 0)
-            pick = h;
-    }
-    if (!differ)
-        return;
-    why = g_strdup_printf("hosts differ in CPU signature; %s's (the lowest) "
-                          "on every host",
-                          pick->name);
-    family = g_strdup_printf("%" G_GINT64_FORMAT, pick->family);
-    model = g_strdup_printf("%" G_GINT64_FORMAT, pick->model);
-    stepping = g_strdup_printf("%" G_GINT64_FORMAT, pick->stepping);
-    /* QEMU splits -cpu at every comma: a brand string cannot hold one */
-    model_id =
-        g_strdelimit(g_strdup(pick->model_id ? pick->model_id : ""), ",", ' ');
-    if (!user_sets(spec, "family"))
-        add_setting(extra, settings, "family", family, why);
-    if (!user_sets(spec, "model"))
-        add_setting(extra, settings, "model", model, why);
-    if (!user_sets(spec, "stepping"))
-        add_setting(extra, settings, "stepping", stepping, why);
-    if (!user_sets(spec, "model-id"))
-        add_setting(extra, settings, "model-id", model_id, why);
-    for (guint i = 0; i < hosts->len; i++) {
-        const QmProfile *h = g_ptr_array_index(hosts, i);
-
-        if (g_strcmp0(h->vendor, pick->vendor) != 0 &&
-            !user_sets(spec, "vendor")) {
-            add_setting(extra, settings, "vendor", pick->vendor,
-                        "hosts differ in vendor (--allow-cross-vendor)");
-            break;
-        }
-    }
-}
-
-/**
- * set_phys_bits() - one physical address width for the guest
- * @spec:      parsed -cpu value
- * @hosts:     every host
- * @host_mode: -cpu host/max (host-phys-bits is on by default there)
- * @extra:     suffix being built
- * @settings:  reasons
- * @warnings:  warnings
- *
- * A guest that saw 46 bits on one host cannot run where only 39 exist, and
- * its memory map must not change: when the hosts differ, the smallest
- * width is set explicitly.  When they agree nothing is added (each host
- * gives the same width).  Named models default to 40 bits: capped at the
- * smallest host width when that is below.
- */
-static void set_phys_bits(const QmCpuSpec *spec, GPtrArray *hosts,
-                          gboolean host_mode, GString *extra,
-                          GPtrArray *settings, GPtrArray *warnings)
-{
-    gint64 min = G_MAXINT64, max = 0;
-    g_autofree char *value = NULL;
-
-    if (user_sets(spec, "phys-bits") || user_sets(spec, "host-phys-bits"))
-        return;
-    for (guint i = 0; i < hosts->len; i++) {
-        const QmProfile *h = g_ptr_array_index(hosts, i);
-
-        if (h->phys_bits <= 0) {
-            g_ptr_array_add(warnings,
-                            g_strdup_printf("%s: physical address width "
-                                            "unknown (QEMU could not tell); "
-                                            "phys-bits not equalised",
-                                            h->name));
-            return;
-        }
-        min = MIN(min, h->phys_bits);
-        max = MAX(max, h->phys_bits);
-    }
-    value = g_strdup_printf("%" G_GINT64_FORMAT, min);
-    if (host_mode && min != max) {
-        add_setting(extra, settings, "host-phys-bits", "off",
-                    "hosts differ in physical address width");
-        add_setting(extra, settings, "phys-bits", value,
-                    "the smallest width of all hosts");
-    } else if (!host_mode && min < 40) {
-        add_setting(extra, settings, "phys-bits", value,
-                    "a host has fewer than the named model's 40 bits");
-    }
-}
-
-/**
- * set_pmu() - the same PMU view on every host
- * @spec:     parsed -cpu value
- * @hosts:    every host
- * @extra:    suffix being built
- * @settings: reasons
- *
- * With -cpu host, KVM passes the host PMU's version, counters and LBR
- * format through; they follow the CPU model, so hosts of different
- * family/model would show the guest a different PMU after migration.
- * Then the PMU is turned off rather than changed under the guest.
- */
-static void set_pmu(const QmCpuSpec *spec, GPtrArray *hosts, GString *extra,
-                    GPtrArray *settings)
-{
-    const QmProfile *first = g_ptr_array_index(hosts, 0);
-
-    if (user_sets(spec, "pmu"))
-        return;
-    for (guint i = 1; i < hosts->len; i++) {
-        const QmProfile *h = g_ptr_array_index(hosts, i);
-
-        if (h->family != first->family || h->model != first->model ||
-            g_strcmp0(h->vendor, first->vendor) != 0) {
-            add_setting(extra, settings, "pmu", "off",
-                        "hosts' PMUs differ (family/model), and a guest's "
-                        "PMU must not change on migration");
-            return;
-        }
-    }
-}
-
-/**
- * can_scale_tsc() - can KVM on this host give a guest any TSC frequency?
- * @h: host profile
- *
- * Return: TRUE with AMD's tsc-scale or Intel's VMX TSC scaling
- */
-static gboolean can_scale_tsc(const QmProfile *h)
-{
-    return qm_featset_has(h->features, "tsc-scale") ||
-           qm_featset_has(h->features, "vmx-tsc-scaling");
-}
-
-/**
- * within_ppm() - are two frequencies within KVM's tolerance?
- * @a: Hz
- * @b: Hz
- *
- * KVM accepts a requested TSC frequency within tsc_tolerance_ppm (250) of
- * the host's without scaling.
- *
- * Return: TRUE if |a-b| <= 250 ppm of a
- */
-static gboolean within_ppm(gint64 a, gint64 b)
-{
-    return (a > b ? a - b : b - a) * 1000000 <= a * 250;
-}
-
-/**
- * set_tsc() - a TSC frequency every host can serve, for invtsc
- * @spec:     parsed -cpu value
- * @hosts:    every host
- * @extra:    suffix being built
- * @settings: reasons
- * @error:    set when no common frequency exists
- *
- * QEMU refuses to migrate a guest with invtsc unless tsc-frequency is set,
- * and the destination must then run the TSC at that frequency: hosts that
- * can scale serve any frequency, the others only their own (within 250
- * ppm).  The rule: the lowest frequency among the hosts that cannot scale
- * (they must agree within 250 ppm), else the lowest host frequency when
- * all can scale.
- *
- * Return: TRUE on success (or when invtsc is not requested)
- */
-static gboolean set_tsc(const QmCpuSpec *spec, GPtrArray *hosts, GString *extra,
-                        GPtrArray *settings, GError **error)
-{
-    const char *given = g_hash_table_lookup(spec->props, "tsc-frequency");
-    gint64 want = 0, fixed = 0, lowest = 0;
-    const QmProfile *fixed_host = NULL, *fixed_high = NULL;
-    g_autofree char *value = NULL;
-
-    if (g_strcmp0(g_hash_table_lookup(spec->settings, "invtsc"), "on") != 0)
-        return TRUE;
-    if (given != NULL)
-        want = g_ascii_strtoll(given, NULL, 10);
-
-    for (guint i = 0; i < hosts->len; i++) {
-        const QmProfile *h = g_ptr_array_index(hosts, i);
-
-        if (h->tsc_hz <= 0) {
-            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
-                        "invtsc: %s's TSC frequency is unknown (its QEMU "
-                        "could not tell), so no common frequency can be "
-                        "chosen",
-                        h->name);
-            return FALSE;
-        }
-        lowest = lowest ? MIN(lowest, h->tsc_hz) : h->tsc_hz;
-        if (can_scale_tsc(h))
-            continue;
-        /* lowest and highest fixed host: the order of hosts must not
-         * matter, or the two sides of a migration would disagree */
-        if (fixed_host == NULL || h->tsc_hz < fixed ||
-            (h->tsc_hz == fixed && strcmp(h->name, fixed_host->name) < 0)) {
-            fixed_host = h;
-            fixed = h->tsc_hz;
-        }
-        if (fixed_high == NULL || h->tsc_hz > fixed_high->tsc_hz)
-            fixed_high = h;
-        if (want > 0 && !within_ppm(want, h->tsc_hz)) {
-            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
-                        "invtsc: %s cannot scale its TSC and runs at %.3f "
-                        "MHz, not the requested tsc-frequency=%s",
-                        h->name, h->tsc_hz / 1e6, given);
-            return FALSE;
-        }
-    }
-    if (fixed_host != NULL && !within_ppm(fixed, fixed_high->tsc_hz)) {
-        g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
-                    "invtsc: %s (%.3f MHz) and %s (%.3f MHz) cannot scale "
-                    "their TSC and run at different frequencies",
-                    fixed_host->name, fixed / 1e6, fixed_high->name,
-                    fixed_high->tsc_hz / 1e6);
-        return FALSE;
-    }
-    if (want > 0)
-        return TRUE;
-    /* KVM works in kHz */
-    value = g_strdup_printf("%" G_GINT64_FORMAT,
-                            (fixed_host ? fixed : lowest) / 1000 * 1000);
-    add_setting(extra, settings, "tsc-frequency", value,
-                fixed_host ? "invtsc needs a fixed TSC frequency: the one of "
-                             "the hosts that cannot scale"
-                           : "invtsc needs a fixed TSC frequency: the lowest, "
-                             "every host scales");
-    return TRUE;
-}
-
-/**
  * check_migratable() - refuse requested features QEMU will not migrate
  * @spec:  parsed -cpu value
  * @hosts: every host
@@ -642,68 +347,80 @@ static void warn_versions(const QmProfile *local, GPtrArray *peers,
  * Named model generations, oldest first, for -cpu auto: QEMU has no
  * "newest" field, so the rule is this table (by microarchitecture, big
  * cores above Atom-class ones of any date, which lack AVX), then the
- * higher -vN.  Unknown names rank lowest.
+ * higher -vN.  Each model's CPUID vendor, so that a guest is never told
+ * it runs on another vendor's CPU (QEMU's models hard-code theirs; under
+ * KVM the host's replaces it, leaving e.g. an "AMD Pentium III"); NULL
+ * for QEMU's generic models, which are written with the hosts' vendor.
+ * A name missing here is never a candidate: its vendor is unknown.
  */
-static const char *const generations[] = {
-    "486",
-    "pentium",
-    "pentium2",
-    "pentium3",
-    "qemu32",
-    "kvm32",
-    "coreduo",
-    "n270",
-    "athlon",
-    "phenom",
-    "qemu64",
-    "kvm64",
-    "core2duo",
-    "Conroe",
-    "Penryn",
-    "Opteron_G1",
-    "Opteron_G2",
-    "Opteron_G3",
-    "Nehalem",
-    "Westmere",
-    "Denverton",
-    "Snowridge",
-    "Opteron_G4",
-    "Opteron_G5",
-    "SandyBridge",
-    "IvyBridge",
-    "Haswell",
-    "Broadwell",
-    "Skylake-Client",
-    "Skylake-Server",
-    "Cascadelake-Server",
-    "Icelake-Client",
-    "Icelake-Server",
-    "Cooperlake",
-    "SapphireRapids",
-    "GraniteRapids",
-    "SierraForest",
-    "ClearwaterForest",
-    "Dhyana",
-    "EPYC",
-    "EPYC-Rome",
-    "EPYC-Milan",
-    "EPYC-Genoa",
-    "EPYC-Turin",
+#define INTEL "GenuineIntel"
+#define AMD   "AuthenticAMD"
+#define HYGON "HygonGenuine"
+static const struct {
+    const char *name;
+    const char *vendor;
+} generations[] = {
+    {"486", INTEL},
+    {"pentium", INTEL},
+    {"pentium2", INTEL},
+    {"pentium3", INTEL},
+    {"qemu32", NULL},
+    {"kvm32", NULL},
+    {"coreduo", INTEL},
+    {"n270", INTEL},
+    {"athlon", AMD},
+    {"phenom", AMD},
+    {"qemu64", NULL},
+    {"kvm64", NULL},
+    {"core2duo", INTEL},
+    {"Conroe", INTEL},
+    {"Penryn", INTEL},
+    {"Opteron_G1", AMD},
+    {"Opteron_G2", AMD},
+    {"Opteron_G3", AMD},
+    {"Nehalem", INTEL},
+    {"Westmere", INTEL},
+    {"Denverton", INTEL},
+    {"Snowridge", INTEL},
+    {"Opteron_G4", AMD},
+    {"Opteron_G5", AMD},
+    {"SandyBridge", INTEL},
+    {"IvyBridge", INTEL},
+    {"Haswell", INTEL},
+    {"Broadwell", INTEL},
+    {"Skylake-Client", INTEL},
+    {"Skylake-Server", INTEL},
+    {"Cascadelake-Server", INTEL},
+    {"Icelake-Client", INTEL},
+    {"Icelake-Server", INTEL},
+    {"Cooperlake", INTEL},
+    {"SapphireRapids", INTEL},
+    {"GraniteRapids", INTEL},
+    {"SierraForest", INTEL},
+    {"ClearwaterForest", INTEL},
+    {"Dhyana", HYGON},
+    {"EPYC", AMD},
+    {"EPYC-Rome", AMD},
+    {"EPYC-Milan", AMD},
+    {"EPYC-Genoa", AMD},
+    {"EPYC-Turin", AMD},
 };
 
 /**
  * model_rank() - a model's place for -cpu auto
  * @name:    versioned model name, e.g. "Skylake-Server-v4"
  * @version: where to store N of -vN (0 when unversioned)
+ * @vendor:  where to store the model's vendor (NULL: generic)
  *
  * Return: generation index + 1, or 0 when unknown
  */
-static int model_rank(const char *name, int *version)
+static int model_rank(const char *name, int *version, const char **vendor)
 {
     const char *v = strrchr(name, '-');
     g_autofree char *base = NULL;
 
     *version = 0;
+    *vendor = NULL;
     if (v != NULL && v[1] == 'v' && g_ascii_isdigit(v[2])) {
         *version = atoi(v + 2);
         base = g_strndup(name, v - name);
@@ -711,8 +428,10 @@ static int model_rank(const char *name, int *version)
         base = g_strdup(name);
     }
     for (gsize i = 0; i < G_N_ELEMENTS(generations); i++) {
-        if (strcmp(base, generations[i]) == 0)
+        if (strcmp(base, generations[i].name) == 0) {
+            *vendor = generations[i].vendor;
             return (int)i + 1;
+        }
     }
     return 0;
 }
@@ -736,24 +455,30 @@ static gboolean listed_everywhere(GPtrArray *hosts, const char *name)
 /**
  * pick_auto() - the best named model every host can run
  * @hosts:      every host
+ * @vendor:     the guest's CPU vendor
  * @candidates: filled with one line per model considered
+ * @generic:    set when the winner is one of QEMU's generic models, which
+ *              must be told the vendor
  * @error:      set when none is runnable everywhere
  *
  * An alias is left out when the versioned model it names is listed by
  * every host (that one is the candidate), but not otherwise: a QEMU older
  * than 4.1 lists only the unversioned names, which a newer QEMU reports as
  * aliases, and every host must see the same candidates to pick the same
- * model.  Ties go to the smaller name, for the same reason.
+ * model.  Ties go to the smaller name, for the same reason.  Only models
+ * of @vendor, or generic ones, are candidates.
  *
  * Return: newly allocated model name, or NULL
  */
-static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
+static char *pick_auto(GPtrArray *hosts, const char *vendor,
+                       GPtrArray *candidates, gboolean *generic, GError **error)
 {
     const QmProfile *local = g_ptr_array_index(hosts, 0);
     const QmCpuModel *best = NULL;
     int best_rank = -1, best_version = -1;
-    guint rejected = 0;
+    guint rejected = 0, foreign = 0;
 
+    *generic = FALSE;
     for (guint i = 0; i < hosts->len; i++) {
         const QmProfile *h = g_ptr_array_index(hosts, i);
 
@@ -766,7 +491,7 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
     }
     for (guint m = 0; m < local->cpu_models->len; m++) {
         const QmCpuModel *model = g_ptr_array_index(local->cpu_models, m);
-        const char *lacking = NULL;
+        const char *lacking = NULL, *model_vendor;
         int rank, version;
 
         if ((model->alias_of != NULL &&
@@ -774,6 +499,12 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
             strcmp(model->name, "host") == 0 ||
             strcmp(model->name, "max") == 0 || strcmp(model->name, "base") == 0)
             continue;
+        rank = model_rank(model->name, &version, &model_vendor);
+        if (rank == 0 ||
+            (model_vendor != NULL && g_strcmp0(model_vendor, vendor) != 0)) {
+            foreign++;
+            continue;
+        }
         for (guint i = 0; i < hosts->len && lacking == NULL; i++) {
             const QmProfile *h = g_ptr_array_index(hosts, i);
             const QmCpuModel *def = qm_profile_find_model(h, model->name);
@@ -786,7 +517,6 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
             rejected++;
             continue;
         }
-        rank = model_rank(model->name, &version);
         g_ptr_array_add(candidates,
                         g_strdup_printf("%s: runnable on every host, "
                                         "generation %d, version %d",
@@ -798,17 +528,21 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
             best = model;
             best_rank = rank;
             best_version = version;
+            *generic = model_vendor == NULL;
         }
     }
     if (best == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
-                    "-cpu auto: no named CPU model is runnable on every host");
+                    "-cpu auto: no named CPU model of vendor %s (or generic) "
+                    "is runnable on every host",
+                    vendor);
         return NULL;
     }
     g_ptr_array_add(candidates,
-                    g_strdup_printf("%u other models are not runnable on "
-                                    "every host",
-                                    rejected));
+                    g_strdup_printf("%u other models of vendor %s (or "
+                                    "generic) are not runnable on every host; "
+                                    "%u are of another or unknown vendor",
+                                    rejected, vendor, foreign));
     g_ptr_array_add(candidates,
                     g_strdup_printf("winner: %s (newest generation runnable "
                                     "everywhere, then highest version)",
@@ -817,74 +551,236 @@ static char *pick_auto(GPtrArray *hosts, GPtrArray *candidates, GError **error)
 }
 
 /**
- * add_common_features() - -cpu auto: turn on what every host shares
- * @spec:     parsed -cpu value
- * @hosts:    every host
- * @extra:    suffix being built
- * @settings: reasons
+ * user_off() - did the user turn this feature off?
+ * @spec: parsed -cpu value
+ * @name: canonical feature name
  *
- * Written as feat=on for every feature in every host's (migratable) host
- * model - those the model already has are harmless repeats, and spelling
- * them out keeps the rule independent of each QEMU version's model
- * definitions.  Then enforce: QEMU refuses to start rather than filter.
+ * Return: TRUE for "name=off", "-name" and the like
  */
-static void add_common_features(const QmCpuSpec *spec, GPtrArray *hosts,
-                                GString *extra, GPtrArray *settings)
+static gboolean user_off(const QmCpuSpec *spec, const char *name)
+{
+    return g_strcmp0(g_hash_table_lookup(spec->settings, name), "off") == 0;
+}
+
+/**
+ * guest_features() - every CPUID feature the guest gets, -cpu host / auto
+ * @spec:   parsed -cpu value
+ * @hosts:  every host, the one whose command this is first
+ * @hidden: QmHidden entries so far; a feature whose parent is off is
+ *          added with its parent
+ * @index:  name -> QmHidden
+ * @error:  set when the user turns on a feature whose parent is off
+ *
+ * What every host's host model has, that the QEMU this command is for can
+ * name, minus what the user turns off, plus what the user turns on (checked
+ * elsewhere to be everywhere), minus what QEMU's own dependency table would
+ * turn off: a child written "=on" under enforce without its parent makes
+ * QEMU refuse to start ("depends on other features that were not
+ * requested"), and without enforce QEMU drops it anyway.
+ *
+ * Return: new set, or NULL on error
+ */
+static QmFeatureSet *guest_features(const QmCpuSpec *spec, GPtrArray *hosts,
+                                    GPtrArray *hidden, GHashTable *index,
+                                    GError **error)
 {
     const QmProfile *local = g_ptr_array_index(hosts, 0);
-    g_autoptr(GPtrArray) names = qm_featset_sorted(local->features);
-    guint added = 0;
+    g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
+    g_autoptr(GHashTable) on = qm_featset_new();
+    g_autoptr(GHashTable) orphans =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GList) dropped = NULL;
 
     for (guint f = 0; f < names->len; f++) {
         const char *name = g_ptr_array_index(names, f);
+        const char *user = g_hash_table_lookup(spec->settings, name);
         gboolean everywhere = TRUE;
 
-        for (guint i = 1; i < hosts->len && everywhere; i++)
+        for (guint i = 0; i < hosts->len && everywhere; i++)
             everywhere = qm_featset_has(
                 ((const QmProfile *)g_ptr_array_index(hosts, i))->features,
                 name);
-        if (!everywhere || user_sets(spec, name))
+        if ((everywhere && g_strcmp0(user, "off") != 0) ||
+            g_strcmp0(user, "on") == 0)
+            qm_featset_add(on, name);
+    }
+    qm_feature_drop_orphans(on, local->known, orphans);
+    dropped = g_list_sort(g_hash_table_get_keys(orphans), (GCompareFunc)strcmp);
+    for (GList *l = dropped; l != NULL; l = l->next) {
+        const char *name = l->data;
+        const char *parent = g_hash_table_lookup(orphans, name);
+        QmHidden *entry;
+
+        if (g_strcmp0(g_hash_table_lookup(spec->settings, name), "on") == 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                        "-cpu %s: feature %s is requested on, but it needs "
+                        "%s, which is off (QEMU would drop it, or refuse to "
+                        "start)",
+                        spec->model, name, parent);
+            return NULL;
+        }
+        if (g_hash_table_contains(index, name))
+            continue;
+        entry = g_new0(QmHidden, 1);
+        entry->name = g_strdup(name);
+        entry->lacking = g_ptr_array_new_with_free_func(g_free);
+        entry->parent = parent;
+        g_ptr_array_add(hidden, entry);
+        g_hash_table_insert(index, entry->name, entry);
+    }
+    return g_steal_pointer(&on);
+}
+
+/**
+ * check_user_parents() - a named model: no child on with its parent off
+ * @spec:  parsed -cpu value
+ * @local: the profile of the host whose command this is
+ * @index: hidden features, name -> QmHidden
+ * @error: set naming the feature and its parent
+ *
+ * With a named model qemu-mig does not know every feature the model has,
+ * but a parent the user or qemu-mig turns off is surely off.
+ *
+ * Return: TRUE when no requested feature lacks its parent
+ */
+static gboolean check_user_parents(const QmCpuSpec *spec,
+                                   const QmProfile *local, GHashTable *index,
+                                   GError **error)
+{
+    g_autoptr(GHashTable) on = qm_featset_new();
+    g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
+    g_autoptr(GList) keys = g_hash_table_get_keys(spec->settings);
+
+    /* everything not known to be off counts as on */
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = g_ptr_array_index(names, i);
+
+        if (!user_off(spec, name) && !g_hash_table_contains(index, name))
+            qm_featset_add(on, name);
+    }
+    keys = g_list_sort(keys, (GCompareFunc)strcmp);
+    for (GList *l = keys; l != NULL; l = l->next) {
+        const char *parent;
+
+        if (g_strcmp0(g_hash_table_lookup(spec->settings, l->data), "on") != 0)
+            continue;
+        parent = qm_feature_parent_off(on, local->known, l->data);
+        if (parent != NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                        "-cpu %s: feature %s is requested on, but it needs "
+                        "%s, which is off (QEMU would drop it, or refuse to "
+                        "start)",
+                        spec->model, (char *)l->data, parent);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/**
+ * list_on() - write every feature the guest gets as "=on"
+ * @spec:  parsed -cpu value
+ * @on:    the guest's features
+ * @extra: suffix being built
+ *
+ * Spelled out so that QEMU, with enforce, refuses to start on a host that
+ * lost one since it was probed (microcode, kernel, BIOS) rather than start
+ * a different CPU; for -cpu auto it also keeps the guest independent of
+ * each QEMU version's model definitions.  A feature the user wrote stands
+ * as written.
+ *
+ * Return: how many were written
+ */
+static guint list_on(const QmCpuSpec *spec, const QmFeatureSet *on,
+                     GString *extra)
+{
+    g_autoptr(GPtrArray) names = qm_featset_sorted(on);
+    guint added = 0;
+
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = g_ptr_array_index(names, i);
+
+        if (qm_pin_user_sets(spec, name))
             continue;
         g_string_append_printf(extra, ",%s=on", name);
         added++;
     }
-    g_ptr_array_add(settings,
-                    g_strdup_printf("%u features on: every host's KVM host "
-                                    "model has them",
-                                    added));
-    if (!user_sets(spec, "enforce") && !user_sets(spec, "check"))
-        add_setting(extra, settings, "enforce", "on",
-                    "QEMU must refuse to start rather than drop a feature");
+    return added;
 }
 
 /**
- * build_value() - the new -cpu value
- * @base:   the user's value (or the auto winner plus the user's items),
- *          kept byte for byte as the prefix
- * @spec:   parsed user value
- * @hidden: sorted QmHidden array
- * @extra:  further ",key=value" items
+ * list_off() - -cpu host: write every other feature QEMU knows as "=off"
+ * @spec:   parsed -cpu value
+ * @local:  the profile of the host whose command this is
+ * @on:     the guest's features
+ * @index:  name -> QmHidden (those are listed as hidden, not as absent)
+ * @absent: filled with the names no host has, for explain
+ * @extra:  suffix being built
  *
- * Return: newly allocated value, or NULL when nothing needs appending
+ * -cpu host gives a guest everything the host's KVM has, so a host that
+ * gains a feature after the probe (a new kernel) would give it to the
+ * guest too: every feature the QEMU knows and the guest does not get is
+ * written off, whether some host has it (hidden) or none (absent).
  */
-static char *build_value(const char *base, const QmCpuSpec *spec,
-                         GPtrArray *hidden, const GString *extra)
+static void list_off(const QmCpuSpec *spec, const QmProfile *local,
+                     const QmFeatureSet *on, GHashTable *index,
+                     GPtrArray *absent, GString *extra)
 {
-    g_autoptr(GString) value = g_string_new(base);
-    gboolean changed = extra->len > 0;
+    g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
 
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = g_ptr_array_index(names, i);
+
+        if (qm_featset_has(on, name) || user_off(spec, name))
+            continue;
+        if (!g_hash_table_contains(index, name))
+            g_ptr_array_add(absent, g_strdup(name));
+        g_string_append_printf(extra, ",%s=off", name);
+    }
+}
+
+/**
+ * list_hidden() - a named model: write the hidden features as "=off"
+ * @spec:   parsed -cpu value
+ * @hidden: sorted QmHidden array
+ * @extra:  suffix being built
+ */
+static void list_hidden(const QmCpuSpec *spec, GPtrArray *hidden,
+                        GString *extra)
+{
     for (guint i = 0; i < hidden->len; i++) {
         const QmHidden *entry = g_ptr_array_index(hidden, i);
-        const char *user = g_hash_table_lookup(spec->settings, entry->name);
 
         /* the user's own "off" already does it; no duplicates */
-        if (g_strcmp0(user, "off") == 0)
-            continue;
-        g_string_append_printf(value, ",%s=off", entry->name);
-        changed = TRUE;
+        if (!user_off(spec, entry->name))
+            g_string_append_printf(extra, ",%s=off", entry->name);
     }
-    g_string_append(value, extra->str);
-    return changed ? g_string_free(g_steal_pointer(&value), FALSE) : NULL;
+}
+
+/**
+ * add_enforce() - make QEMU check what qemu-mig decided
+ * @spec:     parsed -cpu value
+ * @extra:    suffix being built
+ * @settings: reasons
+ * @warnings: warnings
+ *
+ * With enforce, QEMU refuses to start rather than leave out a feature
+ * written "=on" that the host cannot give.  The user's enforce or check
+ * stands; enforce=off gets a warning.
+ */
+static void add_enforce(const QmCpuSpec *spec, GString *extra,
+                        GPtrArray *settings, GPtrArray *warnings)
+{
+    const char *enforce = g_hash_table_lookup(spec->settings, "enforce");
+
+    if (g_strcmp0(enforce, "off") == 0)
+        g_ptr_array_add(warnings,
+                        g_strdup("-cpu ...,enforce=off: QEMU will start the "
+                                 "guest with a different CPU on a host that "
+                                 "lost a feature since it was probed"));
+    if (enforce == NULL && !qm_pin_user_sets(spec, "check"))
+        qm_pin_add(extra, settings, "enforce", "on",
+                   "QEMU must refuse to start rather than drop a feature");
 }
 
 /**
@@ -897,6 +793,10 @@ static char *build_value(const char *base, const QmCpuSpec *spec,
  * @decision:  where to store the result
  * @error:     set when the hosts cannot give one guest CPU
  *
+ * The new -cpu value is the user's value, byte for byte, then the
+ * features turned on, then those turned off, each in name order, then
+ * the pinned values (pin.c), then enforce=on.
+ *
  * Return: TRUE on success
  */
 gboolean qm_decide(const char *cpu_value, const QmProfile *local,
@@ -907,12 +807,16 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
     g_autoptr(GPtrArray) hosts = all_hosts(local, peers);
     g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(QmCpuSpec) spec = NULL;
+    g_autoptr(GHashTable) on = NULL;
+    g_autoptr(GString) items = g_string_new(NULL);
     g_autoptr(GString) extra = g_string_new(NULL);
     g_autofree char *base = NULL;
     const char *value = cpu_value ? cpu_value : DEFAULT_MODEL;
-    gboolean host_mode;
+    gboolean host_mode, auto_mode, generic = FALSE;
+    QmPin pin = {.hosts = hosts};
 
     out->hidden = g_ptr_array_new_with_free_func((GDestroyNotify)hidden_free);
+    out->absent = g_ptr_array_new_with_free_func(g_free);
     out->warnings = g_ptr_array_new_with_free_func(g_free);
     out->settings = g_ptr_array_new_with_free_func(g_free);
     out->candidates = g_ptr_array_new_with_free_func(g_free);
@@ -924,7 +828,12 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
     warn_versions(local, peers, out->warnings);
     host_mode =
         strcmp(spec->model, "host") == 0 || strcmp(spec->model, "max") == 0;
+    auto_mode = strcmp(spec->model, "auto") == 0;
     base = g_strdup(value);
+    pin.spec = spec;
+    pin.mode = host_mode ? QM_PIN_HOST : QM_PIN_MODEL;
+    if (!qm_pin_check(&pin, error))
+        return FALSE;
 
     if (host_mode) {
         out->mode = g_strdup(spec->model);
@@ -934,8 +843,10 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
                                      "under KVM both start from the host "
                                      "model"));
         hide_host_mode(local, hosts, out->hidden, index);
-    } else if (strcmp(spec->model, "auto") == 0) {
-        g_autofree char *winner = pick_auto(hosts, out->candidates, error);
+    } else if (auto_mode) {
+        const char *vendor = qm_pin_guest_vendor(hosts);
+        g_autofree char *winner =
+            pick_auto(hosts, vendor, out->candidates, &generic, error);
 
         if (winner == NULL)
             return FALSE;
@@ -945,7 +856,6 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
         base = g_strconcat(winner, value + strlen("auto"), NULL);
         g_free(spec->model);
         spec->model = g_steal_pointer(&winner);
-        add_common_features(spec, hosts, extra, out->settings);
     } else {
         out->mode = g_strdup(cpu_value ? "named" : "default");
         if (!hide_named_mode(spec->model, hosts, out->hidden, index,
@@ -957,20 +867,46 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
         !check_migratable(spec, hosts, error))
         return FALSE;
 
-    if (host_mode && peers->len > 0) {
-        set_identity(spec, hosts, extra, out->settings);
-        set_pmu(spec, hosts, extra, out->settings);
-    }
-    if (peers->len > 0)
-        set_phys_bits(spec, hosts, host_mode, extra, out->settings,
-                      out->warnings);
-    if (!set_tsc(spec, hosts, extra, out->settings, error))
-        return FALSE;
+    /* -cpu host with peers, and -cpu auto: every feature spelled out */
+    if (auto_mode || (host_mode && peers->len > 0)) {
+        guint n;
 
-    g_ptr_array_sort(out->hidden, cmp_hidden);
-    out->cpu_value = build_value(base, spec, out->hidden, extra);
-    if (out->cpu_value == NULL && strcmp(base, value) != 0)
-        out->cpu_value = g_strdup(base);
+        on = guest_features(spec, hosts, out->hidden, index, error);
+        if (on == NULL)
+            return FALSE;
+        g_ptr_array_sort(out->hidden, cmp_hidden);
+        n = list_on(spec, on, items);
+        g_ptr_array_add(out->settings,
+                        g_strdup_printf("%u features on: every host's KVM "
+                                        "host model has them",
+                                        n));
+        if (host_mode)
+            list_off(spec, local, on, index, out->absent, items);
+        else
+            list_hidden(spec, out->hidden, items);
+        if (out->absent->len > 0)
+            g_ptr_array_add(out->settings,
+                            g_strdup_printf("%u features off: no host has "
+                                            "them (a host that gains one "
+                                            "must not give it to the guest)",
+                                            out->absent->len));
+    } else {
+        if (!check_user_parents(spec, local, index, error))
+            return FALSE;
+        g_ptr_array_sort(out->hidden, cmp_hidden);
+        list_hidden(spec, out->hidden, items);
+    }
+
+    pin.on = on;
+    pin.generic = generic;
+    if (!qm_pin_values(&pin, extra, out->settings, out->warnings, error))
+        return FALSE;
+    if (auto_mode || (host_mode && peers->len > 0))
+        add_enforce(spec, extra, out->settings, out->warnings);
+
+    g_string_append(items, extra->str);
+    if (items->len > 0 || strcmp(base, value) != 0)
+        out->cpu_value = g_strconcat(base, items->str, NULL);
     out->add_cpu = cpu_value == NULL && out->cpu_value != NULL;
     *decision = g_steal_pointer(&out);
     return TRUE;

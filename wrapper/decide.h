@@ -12,12 +12,14 @@
 /**
  * QmHidden - a feature that will be turned off
  * @name:    canonical feature name
- * @lacking: names of the hosts that cannot provide it (borrowed from the
- *           profiles)
+ * @lacking: names of the hosts that cannot provide it
+ * @parent:  when every host has it but it needs a feature that is off:
+ *           that feature ("a" or "a|b|c", static), else NULL
  */
 typedef struct {
     char *name;
     GPtrArray *lacking;
+    const char *parent;
 } QmHidden;
 
 /**
@@ -25,6 +27,7 @@ typedef struct {
  * @mode:      "host", "max", "named" or "default" (no -cpu given)
  * @model:     the CPU model in effect ("host", "qemu64", ...)
  * @hidden:    QmHidden entries, sorted by name
+ * @absent:    -cpu host: features written off that no host has (char *)
  * @warnings:  human-readable warnings (char *)
  * @cpu_value: new -cpu value, or NULL when nothing needs to change
  * @add_cpu:   TRUE when no -cpu was given and one must be appended
@@ -38,6 +41,7 @@ typedef struct {
     char *mode;
     char *model;
     GPtrArray *hidden;
+    GPtrArray *absent;
     GPtrArray *warnings;
     char *cpu_value;
     gboolean add_cpu;

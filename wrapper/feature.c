@@ -57,6 +57,180 @@ static const char *const option_names[] = {
     "xen-vapic",
 };
 
+/*
+ * QEMU's feature_dependencies[] (target/i386/cpu.c): when no parent of a
+ * row is on, QEMU turns every child off; a child the user asked for by
+ * name is then "filtered", which enforce=on turns into a refusal to start
+ * ("This feature depends on other features that were not requested").
+ * So qemu-mig never writes a child "=on" without its parent.  Rows are
+ * those of QEMU 10.0.2, a superset of 7.2's (7.2 lacks the fred, sgx,
+ * avx10 and waitpkg rows and some children; a row naming features a
+ * QEMU does not know cannot apply there).  "a|b|c" is QEMU's multi-bit
+ * parent: the child stays only if one of them is on.  Table order
+ * matters in QEMU (one pass, parents first); qm_feature_drop_orphans()
+ * repeats until nothing changes, which gives the same result.
+ */
+static const struct {
+    const char *parents;
+    const char *children;
+} feature_deps[] = {
+    {"arch-capabilities",
+     "rdctl-no ibrs-all rsba skip-l1dfl-vmentry ssb-no mds-no "
+     "pschange-mc-no tsx-ctrl taa-no sbdr-ssdp-no fbsdp-no psdp-no "
+     "fb-clear bhi-no pbrsb-no gds-no rfds-no rfds-clear"},
+    {"core-capability", "split-lock-detect"},
+    {"pdcm", "full-width-write"},
+    {"vmx", "vmx-vintr-pending vmx-tsc-offset vmx-hlt-exit vmx-invlpg-exit "
+            "vmx-mwait-exit vmx-rdpmc-exit vmx-rdtsc-exit "
+            "vmx-cr3-load-noexit vmx-cr3-store-noexit vmx-cr8-load-exit "
+            "vmx-cr8-store-exit vmx-flexpriority vmx-vnmi-pending "
+            "vmx-movdr-exit vmx-io-exit vmx-io-bitmap vmx-mtf "
+            "vmx-msr-bitmap vmx-monitor-exit vmx-pause-exit "
+            "vmx-secondary-ctls"},
+    {"vmx", "vmx-intr-exit vmx-nmi-exit vmx-vnmi vmx-preemption-timer "
+            "vmx-posted-intr"},
+    {"vmx", "vmx-exit-nosave-debugctl vmx-exit-load-perf-global-ctrl "
+            "vmx-exit-ack-intr vmx-exit-save-pat vmx-exit-load-pat "
+            "vmx-exit-save-efer vmx-exit-load-efer "
+            "vmx-exit-save-preemption-timer vmx-exit-clear-bndcfgs "
+            "vmx-exit-clear-rtit-ctl vmx-exit-load-pkrs "
+            "vmx-exit-secondary-ctls"},
+    {"vmx", "vmx-entry-noload-debugctl vmx-entry-ia32e-mode "
+            "vmx-entry-load-perf-global-ctrl vmx-entry-load-pat "
+            "vmx-entry-load-efer vmx-entry-load-bndcfgs "
+            "vmx-entry-load-rtit-ctl vmx-entry-load-pkrs "
+            "vmx-entry-load-fred"},
+    {"vmx", "vmx-store-lma vmx-activity-hlt vmx-activity-shutdown "
+            "vmx-activity-wait-sipi vmx-vmwrite-vmexit-fields "
+            "vmx-zero-len-inject"},
+    {"vmx", "vmx-ins-outs vmx-true-ctls vmx-any-errcode "
+            "vmx-nested-exception"},
+    {"lm", "vmx-entry-ia32e-mode"},
+    {"vmx-secondary-ctls",
+     "vmx-apicv-xapic vmx-ept vmx-desc-exit vmx-rdtscp-exit "
+     "vmx-apicv-x2apic vmx-vpid vmx-wbinvd-exit "
+     "vmx-unrestricted-guest vmx-apicv-register vmx-apicv-vid "
+     "vmx-ple vmx-rdrand-exit vmx-invpcid-exit vmx-vmfunc "
+     "vmx-shadow-vmcs vmx-encls-exit vmx-rdseed-exit vmx-pml "
+     "vmx-xsaves vmx-tsc-scaling vmx-enable-user-wait-pause"},
+    {"xsaves", "vmx-xsaves"},
+    {"rdrand", "vmx-rdrand-exit"},
+    {"invpcid", "vmx-invpcid-exit"},
+    {"mpx", "vmx-exit-clear-bndcfgs"},
+    {"mpx", "vmx-entry-load-bndcfgs"},
+    {"rdseed", "vmx-rdseed-exit"},
+    {"intel-pt", "intel-pt-lip"},
+    {"rdtscp", "vmx-rdtscp-exit"},
+    {"vmx-ept", "vmx-ept-execonly vmx-page-walk-4 vmx-page-walk-5 vmx-ept-2mb "
+                "vmx-ept-1gb vmx-invept vmx-eptad vmx-ept-advanced-exitinfo "
+                "vmx-invept-single-context vmx-invept-all-context"},
+    {"vmx-ept", "vmx-unrestricted-guest"},
+    {"vmx-vpid",
+     "vmx-invvpid vmx-invvpid-single-addr vmx-invept-single-context "
+     "vmx-invvpid-all-context vmx-invept-single-context-noglobals"},
+    {"vmx-vmfunc", "vmx-eptp-switching"},
+    {"svm", "npt lbrv svm-lock nrip-save tsc-scale vmcb-clean flushbyasid "
+            "decodeassists pause-filter pfthreshold avic v-vmsave-vmload "
+            "vgif vnmi svme-addr-chk"},
+    {"waitpkg", "vmx-enable-user-wait-pause"},
+    {"lm", "fred"},
+    {"lkgs", "fred"},
+    {"wrmsrns", "fred"},
+    {"sgx", "sgxlc"},
+    {"sgx", "sgx1 sgx2 sgx-edeccssa"},
+    {"sgx", "sgx-exinfo"},
+    {"sgx", "sgx-debug sgx-mode64 sgx-provisionkey sgx-tokenkey sgx-kss "
+            "sgx-aex-notify"},
+    {"avx10-128", "avx10-256"},
+    {"avx10-256", "avx10-512"},
+    {"avx10-128|avx10-256|avx10-512", "avx10"},
+    {"avx10", "avx10-128 avx10-256 avx10-512"},
+};
+
+/**
+ * any_parent_in() - is one of a row's parents in a set?
+ * @set:     feature set
+ * @parents: "a" or "a|b|c"
+ *
+ * Return: TRUE if some parent is in @set
+ */
+static gboolean any_parent_in(const QmFeatureSet *set, const char *parents)
+{
+    g_auto(GStrv) names = g_strsplit(parents, "|", -1);
+
+    for (char **n = names; *n; n++) {
+        if (qm_featset_has(set, *n))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/**
+ * qm_feature_drop_orphans() - turn off what QEMU would turn off anyway
+ * @on:      canonical features a guest is to get; children whose parents
+ *           are all off are removed
+ * @known:   the features the QEMU in question knows: a row none of whose
+ *           parents it knows is not one of its rows
+ * @removed: where to record child -> parent(s) (static strings) for each
+ *           removed feature, or NULL
+ *
+ * Return: number of features removed
+ */
+guint qm_feature_drop_orphans(QmFeatureSet *on, const QmFeatureSet *known,
+                              GHashTable *removed)
+{
+    guint dropped = 0;
+    gboolean again = TRUE;
+
+    while (again) {
+        again = FALSE;
+        for (gsize i = 0; i < G_N_ELEMENTS(feature_deps); i++) {
+            g_auto(GStrv) children = NULL;
+
+            if (!any_parent_in(known, feature_deps[i].parents) ||
+                any_parent_in(on, feature_deps[i].parents))
+                continue;
+            children = g_strsplit(feature_deps[i].children, " ", -1);
+            for (char **c = children; *c; c++) {
+                if (!g_hash_table_remove(on, *c))
+                    continue;
+                if (removed != NULL)
+                    g_hash_table_replace(removed, g_strdup(*c),
+                                         (gpointer)feature_deps[i].parents);
+                dropped++;
+                again = TRUE;
+            }
+        }
+    }
+    return dropped;
+}
+
+/**
+ * qm_feature_parent_off() - would QEMU turn this feature off for lack of
+ *                           its parent?
+ * @on:    canonical features the guest is to get
+ * @known: the features the QEMU in question knows (see
+ *         qm_feature_drop_orphans())
+ * @name:  canonical feature name
+ *
+ * Return: the parent(s) that are off ("a" or "a|b|c", static), or NULL
+ */
+const char *qm_feature_parent_off(const QmFeatureSet *on,
+                                  const QmFeatureSet *known, const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(feature_deps); i++) {
+        g_auto(GStrv) children = NULL;
+
+        if (!any_parent_in(known, feature_deps[i].parents) ||
+            any_parent_in(on, feature_deps[i].parents))
+            continue;
+        children = g_strsplit(feature_deps[i].children, " ", -1);
+        if (g_strv_contains((const char *const *)children, name))
+            return feature_deps[i].parents;
+    }
+    return NULL;
+}
+
 /**
  * qm_feature_name_valid() - may this name ever reach QEMU's command line?
  * @name: feature name, any spelling

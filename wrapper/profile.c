@@ -83,6 +83,27 @@ GPtrArray *qm_featset_sorted(const QmFeatureSet *set)
     return names;
 }
 
+/*
+ * The host model's numbers that -cpu host takes from the host and that
+ * a decision pins (see decide.c): read from the expansion by property
+ * name, kept in the profile under a member name.  lmce is a boolean
+ * property, kept as 0/1.
+ */
+const QmProfileValue qm_profile_values[] = {
+    {"level", "cpuid-level", G_STRUCT_OFFSET(QmProfile, cpuid_level),
+     G_MAXUINT32},
+    {"xlevel", "cpuid-xlevel", G_STRUCT_OFFSET(QmProfile, cpuid_xlevel),
+     G_MAXUINT32},
+    {"xlevel2", "cpuid-xlevel2", G_STRUCT_OFFSET(QmProfile, cpuid_xlevel2),
+     G_MAXUINT32},
+    {"level-func7", "cpuid-level-func7",
+     G_STRUCT_OFFSET(QmProfile, cpuid_level_func7), G_MAXUINT32},
+    {"lmce", "lmce", G_STRUCT_OFFSET(QmProfile, lmce), 1},
+    {"avx10-version", "avx10-version",
+     G_STRUCT_OFFSET(QmProfile, avx10_version), G_MAXUINT8},
+};
+const gsize qm_profile_n_values = G_N_ELEMENTS(qm_profile_values);
+
 /**
  * qm_cpu_model_free() - free a QmCpuModel
  * @model: model, or NULL
@@ -124,6 +145,10 @@ QmProfile *qm_profile_new(const char *name)
     profile->features = qm_featset_new();
     profile->known = qm_featset_new();
     profile->unmigratable = qm_featset_new();
+    profile->props = qm_featset_new();
+    for (gsize i = 0; i < qm_profile_n_values; i++)
+        G_STRUCT_MEMBER(gint64, profile, qm_profile_values[i].offset) = -1;
+    profile->guest_phys_bits = -1;
     return profile;
 }
 
@@ -141,6 +166,7 @@ void qm_profile_free(QmProfile *profile)
     g_clear_pointer(&profile->features, g_hash_table_unref);
     g_clear_pointer(&profile->known, g_hash_table_unref);
     g_clear_pointer(&profile->unmigratable, g_hash_table_unref);
+    g_clear_pointer(&profile->props, g_hash_table_unref);
     g_clear_pointer(&profile->cpu_models, g_ptr_array_unref);
     g_clear_pointer(&profile->machines, g_ptr_array_unref);
     g_free(profile->qemu_version);
@@ -570,6 +596,15 @@ JsonNode *qm_profile_to_json(const QmProfile *profile)
     add_featset(builder, "unmigratable-features", profile->unmigratable);
     json_builder_set_member_name(builder, "tsc-hz");
     json_builder_add_int_value(builder, profile->tsc_hz);
+    for (gsize i = 0; i < qm_profile_n_values; i++) {
+        json_builder_set_member_name(builder, qm_profile_values[i].member);
+        json_builder_add_int_value(
+            builder,
+            G_STRUCT_MEMBER(gint64, profile, qm_profile_values[i].offset));
+    }
+    json_builder_set_member_name(builder, "guest-phys-bits");
+    json_builder_add_int_value(builder, profile->guest_phys_bits);
+    add_featset(builder, "cpu-props", profile->props);
     if (profile->cpu_models != NULL)
         add_models(builder, profile->cpu_models);
     if (profile->machines != NULL)
@@ -849,6 +884,45 @@ static gboolean load_machines(QmProfile *profile, JsonArray *array,
 }
 
 /**
+ * load_values() - read the host model's numbers back
+ * @profile: profile to fill
+ * @obj:     the profile's JSON object
+ * @error:   set when one is missing, not an integer or out of range
+ *
+ * They are written into -cpu values, so a hand-edited or damaged entry
+ * must not smuggle in a negative or oversized number: -1 (unknown) or
+ * 0 to the property's maximum.
+ *
+ * Return: TRUE on success
+ */
+static gboolean load_values(QmProfile *profile, JsonObject *obj, GError **error)
+{
+    for (gsize i = 0; i <= qm_profile_n_values; i++) {
+        const char *member = i < qm_profile_n_values
+                                 ? qm_profile_values[i].member
+                                 : "guest-phys-bits";
+        gint64 max = i < qm_profile_n_values ? qm_profile_values[i].max : 64;
+        gint64 *value =
+            i < qm_profile_n_values
+                ? &G_STRUCT_MEMBER(gint64, profile, qm_profile_values[i].offset)
+                : &profile->guest_phys_bits;
+        JsonNode *node = json_object_get_member(obj, member);
+
+        if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+            json_node_get_value_type(node) != G_TYPE_INT64 ||
+            json_node_get_int(node) < -1 || json_node_get_int(node) > max) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "profile member '%s' is missing or not an integer "
+                        "from -1 to %" G_GINT64_FORMAT,
+                        member, max);
+            return FALSE;
+        }
+        *value = json_node_get_int(node);
+    }
+    return TRUE;
+}
+
+/**
  * qm_profile_from_json() - read back what qm_profile_to_json() wrote
  * @node:  JSON node
  * @error: set when the node is not a well-formed profile
@@ -907,13 +981,16 @@ QmProfile *qm_profile_from_json(JsonNode *node, GError **error)
         json_object_get_int_member_with_default(obj, "probed-at", 0);
     profile->cpu_brand = get_string(obj, "cpu-brand");
     profile->tsc_hz = json_object_get_int_member_with_default(obj, "tsc-hz", 0);
+    if (!load_values(profile, obj, error))
+        return NULL;
     if (profile->vendor == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     "profile of %s has no vendor", name);
         return NULL;
     }
     if (!load_names(obj, "features", add_to_set, profile->features, error) ||
-        !load_names(obj, "known-features", add_to_set, profile->known, error))
+        !load_names(obj, "known-features", add_to_set, profile->known, error) ||
+        !load_names(obj, "cpu-props", add_to_set, profile->props, error))
         return NULL;
     if (!array_or_absent(obj, "cpu-models", &models, error) ||
         !array_or_absent(obj, "machines", &machines, error) ||

@@ -76,6 +76,18 @@ typedef struct {
  * @cpu_brand:      local host only: libcpuid's brand string, or NULL
  * @source:         where this launch got the profile: "probe", "cache" or
  *                  "stale cache" (not stored; NULL when unknown)
+ * @cpuid_level, @cpuid_xlevel, @cpuid_xlevel2, @cpuid_level_func7:
+ *                  the host model's highest basic, extended and Centaur
+ *                  CPUID leaf and leaf 7 subleaf, which KVM's host model
+ *                  takes from the host (-1 when unknown)
+ * @lmce:           1 when the host model has LMCE (KVM's MCE capability),
+ *                  0 when not, -1 when the host's QEMU has no lmce property
+ * @avx10_version:  the host model's AVX10 version (-1 when QEMU lacks it)
+ * @guest_phys_bits: the probe vCPU's guest-phys-bits, which QEMU 9.1+
+ *                  takes from KVM (-1 when QEMU lacks it or could not tell)
+ * @props:          every CPU property of the host model that is not a
+ *                  CPUID feature (level, lmce, ucode-rev, pmu, ...), as a
+ *                  set of canonical names: what the host's QEMU can be told
  */
 typedef struct {
     char *name;
@@ -98,7 +110,32 @@ typedef struct {
     gint64 probed_at;
     char *cpu_brand;
     char *source;
+    gint64 cpuid_level;
+    gint64 cpuid_xlevel;
+    gint64 cpuid_xlevel2;
+    gint64 cpuid_level_func7;
+    gint64 lmce;
+    gint64 avx10_version;
+    gint64 guest_phys_bits;
+    QmFeatureSet *props;
 } QmProfile;
+
+/**
+ * QmProfileValue - a number of the host model that a host profile keeps
+ * @prop:   QEMU's CPU property in query-cpu-model-expansion
+ * @member: the member in the profile's JSON form
+ * @offset: where it lives in QmProfile (a gint64, -1 when unknown)
+ * @max:    the largest valid value (QEMU's property type)
+ */
+typedef struct {
+    const char *prop;
+    const char *member;
+    gsize offset;
+    gint64 max;
+} QmProfileValue;
+
+extern const QmProfileValue qm_profile_values[];
+extern const gsize qm_profile_n_values;
 
 QmProfile *qm_profile_new(const char *name);
 void qm_profile_free(QmProfile *profile);

@@ -37,19 +37,17 @@ static const char probe_request[] =
     "{\"execute\": \"qom-get\", \"arguments\": {\"path\": "
     "\"/machine/unattached/device[0]\", \"property\": \"tsc-frequency\"}, "
     "\"id\": \"tsc-frequency\"}\n"
+    /* QEMU 9.1+ takes it from KVM at realize; an older one has none */
+    "{\"execute\": \"qom-get\", \"arguments\": {\"path\": "
+    "\"/machine/unattached/device[0]\", \"property\": \"guest-phys-bits\"}, "
+    "\"id\": \"guest-phys-bits\"}\n"
     "{\"execute\": \"quit\", \"id\": \"quit\"}\n";
 
 static const char *const reply_order[] = {
-    "capabilities",
-    "version",
-    "kvm",
-    "model-expansion",
-    "definitions",
-    "machines",
-    "model-expansion-all",
-    "phys-bits",
-    "tsc-frequency",
-    "quit",
+    "capabilities",        "version",     "kvm",
+    "model-expansion",     "definitions", "machines",
+    "model-expansion-all", "phys-bits",   "tsc-frequency",
+    "guest-phys-bits",     "quit",
 };
 
 /*
@@ -309,6 +307,44 @@ static void parse_version(QmProfile *profile, JsonObject *version)
 }
 
 /**
+ * parse_values() - the host model's numbers a decision pins
+ * @profile: profile to fill
+ * @props:   the expansion's props
+ * @error:   set when one is present but of the wrong type or range
+ *
+ * Each may be absent (an older QEMU has no level-func7, 10.0 is the
+ * first with avx10-version): the profile then says -1, unknown.
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_values(QmProfile *profile, JsonObject *props,
+                             GError **error)
+{
+    for (gsize i = 0; i < qm_profile_n_values; i++) {
+        const QmProfileValue *v = &qm_profile_values[i];
+        JsonNode *node = json_object_get_member(props, v->prop);
+        gint64 *value = &G_STRUCT_MEMBER(gint64, profile, v->offset);
+        gboolean flag;
+
+        if (node == NULL)
+            continue;
+        if (v->max == 1 && bool_member(props, v->prop, &flag)) {
+            *value = flag;
+            continue;
+        }
+        if (!int_member(props, v->prop, value) || *value < 0 ||
+            *value > v->max) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: query-cpu-model-expansion reply has %s "
+                        "outside 0 to %" G_GINT64_FORMAT,
+                        profile->name, v->prop, v->max);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/**
  * parse_expansion() - host features and identity from the expansion
  * @profile: profile to fill
  * @ret:     "return" of query-cpu-model-expansion
@@ -348,10 +384,12 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
             return FALSE;
         }
         if (!JSON_NODE_HOLDS_VALUE(value) ||
-            json_node_get_value_type(value) != G_TYPE_BOOLEAN)
+            json_node_get_value_type(value) != G_TYPE_BOOLEAN ||
+            qm_feature_is_option(canon)) {
+            /* a setting such as level or lmce: what this QEMU can be told */
+            qm_featset_add(profile->props, canon);
             continue;
-        if (qm_feature_is_option(canon))
-            continue;
+        }
         qm_featset_add(profile->known, canon);
         /*
          * Alias spellings are one QOM property, so they never disagree in
@@ -401,6 +439,8 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
         }
     }
     int_member(props, "phys-bits", &profile->phys_bits);
+    if (!parse_values(profile, props, error))
+        return FALSE;
     if (profile->vendor == NULL ||
         !qm_feature_model_name_valid(profile->vendor, NULL)) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
@@ -629,6 +669,9 @@ static gboolean parse_vcpu_facts(QmProfile *prof, GHashTable *replies,
     if (int_reply(g_hash_table_lookup(replies, "tsc-frequency"), &value) &&
         value > 0)
         prof->tsc_hz = value;
+    if (int_reply(g_hash_table_lookup(replies, "guest-phys-bits"), &value) &&
+        value >= 0 && value <= 64)
+        prof->guest_phys_bits = value;
     if (all != NULL && reply_error(all) == NULL) {
         g_autoptr(QmProfile) every = qm_profile_new(prof->name);
         g_autoptr(GPtrArray) names = NULL;

@@ -95,8 +95,12 @@ char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
             const QmHidden *h = g_ptr_array_index(decision->hidden, i);
             g_autofree char *who = join_lacking(h->lacking);
 
-            g_string_append_printf(out, "  %-24s lacking on: %s\n", h->name,
-                                   who);
+            if (h->parent != NULL)
+                g_string_append_printf(out, "  %-24s needs %s, which is off\n",
+                                       h->name, h->parent);
+            else
+                g_string_append_printf(out, "  %-24s lacking on: %s\n", h->name,
+                                       who);
         }
     }
     if (decision->settings->len > 0) {
@@ -261,10 +265,16 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
             json_builder_add_string_value(builder,
                                           g_ptr_array_index(h->lacking, k));
         json_builder_end_array(builder);
+        json_builder_set_member_name(builder, "needs");
+        if (h->parent != NULL)
+            json_builder_add_string_value(builder, h->parent);
+        else
+            json_builder_add_null_value(builder);
         json_builder_end_object(builder);
     }
     json_builder_end_array(builder);
 
+    qm_profile_json_strings(builder, "absent", decision->absent);
     qm_profile_json_strings(builder, "settings", decision->settings);
     qm_profile_json_strings(builder, "candidates", decision->candidates);
     json_builder_set_member_name(builder, "machine");
