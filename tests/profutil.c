@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qemu-mig tests: profile builders shared by test-decide.c and
- * test-machine.c.
+ * qemu-mig tests: profile builders shared by test-decide.c,
+ * test-machine.c and test-accept.c.
  */
 #include <string.h>
 #include <json-glib/json-glib.h>
 
 #include "profutil.h"
 #include "testutil.h"
+#include "wrapper/qmp.h"
 
 /**
  * qm_prof_add_machines() - give a profile a hand-built machine list
@@ -65,4 +66,39 @@ void qm_prof_add_real_machines(QmProfile *p)
             json_object_get_boolean_member_with_default(o, "is-default", FALSE);
         g_ptr_array_add(p->machines, m);
     }
+}
+
+/**
+ * qm_prof_load_capture() - a recorded capture as a host profile
+ * @file: capture in tests/data
+ * @name: host name to give the profile
+ *
+ * Captures do not say which QEMU recorded them: the profile claims 7.2.0.
+ *
+ * Return: new profile
+ */
+QmProfile *qm_prof_load_capture(const char *file, const char *name)
+{
+    gsize len;
+    g_autofree char *text = qm_test_read_data(file, &len);
+    g_autoptr(GPtrArray) docs = NULL;
+    g_autoptr(GHashTable) replies = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GError) error = NULL;
+    QmProfile *profile = NULL;
+
+    g_assert_true(qm_qmp_split(text, len, &docs, &error));
+    g_assert_no_error(error);
+    for (guint i = 0; i < docs->len; i++) {
+        JsonObject *obj = json_node_get_object(g_ptr_array_index(docs, i));
+
+        g_hash_table_insert(replies,
+                            (gpointer)json_object_get_string_member(obj, "id"),
+                            g_ptr_array_index(docs, i));
+    }
+    g_assert_true(qm_qmp_profile_from_replies(file, replies, &profile, &error));
+    g_assert_no_error(error);
+    g_free(profile->name);
+    profile->name = g_strdup(name);
+    profile->qemu_version = g_strdup("7.2.0");
+    return profile;
 }

@@ -27,7 +27,7 @@
 /* ---- helpers --------------------------------------------------------- */
 
 /**
- * load_profile() - a recorded capture as a host profile
+ * load_profile() - a recorded capture as a host profile (QEMU 7.2.0)
  * @file: capture in tests/data
  * @name: host name to give the profile
  *
@@ -35,28 +35,7 @@
  */
 static QmProfile *load_profile(const char *file, const char *name)
 {
-    gsize len;
-    g_autofree char *text = qm_test_read_data(file, &len);
-    g_autoptr(GPtrArray) docs = NULL;
-    g_autoptr(GHashTable) replies = g_hash_table_new(g_str_hash, g_str_equal);
-    g_autoptr(GError) error = NULL;
-    QmProfile *profile = NULL;
-
-    g_assert_true(qm_qmp_split(text, len, &docs, &error));
-    g_assert_no_error(error);
-    for (guint i = 0; i < docs->len; i++) {
-        JsonObject *obj = json_node_get_object(g_ptr_array_index(docs, i));
-
-        g_hash_table_insert(replies,
-                            (gpointer)json_object_get_string_member(obj, "id"),
-                            g_ptr_array_index(docs, i));
-    }
-    g_assert_true(qm_qmp_profile_from_replies(file, replies, &profile, &error));
-    g_assert_no_error(error);
-    g_free(profile->name);
-    profile->name = g_strdup(name);
-    profile->qemu_version = g_strdup("7.2.0");
-    return profile;
+    return qm_prof_load_capture(file, name);
 }
 
 /**

@@ -605,6 +605,15 @@ static QmFeatureSet *guest_features(const QmCpuSpec *spec, GPtrArray *hosts,
             qm_featset_add(on, name);
     }
     qm_feature_drop_orphans(on, local->known, orphans);
+    /* kvm=off hides KVM from the guest, and QEMU its PV features with it */
+    if (g_strcmp0(g_hash_table_lookup(spec->settings, "kvm"), "off") == 0) {
+        for (guint f = 0; f < names->len; f++) {
+            const char *name = g_ptr_array_index(names, f);
+
+            if (qm_feature_is_kvm_pv(name) && g_hash_table_remove(on, name))
+                g_hash_table_replace(orphans, g_strdup(name), (gpointer) "kvm");
+        }
+    }
     dropped = g_list_sort(g_hash_table_get_keys(orphans), (GCompareFunc)strcmp);
     for (GList *l = dropped; l != NULL; l = l->next) {
         const char *name = l->data;

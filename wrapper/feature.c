@@ -231,6 +231,35 @@ const char *qm_feature_parent_off(const QmFeatureSet *on,
     return NULL;
 }
 
+/*
+ * The KVM paravirtual features (CPUID 0x40000001 EAX, QEMU's FEAT_KVM):
+ * QEMU clears the whole word when the guest is told it does not run on
+ * KVM (-cpu ...,kvm=off) or does not run on KVM at all
+ * (x86_cpu_expand_features()).  kvm-hint-dedicated is another word.
+ */
+static const char *const kvm_pv_names[] = {
+    "kvmclock",        "kvm-nopiodelay",      "kvm-mmu",
+    "kvm-asyncpf",     "kvm-steal-time",      "kvm-pv-eoi",
+    "kvm-pv-unhalt",   "kvm-pv-tlb-flush",    "kvm-asyncpf-vmexit",
+    "kvm-pv-ipi",      "kvm-poll-control",    "kvm-pv-sched-yield",
+    "kvm-asyncpf-int", "kvm-msi-ext-dest-id", "kvmclock-stable-bit",
+};
+
+/**
+ * qm_feature_is_kvm_pv() - is this one of KVM's paravirtual features?
+ * @canon: canonical feature name
+ *
+ * Return: TRUE for a bit of CPUID 0x40000001 EAX
+ */
+gboolean qm_feature_is_kvm_pv(const char *canon)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(kvm_pv_names); i++) {
+        if (strcmp(canon, kvm_pv_names[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /**
  * qm_feature_name_valid() - may this name ever reach QEMU's command line?
  * @name: feature name, any spelling
