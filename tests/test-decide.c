@@ -517,6 +517,15 @@ static void expected_items(GString *v, const QmProfile *local, GPtrArray *hosts,
     }
     /* a parent hidden by the intersection takes its children along */
     qm_feature_drop_orphans(on, local->known, NULL);
+    /* kvm=off: QEMU clears CPUID 0x40000001, KVM's PV features */
+    if (g_strcmp0(g_hash_table_lookup(user_spec->settings, "kvm"), "off") ==
+        0) {
+        for (GList *l = known; l; l = l->next) {
+            if (g_str_has_prefix(l->data, "kvm") &&
+                strcmp(l->data, "kvm-hint-dedicated") != 0)
+                g_hash_table_remove(on, l->data);
+        }
+    }
     for (GList *l = known; l; l = l->next) {
         if (qm_featset_has(on, l->data) && !strv_has(user, l->data))
             g_string_append_printf(v, ",%s=on", (char *)l->data);
@@ -3407,6 +3416,651 @@ static void test_anchor(gconstpointer data)
                    require->len + disable->len, require->len, disable->len);
 }
 
+/* ---- values -cpu host takes from the host (synthetic hosts) ---------- */
+
+/**
+ * give_props() - let a synthetic host's QEMU have these CPU properties
+ * @p:     profile
+ * @props: property names, NULL-terminated
+ */
+static void give_props(QmProfile *p, const char *const *props)
+{
+    for (gsize i = 0; props[i] != NULL; i++)
+        qm_featset_add(p->props, props[i]);
+}
+
+/**
+ * levels_host() - a plain host whose QEMU has level properties
+ * @name:   host name
+ * @level:  basic leaf
+ * @xlevel: extended leaf
+ * @func7:  leaf 7 subleaf (-1: unknown)
+ *
+ * Return: new profile
+ */
+static QmProfile *levels_host(const char *name, gint64 level, gint64 xlevel,
+                              gint64 func7)
+{
+    static const char *const props[] = {"level", "xlevel", "xlevel2",
+                                        "level-func7", NULL};
+    QmProfile *p = plain_host(name, 6, 85, 4, "same");
+
+    give_props(p, props);
+    p->cpuid_level = level;
+    p->cpuid_xlevel = xlevel;
+    p->cpuid_xlevel2 = 0;
+    p->cpuid_level_func7 = func7;
+    return p;
+}
+
+/**
+ * test_pin_levels() - the smallest CPUID leaves, from every side
+ */
+static void test_pin_levels(void)
+{
+    g_autoptr(QmProfile) a = levels_host("local", 13, 0x80000008, 1);
+    g_autoptr(QmProfile) b = levels_host("b", 31, 0x80000021, 2);
+    g_autoptr(QmProfile) c = levels_host("c", 16, 0x8000001f, 0);
+    g_autoptr(GPtrArray) peers = peers_of(b, c, NULL);
+    g_autoptr(GPtrArray) from_c = peers_of(b, a, NULL);
+    g_autoptr(QmDecision) d = decide_ok("host", a, peers, 0);
+    g_autoptr(QmDecision) e = decide_ok("host", c, from_c, 0);
+    g_autoptr(QmDecision) u = decide_ok("host,level=20", a, peers, 0);
+    g_autoptr(QmDecision) w = NULL;
+
+    g_assert_nonnull(strstr(d->cpu_value, ",vendor=GenuineIntel,level=13,"
+                                          "xlevel=2147483656,xlevel2=0,"
+                                          "level-func7=0,"));
+    g_assert_cmpstr(d->cpu_value, ==, e->cpu_value);
+    /* the user's level stands; the others are still pinned */
+    g_assert_cmpuint(item_count(u->cpu_value, "level"), ==, 1);
+    g_assert_cmpstr(item_value(u->cpu_value, "level"), ==, "20");
+    g_assert_cmpuint(item_count(u->cpu_value, "xlevel"), ==, 1);
+    /* a host whose QEMU did not report one: not pinned, said so */
+    c->cpuid_level_func7 = -1;
+    w = decide_ok("host", a, peers, 0);
+    g_assert_cmpuint(item_count(w->cpu_value, "level-func7"), ==, 0);
+    g_assert_cmpuint(warning_count(w, "c: CPUID level-func7 unknown"), ==, 1);
+    /* a local QEMU without the property: never written, no warning */
+    g_hash_table_remove(a->props, "level-func7");
+    g_clear_pointer(&w, qm_decision_free);
+    w = decide_ok("host", a, peers, 0);
+    g_assert_cmpuint(item_count(w->cpu_value, "level-func7"), ==, 0);
+    g_assert_cmpuint(w->warnings->len, ==, 0);
+    /* named models have their own levels */
+    g_clear_pointer(&w, qm_decision_free);
+    w = decide_ok("qemu64", a, peers, 0);
+    g_assert_null(w->cpu_value);
+}
+
+/**
+ * test_pin_lmce() - LMCE on only where every host's KVM has it
+ */
+static void test_pin_lmce(void)
+{
+    static const char *const props[] = {"lmce", NULL};
+    g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("nolmce", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+    g_autoptr(GError) e = NULL;
+
+    give_props(a, props);
+    give_props(b, props);
+    a->lmce = 1;
+    b->lmce = 1;
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "lmce"), ==, "on");
+    g_clear_pointer(&d, qm_decision_free);
+    b->lmce = 0;
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "lmce"), ==, "off");
+    /* a QEMU without the property cannot give it either */
+    g_clear_pointer(&d, qm_decision_free);
+    b->lmce = -1;
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "lmce"), ==, "off");
+    /* asking for it where a host has none is refused; off stands */
+    e = decide_fail("host,lmce=on", a, peers, 0, QM_ERROR_INCOMPATIBLE);
+    assert_mentions(e, "lmce", "nolmce", NULL);
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("host,lmce=off", a, peers, 0);
+    g_assert_cmpuint(item_count(d->cpu_value, "lmce"), ==, 1);
+}
+
+/**
+ * test_pin_ucode() - QEMU's constant microcode revision for the vendor
+ */
+static void test_pin_ucode(void)
+{
+    static const char *const props[] = {"ucode-rev", NULL};
+    g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+
+    give_props(a, props);
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "ucode-rev"), ==, "4294967296");
+    g_clear_pointer(&d, qm_decision_free);
+    g_free(a->vendor);
+    a->vendor = g_strdup("AuthenticAMD");
+    g_free(b->vendor);
+    b->vendor = g_strdup("AuthenticAMD");
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "ucode-rev"), ==, "16777317");
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("host,ucode-rev=7", a, peers, 0);
+    g_assert_cmpuint(item_count(d->cpu_value, "ucode-rev"), ==, 1);
+}
+
+/**
+ * test_pin_guest_phys_bits() - the smallest, 0 for a QEMU without it
+ */
+static void test_pin_guest_phys_bits(void)
+{
+    static const char *const props[] = {"guest-phys-bits", NULL};
+    g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+
+    give_props(a, props);
+    a->guest_phys_bits = 46;
+    /* b's QEMU (7.2) has none: its guests see 0 there */
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "guest-phys-bits"), ==, "0");
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("qemu64", a, peers, 0);
+    g_assert_cmpstr(d->cpu_value, ==, "qemu64,guest-phys-bits=0");
+    /* both have it: the smallest, never above phys-bits */
+    give_props(b, props);
+    b->guest_phys_bits = 48;
+    b->phys_bits = 39;
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "guest-phys-bits"), ==, "39");
+    /* a named model only when the hosts differ */
+    b->phys_bits = 46;
+    b->guest_phys_bits = 46;
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("qemu64", a, peers, 0);
+    g_assert_null(d->cpu_value);
+    /* a QEMU that has it but could not tell: not pinned, said so */
+    b->guest_phys_bits = -1;
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpuint(item_count(d->cpu_value, "guest-phys-bits"), ==, 0);
+    g_assert_cmpuint(warning_count(d, "b: guest-phys-bits unknown"), ==, 1);
+}
+
+/**
+ * test_pin_avx10() - the smallest AVX10 version, when the guest has AVX10
+ */
+static void test_pin_avx10(void)
+{
+    static const char *const props[] = {"avx10-version", NULL};
+    static const char *const f[] = {"fpu",   "sse2",      "lm",
+                                    "avx10", "avx10-128", NULL};
+    g_autoptr(QmProfile) a = synth_profile("local", "GenuineIntel", f);
+    g_autoptr(QmProfile) b = synth_profile("b", "GenuineIntel", f);
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+
+    give_props(a, props);
+    give_props(b, props);
+    a->avx10_version = 2;
+    b->avx10_version = 1;
+    d = decide_ok("host", a, peers, 0);
+    g_assert_cmpstr(item_value(d->cpu_value, "avx10-version"), ==, "1");
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("host,avx10=off", a, peers, 0);
+    g_assert_cmpuint(item_count(d->cpu_value, "avx10-version"), ==, 0);
+}
+
+/**
+ * test_host_copies_refused() - settings that copy the host are refused
+ *                              with peers, allowed without
+ */
+static void test_host_copies_refused(void)
+{
+    static const char *const bad[] = {
+        "host,hv-passthrough=on",  "host,+hv-passthrough",
+        "host,host-cache-info=on", "host,hv-no-nonarch-coresharing=auto",
+        "qemu64,hv-passthrough",
+    };
+    g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(GPtrArray) none = g_ptr_array_new();
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) e =
+            decide_fail(bad[i], a, peers, 0, QM_ERROR_INCOMPATIBLE);
+        g_autoptr(QmDecision) alone = decide_ok(bad[i], a, none, 0);
+
+        assert_mentions(e, "copies the host", NULL);
+        g_assert_cmpint(qm_error_exit_code(e), ==, 7);
+    }
+    {
+        g_autoptr(QmDecision) d =
+            decide_ok("host,host-cache-info=off,hv-no-nonarch-coresharing=on",
+                      a, peers, 0);
+    }
+}
+
+/**
+ * test_auto_vendor() - -cpu auto never gives an AMD guest an Intel model
+ *
+ * On these AMD hosts the runnable models are pentium3-v1 (Intel),
+ * qemu64-v1 (generic) and Opteron_G1-v1 (AMD): the pentium3 must lose
+ * although its generation ranks above qemu64.
+ */
+static void test_auto_vendor(void)
+{
+    static const char *const f[] = {"fpu", "sse2", "lm", NULL};
+    static const char *const none[] = {NULL};
+    static const char *const sse3[] = {"pni", NULL};
+    g_autoptr(QmProfile) a = synth_profile("local", "AuthenticAMD", f);
+    g_autoptr(QmProfile) b = synth_profile("b", "AuthenticAMD", f);
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+    g_autoptr(GError) e = NULL;
+
+    set_phys(48, a, b, NULL);
+    for (int i = 0; i < 2; i++) {
+        QmProfile *p = i ? b : a;
+
+        synth_model(p, "pentium3-v1", none, FALSE, FALSE);
+        synth_model(p, "qemu64-v1", none, FALSE, FALSE);
+        synth_model(p, "Opteron_G1-v1", sse3, FALSE, FALSE);
+    }
+    d = decide_ok("auto", a, peers, 0);
+    g_assert_cmpstr(d->model, ==, "qemu64-v1");
+    /* a generic model is told the hosts' vendor */
+    g_assert_cmpstr(item_value(d->cpu_value, "vendor"), ==, "AuthenticAMD");
+    g_assert_false(has_candidate(d, "pentium3-v1"));
+    /* no AMD or generic model runnable: refused, saying why */
+    g_ptr_array_remove_index(a->cpu_models, 1);
+    g_ptr_array_remove_index(b->cpu_models, 1);
+    e = decide_fail("auto", a, peers, 0, QM_ERROR_INCOMPATIBLE);
+    assert_mentions(e, "auto", "AuthenticAMD", NULL);
+    /* the AMD model once runnable wins over the generic one */
+    g_ptr_array_remove_index(a->cpu_models, 1);
+    g_ptr_array_remove_index(b->cpu_models, 1);
+    synth_model(a, "Opteron_G1-v1", none, FALSE, FALSE);
+    synth_model(b, "Opteron_G1-v1", none, FALSE, FALSE);
+    synth_model(a, "qemu64-v1", none, FALSE, FALSE);
+    synth_model(b, "qemu64-v1", none, FALSE, FALSE);
+    g_clear_pointer(&d, qm_decision_free);
+    d = decide_ok("auto", a, peers, 0);
+    g_assert_cmpstr(d->model, ==, "Opteron_G1-v1");
+    g_assert_cmpuint(item_count(d->cpu_value, "vendor"), ==, 0);
+}
+
+/**
+ * test_dependencies() - a child is never written on without its parent
+ *
+ * The MSR 0x10a quirk of nested AMD hosts makes users write
+ * arch-capabilities=off; QEMU then drops rdctl-no and friends, and with
+ * enforce refuses to start if they were asked for by name.
+ */
+static void test_dependencies(void)
+{
+    static const char *const f[] = {
+        "fpu", "sse2", "lm", "arch-capabilities", "rdctl-no", "mds-no", NULL};
+    static const char *const none[] = {NULL};
+    g_autoptr(QmProfile) a = synth_profile("local", "AuthenticAMD", f);
+    g_autoptr(QmProfile) b = synth_profile("b", "AuthenticAMD", f);
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+    g_autoptr(QmDecision) h = NULL;
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    const QmHidden *hid;
+
+    set_phys(48, a, b, NULL);
+    synth_model(a, "EPYC-v1", none, FALSE, FALSE);
+    synth_model(b, "EPYC-v1", none, FALSE, FALSE);
+    d = decide_ok("auto,arch-capabilities=off", a, peers, 0);
+    g_assert_cmpstr(d->cpu_value, ==,
+                    "EPYC-v1,arch-capabilities=off,fpu=on,lm=on,sse2=on,"
+                    "mds-no=off,rdctl-no=off,enforce=on");
+    hid = hidden_find(d, "rdctl-no");
+    g_assert_nonnull(hid);
+    g_assert_cmpstr(hid->parent, ==, "arch-capabilities");
+    h = decide_ok("host,-arch-capabilities", a, peers, 0);
+    g_assert_null(strstr(h->cpu_value, "rdctl-no=on"));
+    g_assert_nonnull(strstr(h->cpu_value, ",rdctl-no=off,"));
+    e1 = decide_fail("host,arch-capabilities=off,rdctl-no=on", a, peers, 0,
+                     QM_ERROR_INCOMPATIBLE);
+    assert_mentions(e1, "rdctl-no", "arch-capabilities", NULL);
+    e2 = decide_fail("EPYC-v1,arch-capabilities=off,+mds-no", a, peers, 0,
+                     QM_ERROR_INCOMPATIBLE);
+    assert_mentions(e2, "mds-no", "arch-capabilities", NULL);
+}
+
+/**
+ * test_kvm_off() - kvm=off takes KVM's PV features along
+ */
+static void test_kvm_off(void)
+{
+    static const char *const f[] = {"fpu", "lm", "kvmclock", "kvm-pv-eoi",
+                                    NULL};
+    g_autoptr(QmProfile) a = synth_profile("local", "GenuineIntel", f);
+    g_autoptr(QmProfile) b = synth_profile("b", "GenuineIntel", f);
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) d = NULL;
+
+    set_phys(46, a, b, NULL);
+    d = decide_ok("host,kvm=off", a, peers, 0);
+    g_assert_true(g_str_has_prefix(d->cpu_value,
+                                   "host,kvm=off,fpu=on,lm=on,kvm-pv-eoi=off,"
+                                   "kvmclock=off,"));
+    g_assert_cmpstr(hidden_find(d, "kvmclock")->parent, ==, "kvm");
+}
+
+/**
+ * test_enforce_user() - the user's enforce or check stands; enforce=off
+ *                       is warned about
+ */
+static void test_enforce_user(void)
+{
+    g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) off = decide_ok("host,enforce=off", a, peers, 0);
+    g_autoptr(QmDecision) chk = decide_ok("host,check", a, peers, 0);
+
+    g_assert_cmpuint(item_count(off->cpu_value, "enforce"), ==, 1);
+    g_assert_cmpuint(warning_count(off, "enforce=off"), ==, 1);
+    g_assert_cmpuint(item_count(chk->cpu_value, "enforce"), ==, 0);
+    g_assert_cmpuint(chk->warnings->len, ==, 0);
+}
+
+/* ---- every pair and triple of recorded CPUs ------------------------- */
+
+/* Captures with a full expansion, by vendor */
+static const struct {
+    const char *file;
+    const char *vendor;
+} full_captures[] = {
+    {"x86_64-cpuid-Atom-P5362.json", "GenuineIntel"},
+    {"x86_64-cpuid-Cooperlake.json", "GenuineIntel"},
+    {"x86_64-cpuid-Core-i7-1270P.json", "GenuineIntel"},
+    {"x86_64-cpuid-Core-i7-5600U.json", "GenuineIntel"},
+    {"x86_64-cpuid-Core-i7-7700.json", "GenuineIntel"},
+    {"x86_64-cpuid-Core-i7-8700.json", "GenuineIntel"},
+    {"x86_64-cpuid-Core2-E6850.json", "GenuineIntel"},
+    {"x86_64-cpuid-Ice-Lake-Server.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-6788P.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-E5-2650-v3.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-E5-2650-v4.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-Gold-6130.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-Gold-6148.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-Gold-6530.json", "GenuineIntel"},
+    {"x86_64-cpuid-Xeon-Platinum-8268.json", "GenuineIntel"},
+    {"x86_64-cpuid-EPYC-7502-32-Core.json", "AuthenticAMD"},
+    {"x86_64-cpuid-EPYC-7601-32-Core.json", "AuthenticAMD"},
+    {"x86_64-cpuid-EPYC-7713-64-Core.json", "AuthenticAMD"},
+    {"x86_64-cpuid-EPYC-9334-32-Core.json", "AuthenticAMD"},
+    {"x86_64-cpuid-Opteron-2350.json", "AuthenticAMD"},
+    {"x86_64-cpuid-Ryzen-9-9950X-16-Core.json", "AuthenticAMD"},
+};
+
+/*
+ * What -cpu host takes from the host (README, "The guest sees the same
+ * CPU"), re-stated here: each is written whenever the local QEMU has the
+ * property, or else every host has the same value.
+ */
+typedef enum {
+    HD_STRING,
+    HD_INT,
+} HostDerivedKind;
+
+static const struct {
+    const char *prop;
+    HostDerivedKind kind;
+    gsize offset;
+} host_derived[] = {
+    {"vendor", HD_STRING, G_STRUCT_OFFSET(QmProfile, vendor)},
+    {"model-id", HD_STRING, G_STRUCT_OFFSET(QmProfile, model_id)},
+    {"family", HD_INT, G_STRUCT_OFFSET(QmProfile, family)},
+    {"model", HD_INT, G_STRUCT_OFFSET(QmProfile, model)},
+    {"stepping", HD_INT, G_STRUCT_OFFSET(QmProfile, stepping)},
+    {"level", HD_INT, G_STRUCT_OFFSET(QmProfile, cpuid_level)},
+    {"xlevel", HD_INT, G_STRUCT_OFFSET(QmProfile, cpuid_xlevel)},
+    {"xlevel2", HD_INT, G_STRUCT_OFFSET(QmProfile, cpuid_xlevel2)},
+    {"level-func7", HD_INT, G_STRUCT_OFFSET(QmProfile, cpuid_level_func7)},
+    {"lmce", HD_INT, G_STRUCT_OFFSET(QmProfile, lmce)},
+    {"phys-bits", HD_INT, G_STRUCT_OFFSET(QmProfile, phys_bits)},
+    {"guest-phys-bits", HD_INT, G_STRUCT_OFFSET(QmProfile, guest_phys_bits)},
+    /* the host's microcode revision: no capture has it, so always */
+    {"ucode-rev", HD_INT, 0},
+};
+
+/**
+ * items_of() - a -cpu value's "key=value" items as a table
+ * @value: value
+ *
+ * Return: new table key -> value (the model name is left out)
+ */
+static GHashTable *items_of(const char *value)
+{
+    GHashTable *t =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_auto(GStrv) items = g_strsplit(value, ",", -1);
+
+    for (char **it = items + 1; *it; it++) {
+        const char *eq = strchr(*it, '=');
+
+        g_hash_table_insert(t, eq ? g_strndup(*it, eq - *it) : g_strdup(*it),
+                            g_strdup(eq ? eq + 1 : ""));
+    }
+    return t;
+}
+
+/**
+ * knows() - can a host's QEMU be told this name?
+ * @h:   profile
+ * @key: feature or property name
+ *
+ * Return: TRUE if its QEMU has the feature or property
+ */
+static gboolean knows(const QmProfile *h, const char *key)
+{
+    return qm_featset_has(h->known, key) || qm_featset_has(h->props, key);
+}
+
+/**
+ * check_same_up_to_names() - two hosts' values agree on every name both
+ *                            QEMUs know
+ * @a:  one host's profile
+ * @va: the value decided with @a local
+ * @b:  another's
+ * @vb: the value decided with @b local
+ */
+static void check_same_up_to_names(const QmProfile *a, const char *va,
+                                   const QmProfile *b, const char *vb)
+{
+    g_autoptr(GHashTable) ia = items_of(va);
+    g_autoptr(GHashTable) ib = items_of(vb);
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init(&iter, ia);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (!knows(b, key))
+            continue;
+        if (g_strcmp0(g_hash_table_lookup(ib, key), value) != 0)
+            g_test_message("%s: %s=%s there, %s here", b->name, (char *)key,
+                           (char *)value, (char *)g_hash_table_lookup(ib, key));
+        g_assert_cmpstr(g_hash_table_lookup(ib, key), ==, value);
+    }
+    g_hash_table_iter_init(&iter, ib);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        if (knows(a, key))
+            g_assert_true(g_hash_table_contains(ia, key));
+    }
+}
+
+/**
+ * check_host_derived_pinned() - every host-derived value is written, or
+ *                               equal on every host
+ * @hosts: profiles, local first
+ * @d:     the decision for -cpu host
+ */
+static void check_host_derived_pinned(GPtrArray *hosts, const QmDecision *d)
+{
+    const QmProfile *local = g_ptr_array_index(hosts, 0);
+    g_autoptr(GHashTable) items = items_of(d->cpu_value);
+    g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
+    gboolean same_fm = TRUE;
+
+    /* every feature the local QEMU knows is on or off, by name */
+    for (guint i = 0; i < names->len; i++) {
+        const char *v = g_hash_table_lookup(items, g_ptr_array_index(names, i));
+
+        g_assert_true(g_strcmp0(v, "on") == 0 || g_strcmp0(v, "off") == 0);
+    }
+    for (gsize k = 0; k < G_N_ELEMENTS(host_derived); k++) {
+        const char *prop = host_derived[k].prop;
+        gboolean equal = host_derived[k].offset != 0;
+
+        for (guint i = 1; i < hosts->len && equal; i++) {
+            const QmProfile *h = g_ptr_array_index(hosts, i);
+
+            if (host_derived[k].kind == HD_STRING)
+                equal = g_strcmp0(
+                            G_STRUCT_MEMBER(char *, h, host_derived[k].offset),
+                            G_STRUCT_MEMBER(char *, local,
+                                            host_derived[k].offset)) == 0;
+            else
+                equal = G_STRUCT_MEMBER(gint64, h, host_derived[k].offset) ==
+                        G_STRUCT_MEMBER(gint64, local, host_derived[k].offset);
+        }
+        if (knows(local, prop) && g_hash_table_contains(items, prop) &&
+            host_derived[k].kind == HD_INT && host_derived[k].offset != 0 &&
+            strcmp(prop, "lmce") != 0 && strcmp(prop, "family") != 0 &&
+            strcmp(prop, "model") != 0 && strcmp(prop, "stepping") != 0) {
+            gint64 lo = G_MAXINT64;
+
+            /* a width or a highest leaf: the smallest of all hosts (a
+             * QEMU without guest-phys-bits reports 0 there, and it is
+             * never wider than phys-bits) */
+            for (guint i = 0; i < hosts->len; i++) {
+                const QmProfile *h = g_ptr_array_index(hosts, i);
+
+                lo = MIN(lo, MAX(0, G_STRUCT_MEMBER(gint64, h,
+                                                    host_derived[k].offset)));
+                if (strcmp(prop, "guest-phys-bits") == 0)
+                    lo = MIN(lo, h->phys_bits);
+            }
+            g_assert_cmpint(
+                g_ascii_strtoll(g_hash_table_lookup(items, prop), NULL, 10), ==,
+                lo);
+        }
+        if (!knows(local, prop) || g_hash_table_contains(items, prop))
+            continue;
+        /* not written: only a value every host has alike (or one some
+         * capture's QEMU never reported, which a warning names) */
+        if (!equal)
+            g_assert_cmpuint(warning_count(d, prop), >, 0);
+    }
+    for (guint i = 1; i < hosts->len; i++) {
+        const QmProfile *h = g_ptr_array_index(hosts, i);
+
+        same_fm &= h->family == local->family && h->model == local->model;
+    }
+    if (!same_fm)
+        g_assert_cmpstr(g_hash_table_lookup(items, "pmu"), ==, "off");
+    g_assert_cmpstr(g_hash_table_lookup(items, "enforce"), ==, "on");
+}
+
+/**
+ * check_combination() - -cpu host from every host of one combination
+ * @files: captures, NULL-terminated
+ *
+ * Return: the number of decisions made
+ */
+static guint check_combination(const char *const *files)
+{
+    g_autoptr(GPtrArray) all =
+        g_ptr_array_new_with_free_func((GDestroyNotify)qm_profile_free);
+    g_autoptr(GPtrArray) decisions =
+        g_ptr_array_new_with_free_func((GDestroyNotify)qm_decision_free);
+
+    for (gsize i = 0; files[i] != NULL; i++) {
+        g_autofree char *name = g_strdup_printf("%zu-%s", i, files[i] + 13);
+        QmProfile *p = qm_prof_load_capture(files[i], name);
+
+        p->phys_bits = 39 + (gint64)i * 3;
+        if (qm_featset_has(p->props, "guest-phys-bits"))
+            p->guest_phys_bits = p->phys_bits;
+        g_ptr_array_add(all, p);
+    }
+    for (guint r = 0; r < all->len; r++) {
+        g_autoptr(GPtrArray) peers = g_ptr_array_new();
+        g_autoptr(GPtrArray) hosts = NULL;
+        QmDecision *d;
+
+        for (guint i = 0; i < all->len; i++) {
+            if (i != r)
+                g_ptr_array_add(peers, g_ptr_array_index(all, i));
+        }
+        d = decide_ok("host", g_ptr_array_index(all, r), peers, 0);
+        hosts = hosts_of(g_ptr_array_index(all, r), peers);
+        check_host_derived_pinned(hosts, d);
+        g_ptr_array_add(decisions, d);
+    }
+    for (guint r = 1; r < all->len; r++)
+        check_same_up_to_names(
+            g_ptr_array_index(all, 0),
+            ((QmDecision *)g_ptr_array_index(decisions, 0))->cpu_value,
+            g_ptr_array_index(all, r),
+            ((QmDecision *)g_ptr_array_index(decisions, r))->cpu_value);
+    return all->len;
+}
+
+/**
+ * test_every_pair_and_triple() - every pair and triple of recorded CPUs
+ *                                of one vendor, from each host's side
+ *
+ * Each host's value agrees with every other's on every name both QEMUs
+ * know, and every value -cpu host takes from the host is written or the
+ * same everywhere.
+ */
+static void test_every_pair_and_triple(void)
+{
+    const gsize n = G_N_ELEMENTS(full_captures);
+    guint combos = 0, decisions = 0;
+
+    for (gsize i = 0; i < n; i++) {
+        for (gsize j = i + 1; j < n; j++) {
+            const char *pair[] = {full_captures[i].file, full_captures[j].file,
+                                  NULL};
+
+            if (strcmp(full_captures[i].vendor, full_captures[j].vendor) != 0)
+                continue;
+            decisions += check_combination(pair);
+            combos++;
+            for (gsize k = j + 1; k < n; k++) {
+                const char *triple[] = {full_captures[i].file,
+                                        full_captures[j].file,
+                                        full_captures[k].file, NULL};
+
+                if (strcmp(full_captures[i].vendor, full_captures[k].vendor) !=
+                    0)
+                    continue;
+                decisions += check_combination(triple);
+                combos++;
+            }
+        }
+    }
+    g_test_message("%u pairs and triples, %u decisions", combos, decisions);
+    g_assert_cmpuint(combos, >, 400);
+}
+
 /**
  * main() - register and run the decide tests
  * @argc: argument count
@@ -3511,6 +4165,19 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &triples[i], test_symmetric);
     }
     g_test_add_func("/decide/symmetric/machines", test_symmetric_machines);
+    g_test_add_func("/decide/pin/levels", test_pin_levels);
+    g_test_add_func("/decide/pin/lmce", test_pin_lmce);
+    g_test_add_func("/decide/pin/ucode-rev", test_pin_ucode);
+    g_test_add_func("/decide/pin/guest-phys-bits", test_pin_guest_phys_bits);
+    g_test_add_func("/decide/pin/avx10-version", test_pin_avx10);
+    g_test_add_func("/decide/pin/host-copies-refused",
+                    test_host_copies_refused);
+    g_test_add_func("/decide/auto/vendor", test_auto_vendor);
+    g_test_add_func("/decide/dependencies", test_dependencies);
+    g_test_add_func("/decide/kvm-off", test_kvm_off);
+    g_test_add_func("/decide/enforce-user", test_enforce_user);
+    g_test_add_func("/decide/symmetric/every-pair-and-triple",
+                    test_every_pair_and_triple);
     for (gsize i = 0; i < G_N_ELEMENTS(anchors); i++) {
         g_autofree char *path =
             g_strdup_printf("/decide/libvirt-anchor/%zu", i);

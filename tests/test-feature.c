@@ -203,6 +203,111 @@ static void test_option(gconstpointer data)
 }
 
 /**
+ * set_of() - a feature set from a NULL-terminated list
+ * @names: canonical names
+ *
+ * Return: new set
+ */
+static GHashTable *set_of(const char *const *names)
+{
+    GHashTable *set = qm_featset_new();
+
+    for (gsize i = 0; names[i] != NULL; i++)
+        qm_featset_add(set, names[i]);
+    return set;
+}
+
+/**
+ * test_orphans_chain() - QEMU's dependency table, chains included
+ *
+ * Without vmx, every vmx-* goes, down to the EPT capabilities two rows
+ * further (vmx -> vmx-secondary-ctls -> vmx-ept -> vmx-ept-execonly);
+ * without arch-capabilities, its MSR's bits go; what depends on nothing
+ * off stays.
+ */
+static void test_orphans_chain(void)
+{
+    static const char *const names[] = {"lm",       "vmx-secondary-ctls",
+                                        "vmx-ept",  "vmx-ept-execonly",
+                                        "rdctl-no", "mds-no",
+                                        "avx2",     "vmx-rdrand-exit",
+                                        "pdcm",     "full-width-write",
+                                        NULL};
+    g_autoptr(GHashTable) on = set_of(names);
+    g_autoptr(GHashTable) known = set_of(names);
+    g_autoptr(GHashTable) removed =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    qm_featset_add(known, "vmx");
+    qm_featset_add(known, "arch-capabilities");
+    qm_featset_add(known, "rdrand");
+    g_assert_cmpuint(qm_feature_drop_orphans(on, known, removed), ==, 6);
+    g_assert_cmpstr(g_hash_table_lookup(removed, "vmx-secondary-ctls"), ==,
+                    "vmx");
+    g_assert_cmpstr(g_hash_table_lookup(removed, "vmx-ept"), ==,
+                    "vmx-secondary-ctls");
+    g_assert_cmpstr(g_hash_table_lookup(removed, "vmx-ept-execonly"), ==,
+                    "vmx-ept");
+    g_assert_cmpstr(g_hash_table_lookup(removed, "rdctl-no"), ==,
+                    "arch-capabilities");
+    g_assert_true(g_hash_table_contains(removed, "mds-no"));
+    /* vmx-rdrand-exit needs vmx-secondary-ctls and rdrand: both off */
+    g_assert_true(g_hash_table_contains(removed, "vmx-rdrand-exit"));
+    g_assert_true(qm_featset_has(on, "avx2"));
+    g_assert_true(qm_featset_has(on, "lm"));
+    g_assert_true(qm_featset_has(on, "full-width-write"));
+    g_assert_cmpstr(qm_feature_parent_off(on, known, "rdctl-no"), ==,
+                    "arch-capabilities");
+    g_assert_null(qm_feature_parent_off(on, known, "full-width-write"));
+}
+
+/**
+ * test_orphans_any_parent() - avx10 stays while any vector width is on
+ */
+static void test_orphans_any_parent(void)
+{
+    static const char *const names[] = {"avx10", "avx10-128", "avx10-256",
+                                        "avx10-512", NULL};
+    g_autoptr(GHashTable) known = set_of(names);
+    g_autoptr(GHashTable) on = set_of(names);
+    g_autoptr(GHashTable) some = set_of(names);
+
+    /* all on: nothing goes */
+    g_assert_cmpuint(qm_feature_drop_orphans(on, known, NULL), ==, 0);
+    /* no 128: 256 goes, then 512, then avx10 (no width left) */
+    g_hash_table_remove(some, "avx10-128");
+    g_assert_cmpuint(qm_feature_drop_orphans(some, known, NULL), ==, 3);
+    g_assert_cmpuint(g_hash_table_size(some), ==, 0);
+}
+
+/**
+ * test_orphans_unknown_parent() - a row whose parent the QEMU does not
+ *                                 know is not that QEMU's row
+ */
+static void test_orphans_unknown_parent(void)
+{
+    static const char *const names[] = {"rdctl-no", "vmx-ept", NULL};
+    g_autoptr(GHashTable) on = set_of(names);
+    g_autoptr(GHashTable) known = set_of(names);
+
+    g_assert_cmpuint(qm_feature_drop_orphans(on, known, NULL), ==, 0);
+    g_assert_null(qm_feature_parent_off(on, known, "rdctl-no"));
+}
+
+/**
+ * test_kvm_pv() - KVM's PV features, and only those
+ */
+static void test_kvm_pv(void)
+{
+    g_assert_true(qm_feature_is_kvm_pv("kvmclock"));
+    g_assert_true(qm_feature_is_kvm_pv("kvm-pv-unhalt"));
+    g_assert_true(qm_feature_is_kvm_pv("kvmclock-stable-bit"));
+    g_assert_false(qm_feature_is_kvm_pv("kvm-hint-dedicated"));
+    g_assert_false(qm_feature_is_kvm_pv("kvm"));
+    g_assert_false(qm_feature_is_kvm_pv("avx2"));
+}
+
+/**
  * main() - register and run the feature tests
  * @argc: argument count
  * @argv: arguments
@@ -228,6 +333,11 @@ int main(int argc, char **argv)
     g_test_add_func("/feature/invalid/null", test_invalid_null);
     g_test_add_func("/feature/invalid/length", test_length_limit);
     g_test_add_func("/feature/valid/charset", test_valid_charset);
+    g_test_add_func("/feature/orphans/chain", test_orphans_chain);
+    g_test_add_func("/feature/orphans/any-parent", test_orphans_any_parent);
+    g_test_add_func("/feature/orphans/unknown-parent",
+                    test_orphans_unknown_parent);
+    g_test_add_func("/feature/kvm-pv", test_kvm_pv);
     for (gsize i = 0; i < G_N_ELEMENTS(option_cases); i++) {
         g_autofree char *path =
             g_strdup_printf("/feature/option/%s", option_cases[i].name);

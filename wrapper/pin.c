@@ -489,12 +489,13 @@ static void pin_guest_phys_bits(const QmPin *pin, GString *extra,
                                             h->name));
             return;
         }
+        /* QEMU caps it at the guest's phys-bits itself */
         v = MAX(v, 0);
+        if (width > 0)
+            v = MIN(v, width);
         min = MIN(min, v);
         max = MAX(max, v);
     }
-    if (width > 0)
-        min = MIN(min, width);
     if (pin->mode != QM_PIN_HOST && min == max)
         return;
     add_int(extra, settings, "guest-phys-bits", min,
