@@ -3628,6 +3628,8 @@ static void test_host_copies_refused(void)
         "host,hv-passthrough=on",  "host,+hv-passthrough",
         "host,host-cache-info=on", "host,hv-no-nonarch-coresharing=auto",
         "qemu64,hv-passthrough",
+        "host,migratable=off",
+        "host,migratable=no",
     };
     g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
     g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");

@@ -621,7 +621,8 @@ static gboolean pin_tsc(const QmPin *pin, GString *extra, GPtrArray *settings,
  * These make a guest's CPU depend on the host it runs on in ways no
  * property can pin: hv-passthrough copies every Hyper-V leaf of the host
  * (and QEMU blocks migration with it), host-cache-info copies the host's
- * cache leaves, hv-no-nonarch-coresharing=auto the host's Hyper-V leaf.
+ * cache leaves, hv-no-nonarch-coresharing=auto the host's Hyper-V leaf,
+ * migratable=off every bit of the host KVM has, unnamed ones included.
  * lmce=on is refused where a host's KVM has no LMCE (QEMU would refuse to
  * start there).  Only with peers: alone, the host is the host.
  *
@@ -645,6 +646,10 @@ gboolean qm_pin_check(const QmPin *pin, GError **error)
         copied = "host-cache-info (the host's cache leaves)";
     else if (g_strcmp0(coresharing, "auto") == 0)
         copied = "hv-no-nonarch-coresharing=auto (the host's Hyper-V leaf)";
+    else if (g_strcmp0(g_hash_table_lookup(spec->settings, "migratable"),
+                       "off") == 0)
+        copied = "migratable=off (every bit of the host, named or not, and "
+                 "what QEMU will not migrate)";
     if (copied != NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
                     "-cpu %s: %s copies the host into the guest, which then "

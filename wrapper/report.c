@@ -388,6 +388,9 @@ char *qm_report_nothing(gboolean json, const char *why, char *const *argv)
     json_builder_set_member_name(builder, "hidden");
     json_builder_begin_array(builder);
     json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "absent");
+    json_builder_begin_array(builder);
+    json_builder_end_array(builder);
     json_builder_set_member_name(builder, "settings");
     json_builder_begin_array(builder);
     json_builder_end_array(builder);
