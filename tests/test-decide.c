@@ -3627,8 +3627,7 @@ static void test_host_copies_refused(void)
     static const char *const bad[] = {
         "host,hv-passthrough=on",  "host,+hv-passthrough",
         "host,host-cache-info=on", "host,hv-no-nonarch-coresharing=auto",
-        "qemu64,hv-passthrough",
-        "host,migratable=off",
+        "qemu64,hv-passthrough",   "host,migratable=off",
         "host,migratable=no",
     };
     g_autoptr(QmProfile) a = plain_host("local", 6, 85, 4, "same");
