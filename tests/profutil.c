@@ -102,3 +102,32 @@ QmProfile *qm_prof_load_capture(const char *file, const char *name)
     profile->qemu_version = g_strdup("7.2.0");
     return profile;
 }
+
+/*
+ * The captures in tests/data with a full expansion of the host model,
+ * by vendor, and whether they hold the QEMU's CPU model list too.
+ */
+const QmProfCapture qm_prof_captures[] = {
+    {"x86_64-cpuid-Atom-P5362.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Cooperlake.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Core-i7-1270P.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Core-i7-5600U.json", "GenuineIntel", FALSE},
+    {"x86_64-cpuid-Core-i7-7700.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Core-i7-8700.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Core2-E6850.json", "GenuineIntel", FALSE},
+    {"x86_64-cpuid-Ice-Lake-Server.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Xeon-6788P.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Xeon-E5-2650-v3.json", "GenuineIntel", FALSE},
+    {"x86_64-cpuid-Xeon-E5-2650-v4.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Xeon-Gold-6130.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Xeon-Gold-6148.json", "GenuineIntel", FALSE},
+    {"x86_64-cpuid-Xeon-Gold-6530.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-Xeon-Platinum-8268.json", "GenuineIntel", TRUE},
+    {"x86_64-cpuid-EPYC-7502-32-Core.json", "AuthenticAMD", TRUE},
+    {"x86_64-cpuid-EPYC-7601-32-Core.json", "AuthenticAMD", FALSE},
+    {"x86_64-cpuid-EPYC-7713-64-Core.json", "AuthenticAMD", TRUE},
+    {"x86_64-cpuid-EPYC-9334-32-Core.json", "AuthenticAMD", TRUE},
+    {"x86_64-cpuid-Opteron-2350.json", "AuthenticAMD", FALSE},
+    {"x86_64-cpuid-Ryzen-9-9950X-16-Core.json", "AuthenticAMD", TRUE},
+    {NULL, NULL, FALSE},
+};

@@ -3781,34 +3781,6 @@ static void test_enforce_user(void)
 
 /* ---- every pair and triple of recorded CPUs ------------------------- */
 
-/* Captures with a full expansion, by vendor */
-static const struct {
-    const char *file;
-    const char *vendor;
-} full_captures[] = {
-    {"x86_64-cpuid-Atom-P5362.json", "GenuineIntel"},
-    {"x86_64-cpuid-Cooperlake.json", "GenuineIntel"},
-    {"x86_64-cpuid-Core-i7-1270P.json", "GenuineIntel"},
-    {"x86_64-cpuid-Core-i7-5600U.json", "GenuineIntel"},
-    {"x86_64-cpuid-Core-i7-7700.json", "GenuineIntel"},
-    {"x86_64-cpuid-Core-i7-8700.json", "GenuineIntel"},
-    {"x86_64-cpuid-Core2-E6850.json", "GenuineIntel"},
-    {"x86_64-cpuid-Ice-Lake-Server.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-6788P.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-E5-2650-v3.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-E5-2650-v4.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-Gold-6130.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-Gold-6148.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-Gold-6530.json", "GenuineIntel"},
-    {"x86_64-cpuid-Xeon-Platinum-8268.json", "GenuineIntel"},
-    {"x86_64-cpuid-EPYC-7502-32-Core.json", "AuthenticAMD"},
-    {"x86_64-cpuid-EPYC-7601-32-Core.json", "AuthenticAMD"},
-    {"x86_64-cpuid-EPYC-7713-64-Core.json", "AuthenticAMD"},
-    {"x86_64-cpuid-EPYC-9334-32-Core.json", "AuthenticAMD"},
-    {"x86_64-cpuid-Opteron-2350.json", "AuthenticAMD"},
-    {"x86_64-cpuid-Ryzen-9-9950X-16-Core.json", "AuthenticAMD"},
-};
-
 /*
  * What -cpu host takes from the host (README, "The guest sees the same
  * CPU"), re-stated here: each is written whenever the local QEMU has the
@@ -4033,25 +4005,24 @@ static guint check_combination(const char *const *files)
  */
 static void test_every_pair_and_triple(void)
 {
-    const gsize n = G_N_ELEMENTS(full_captures);
+    const QmProfCapture *c = qm_prof_captures;
+    gsize n = 0;
     guint combos = 0, decisions = 0;
 
+    while (c[n].file != NULL)
+        n++;
     for (gsize i = 0; i < n; i++) {
         for (gsize j = i + 1; j < n; j++) {
-            const char *pair[] = {full_captures[i].file, full_captures[j].file,
-                                  NULL};
+            const char *pair[] = {c[i].file, c[j].file, NULL};
 
-            if (strcmp(full_captures[i].vendor, full_captures[j].vendor) != 0)
+            if (strcmp(c[i].vendor, c[j].vendor) != 0)
                 continue;
             decisions += check_combination(pair);
             combos++;
             for (gsize k = j + 1; k < n; k++) {
-                const char *triple[] = {full_captures[i].file,
-                                        full_captures[j].file,
-                                        full_captures[k].file, NULL};
+                const char *triple[] = {c[i].file, c[j].file, c[k].file, NULL};
 
-                if (strcmp(full_captures[i].vendor, full_captures[k].vendor) !=
-                    0)
+                if (strcmp(c[i].vendor, c[k].vendor) != 0)
                     continue;
                 decisions += check_combination(triple);
                 combos++;

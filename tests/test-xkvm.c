@@ -436,25 +436,18 @@ static void test_cross(gconstpointer data)
 }
 
 /**
- * test_control_machine_alias() - without qemu-mig: q35 means another
- *                                machine type on each QEMU, and the
- *                                migration fails
+ * start_pair() - the same guest, without qemu-mig, on 7.2 (A) and, waiting
+ *                for it, on 10.0 (B)
+ * @machine: -machine value
+ * @a:       where to store A
+ * @b:       where to store B
  */
-static void test_control_machine_alias(void)
+static void start_pair(const char *machine, QmMigTestVm **a, QmMigTestVm **b)
 {
-    g_autoptr(GPtrArray) qargs = NULL;
+    g_autoptr(GPtrArray) qargs = guest(machine, cpu_host);
     g_autoptr(GPtrArray) a_argv = g_ptr_array_new();
     g_autoptr(GPtrArray) b_argv = g_ptr_array_new();
-    g_autoptr(QmMigTestVm) a = NULL;
-    g_autoptr(QmMigTestVm) b = NULL;
-    g_auto(QmMigTestResult) result = {0};
-    g_autofree char *status = NULL;
-    gboolean running;
-    g_autoptr(GError) error = NULL;
 
-    if (!usable())
-        return;
-    qargs = guest("q35", cpu_host);
     g_ptr_array_add(a_argv, qemu_old.path);
     g_ptr_array_add(b_argv, qemu_new.path);
     for (guint i = 0; qargs->pdata[i] != NULL; i++) {
@@ -465,8 +458,27 @@ static void test_control_machine_alias(void)
     g_ptr_array_add(b_argv, "defer");
     g_ptr_array_add(a_argv, NULL);
     g_ptr_array_add(b_argv, NULL);
-    a = start_vm("A", (char *const *)a_argv->pdata);
-    b = start_vm("B", (char *const *)b_argv->pdata);
+    *a = start_vm("A", (char *const *)a_argv->pdata);
+    *b = start_vm("B", (char *const *)b_argv->pdata);
+}
+
+/**
+ * test_control_machine_alias() - without qemu-mig: q35 means another
+ *                                machine type on each QEMU, and the
+ *                                migration fails
+ */
+static void test_control_machine_alias(void)
+{
+    g_autoptr(QmMigTestVm) a = NULL;
+    g_autoptr(QmMigTestVm) b = NULL;
+    g_auto(QmMigTestResult) result = {0};
+    g_autofree char *status = NULL;
+    gboolean running;
+    g_autoptr(GError) error = NULL;
+
+    if (!usable())
+        return;
+    start_pair("q35", &a, &b);
     migrate(a, b, &result);
     g_test_message("q35 on %s and %s: %s%s", qemu_old.version, qemu_new.version,
                    result.status,
@@ -486,9 +498,6 @@ static void test_control_machine_alias(void)
  */
 static void test_control_plain_host(void)
 {
-    g_autoptr(GPtrArray) qargs = NULL;
-    g_autoptr(GPtrArray) a_argv = g_ptr_array_new();
-    g_autoptr(GPtrArray) b_argv = g_ptr_array_new();
     g_autoptr(QmMigTestVm) a = NULL;
     g_autoptr(QmMigTestVm) b = NULL;
     g_autoptr(QmVcpu) va = NULL;
@@ -498,19 +507,7 @@ static void test_control_plain_host(void)
 
     if (!usable())
         return;
-    qargs = guest("pc-q35-7.2", cpu_host);
-    g_ptr_array_add(a_argv, qemu_old.path);
-    g_ptr_array_add(b_argv, qemu_new.path);
-    for (guint i = 0; qargs->pdata[i] != NULL; i++) {
-        g_ptr_array_add(a_argv, qargs->pdata[i]);
-        g_ptr_array_add(b_argv, qargs->pdata[i]);
-    }
-    g_ptr_array_add(b_argv, "-incoming");
-    g_ptr_array_add(b_argv, "defer");
-    g_ptr_array_add(a_argv, NULL);
-    g_ptr_array_add(b_argv, NULL);
-    a = start_vm("A", (char *const *)a_argv->pdata);
-    b = start_vm("B", (char *const *)b_argv->pdata);
+    start_pair("pc-q35-7.2", &a, &b);
     va = read_vcpu(a);
     migrate(a, b, &result);
     g_assert_cmpstr(result.status, ==, "completed");

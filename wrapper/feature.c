@@ -166,6 +166,24 @@ static gboolean any_parent_in(const QmFeatureSet *set, const char *parents)
 }
 
 /**
+ * orphans_of() - the children of a row, when QEMU would turn them off
+ * @i:     row of feature_deps[]
+ * @on:    features the guest is to get
+ * @known: features the QEMU in question knows
+ *
+ * Return: new NULL-terminated children, or NULL when the row is not that
+ * QEMU's or one of its parents is on
+ */
+static char **orphans_of(gsize i, const QmFeatureSet *on,
+                         const QmFeatureSet *known)
+{
+    if (!any_parent_in(known, feature_deps[i].parents) ||
+        any_parent_in(on, feature_deps[i].parents))
+        return NULL;
+    return g_strsplit(feature_deps[i].children, " ", -1);
+}
+
+/**
  * qm_feature_drop_orphans() - turn off what QEMU would turn off anyway
  * @on:      canonical features a guest is to get; children whose parents
  *           are all off are removed
@@ -185,13 +203,9 @@ guint qm_feature_drop_orphans(QmFeatureSet *on, const QmFeatureSet *known,
     while (again) {
         again = FALSE;
         for (gsize i = 0; i < G_N_ELEMENTS(feature_deps); i++) {
-            g_auto(GStrv) children = NULL;
+            g_auto(GStrv) children = orphans_of(i, on, known);
 
-            if (!any_parent_in(known, feature_deps[i].parents) ||
-                any_parent_in(on, feature_deps[i].parents))
-                continue;
-            children = g_strsplit(feature_deps[i].children, " ", -1);
-            for (char **c = children; *c; c++) {
+            for (char **c = children; c != NULL && *c; c++) {
                 if (!g_hash_table_remove(on, *c))
                     continue;
                 if (removed != NULL)
@@ -219,13 +233,10 @@ const char *qm_feature_parent_off(const QmFeatureSet *on,
                                   const QmFeatureSet *known, const char *name)
 {
     for (gsize i = 0; i < G_N_ELEMENTS(feature_deps); i++) {
-        g_auto(GStrv) children = NULL;
+        g_auto(GStrv) children = orphans_of(i, on, known);
 
-        if (!any_parent_in(known, feature_deps[i].parents) ||
-            any_parent_in(on, feature_deps[i].parents))
-            continue;
-        children = g_strsplit(feature_deps[i].children, " ", -1);
-        if (g_strv_contains((const char *const *)children, name))
+        if (children != NULL &&
+            g_strv_contains((const char *const *)children, name))
             return feature_deps[i].parents;
     }
     return NULL;

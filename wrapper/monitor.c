@@ -62,26 +62,6 @@ struct QmMonitor {
 };
 
 /**
- * shown() - text from QEMU made safe for a message or a terminal
- * @s: untrusted string
- *
- * Return: newly allocated valid UTF-8 with control characters escaped
- */
-static char *shown(const char *s)
-{
-    g_autofree char *valid = g_utf8_make_valid(s, -1);
-    GString *out = g_string_new(NULL);
-
-    for (const char *c = valid; *c != '\0'; c++) {
-        if ((guchar)*c < 0x20 || *c == 0x7f)
-            g_string_append_printf(out, "\\x%02x", (guchar)*c);
-        else
-            g_string_append_c(out, *c);
-    }
-    return g_string_free(out, FALSE);
-}
-
-/**
  * node_unref0() - GDestroyNotify for arrays that may hold NULL nodes
  * @node: JsonNode, or NULL
  */
@@ -89,41 +69,6 @@ static void node_unref0(gpointer node)
 {
     if (node != NULL)
         json_node_unref(node);
-}
-
-/**
- * int_member() - an object member that must be an integer
- * @obj:    JSON object, or NULL
- * @member: member name
- * @value:  where to store it
- *
- * Return: TRUE when present and integral
- */
-static gboolean int_member(JsonObject *obj, const char *member, gint64 *value)
-{
-    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
-
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_INT64)
-        return FALSE;
-    *value = json_node_get_int(node);
-    return TRUE;
-}
-
-/**
- * object_member() - an object member that must itself be an object
- * @obj:    JSON object, or NULL
- * @member: member name
- *
- * Return: the member object (borrowed), or NULL
- */
-static JsonObject *object_member(JsonObject *obj, const char *member)
-{
-    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
-
-    return node != NULL && JSON_NODE_HOLDS_OBJECT(node)
-               ? json_node_get_object(node)
-               : NULL;
 }
 
 /**
@@ -392,7 +337,7 @@ static gboolean take_reply(JsonNode *doc, const char *id, const char *what,
     JsonObject *obj = json_node_get_object(doc);
     const char *got = qm_profile_json_string(json_object_get_member(obj, "id"));
     JsonNode *ret = json_object_get_member(obj, "return");
-    JsonObject *err = object_member(obj, "error");
+    JsonObject *err = qm_profile_json_object(obj, "error");
     const char *desc =
         err ? qm_profile_json_string(json_object_get_member(err, "desc"))
             : NULL;
@@ -405,7 +350,7 @@ static gboolean take_reply(JsonNode *doc, const char *id, const char *what,
         return FALSE;
     }
     if (strcmp(got, id) != 0) {
-        g_autofree char *text = shown(got);
+        g_autofree char *text = qm_profile_json_shown(got);
 
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     WHO " sent a reply with id \"%.64s\" while waiting for "
@@ -422,7 +367,7 @@ static gboolean take_reply(JsonNode *doc, const char *id, const char *what,
     }
     /* json_node_copy(): the caller's node must not point into this doc */
     g_ptr_array_add(rets, ret ? json_node_copy(ret) : NULL);
-    g_ptr_array_add(descs, desc ? shown(desc) : NULL);
+    g_ptr_array_add(descs, desc ? qm_profile_json_shown(desc) : NULL);
     return TRUE;
 }
 
@@ -613,13 +558,14 @@ static gboolean greet(QmMonitor *mon, gint64 deadline, GError **error)
             !pump(mon, NULL, 0, NULL, what, start, deadline, error))
             return FALSE;
     }
-    qemu = object_member(
-        object_member(object_member(json_node_get_object(doc), "QMP"),
-                      "version"),
+    qemu = qm_profile_json_object(
+        qm_profile_json_object(
+            qm_profile_json_object(json_node_get_object(doc), "QMP"),
+            "version"),
         "qemu");
-    if (!int_member(qemu, "major", &major) ||
-        !int_member(qemu, "minor", &minor) ||
-        !int_member(qemu, "micro", &micro)) {
+    if (!qm_profile_json_int(qemu, "major", &major) ||
+        !qm_profile_json_int(qemu, "minor", &minor) ||
+        !qm_profile_json_int(qemu, "micro", &micro)) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                     WHO " did not greet with a QMP banner naming QEMU's "
                         "version");

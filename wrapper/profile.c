@@ -247,6 +247,65 @@ typedef struct {
 } DupCheck;
 
 /**
+ * qm_profile_json_object() - an object member that must itself be an object
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ *
+ * Return: the member object (borrowed), or NULL
+ */
+JsonObject *qm_profile_json_object(JsonObject *obj, const char *member)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    return node != NULL && JSON_NODE_HOLDS_OBJECT(node)
+               ? json_node_get_object(node)
+               : NULL;
+}
+
+/**
+ * qm_profile_json_int() - an object member that must be an integer
+ * @obj:    JSON object, or NULL
+ * @member: member name
+ * @value:  where to store it
+ *
+ * json_object_get_int_member() turns a string or a float into a number,
+ * and raises a CRITICAL on anything else: untrusted JSON must be refused.
+ *
+ * Return: TRUE when present and integral
+ */
+gboolean qm_profile_json_int(JsonObject *obj, const char *member, gint64 *value)
+{
+    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_INT64)
+        return FALSE;
+    *value = json_node_get_int(node);
+    return TRUE;
+}
+
+/**
+ * qm_profile_json_shown() - untrusted text made safe for a message or a
+ *                           terminal
+ * @s: untrusted string
+ *
+ * Return: newly allocated valid UTF-8 with control characters escaped
+ */
+char *qm_profile_json_shown(const char *s)
+{
+    g_autofree char *valid = g_utf8_make_valid(s, -1);
+    GString *out = g_string_new(NULL);
+
+    for (const char *c = valid; *c != '\0'; c++) {
+        if ((guchar)*c < 0x20 || *c == 0x7f)
+            g_string_append_printf(out, "\\x%02x", (guchar)*c);
+        else
+            g_string_append_c(out, *c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/**
  * on_object_start() - JsonParser::object-start: a new innermost object
  * @parser: the parser
  * @data:   the DupCheck

@@ -154,6 +154,10 @@ gsize qm_profile_json_scan(const char *text, gsize len, gboolean first_only,
 gboolean qm_profile_json_parse(const char *text, gsize len, JsonNode **root,
                                GError **error);
 const char *qm_profile_json_string(JsonNode *node);
+JsonObject *qm_profile_json_object(JsonObject *obj, const char *member);
+gboolean qm_profile_json_int(JsonObject *obj, const char *member,
+                             gint64 *value);
+char *qm_profile_json_shown(const char *s);
 void qm_profile_json_strings(JsonBuilder *builder, const char *member,
                              GPtrArray *names);
 JsonNode *qm_profile_to_json(const QmProfile *profile);

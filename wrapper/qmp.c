@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "profile.h"
 #include "feature.h"
 #include "qmp.h"
 
@@ -174,22 +175,6 @@ gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
 }
 
 /**
- * object_member() - an object member that must itself be an object
- * @obj:    JSON object, or NULL
- * @member: member name
- *
- * Return: the member object (borrowed), or NULL
- */
-static JsonObject *object_member(JsonObject *obj, const char *member)
-{
-    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
-
-    return node != NULL && JSON_NODE_HOLDS_OBJECT(node)
-               ? json_node_get_object(node)
-               : NULL;
-}
-
-/**
  * array_member() - an object member that must be an array
  * @obj:    JSON object, or NULL
  * @member: member name
@@ -216,25 +201,6 @@ static const char *string_member(JsonObject *obj, const char *member)
 {
     return qm_profile_json_string(obj ? json_object_get_member(obj, member)
                                       : NULL);
-}
-
-/**
- * int_member() - an object member that must be an integer
- * @obj:    JSON object, or NULL
- * @member: member name
- * @value:  where to store it
- *
- * Return: TRUE when present and integral
- */
-static gboolean int_member(JsonObject *obj, const char *member, gint64 *value)
-{
-    JsonNode *node = obj ? json_object_get_member(obj, member) : NULL;
-
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_INT64)
-        return FALSE;
-    *value = json_node_get_int(node);
-    return TRUE;
 }
 
 /**
@@ -267,7 +233,7 @@ static gboolean bool_member(JsonObject *obj, const char *member,
  */
 static JsonObject *reply_error(JsonNode *reply)
 {
-    return object_member(json_node_get_object(reply), "error");
+    return qm_profile_json_object(json_node_get_object(reply), "error");
 }
 
 /**
@@ -288,13 +254,13 @@ static JsonNode *reply_return(JsonNode *reply)
  */
 static void parse_version(QmProfile *profile, JsonObject *version)
 {
-    JsonObject *qemu = object_member(version, "qemu");
+    JsonObject *qemu = qm_profile_json_object(version, "qemu");
     gint64 major, minor, micro;
     const char *package = string_member(version, "package");
 
-    if (int_member(qemu, "major", &major) &&
-        int_member(qemu, "minor", &minor) &&
-        int_member(qemu, "micro", &micro)) {
+    if (qm_profile_json_int(qemu, "major", &major) &&
+        qm_profile_json_int(qemu, "minor", &minor) &&
+        qm_profile_json_int(qemu, "micro", &micro)) {
         g_free(profile->qemu_version);
         profile->qemu_version = g_strdup_printf(
             "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
@@ -332,7 +298,7 @@ static gboolean parse_values(QmProfile *profile, JsonObject *props,
             *value = flag;
             continue;
         }
-        if (!int_member(props, v->prop, value) || *value < 0 ||
+        if (!qm_profile_json_int(props, v->prop, value) || *value < 0 ||
             *value > v->max) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "%s: query-cpu-model-expansion reply has %s "
@@ -355,10 +321,10 @@ static gboolean parse_values(QmProfile *profile, JsonObject *props,
 static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
                                 GError **error)
 {
-    JsonObject *model = object_member(
+    JsonObject *model = qm_profile_json_object(
         ret && JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL,
         "model");
-    JsonObject *props = object_member(model, "props");
+    JsonObject *props = qm_profile_json_object(model, "props");
     g_autoptr(GList) members = NULL;
 
     if (props == NULL) {
@@ -428,7 +394,7 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
 
         for (gsize k = 0; k < G_N_ELEMENTS(sig); k++) {
             if (json_object_get_member(props, sig[k].name) != NULL &&
-                (!int_member(props, sig[k].name, sig[k].value) ||
+                (!qm_profile_json_int(props, sig[k].name, sig[k].value) ||
                  *sig[k].value < 0 || *sig[k].value > sig[k].max)) {
                 g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                             "%s: query-cpu-model-expansion reply has %s "
@@ -438,7 +404,7 @@ static gboolean parse_expansion(QmProfile *profile, JsonNode *ret,
             }
         }
     }
-    int_member(props, "phys-bits", &profile->phys_bits);
+    qm_profile_json_int(props, "phys-bits", &profile->phys_bits);
     if (!parse_values(profile, props, error))
         return FALSE;
     if (profile->vendor == NULL ||
@@ -880,7 +846,7 @@ gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
                     local->message);
         return FALSE;
     }
-    if (docs->len == 0 || (greeting = object_member(
+    if (docs->len == 0 || (greeting = qm_profile_json_object(
                                json_node_get_object(g_ptr_array_index(docs, 0)),
                                "QMP")) == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
@@ -931,7 +897,7 @@ gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
         if (!qm_qmp_profile_from_replies(host, replies, &prof, error))
             return FALSE;
         if (prof->qemu_version == NULL || version == NULL)
-            parse_version(prof, object_member(greeting, "version"));
+            parse_version(prof, qm_profile_json_object(greeting, "version"));
         *profile = g_steal_pointer(&prof);
     }
     return TRUE;

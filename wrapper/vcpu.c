@@ -111,26 +111,6 @@ static gboolean is_object_type(const char *type)
 }
 
 /**
- * shown() - text made safe for a message or a terminal
- * @s: untrusted string
- *
- * Return: newly allocated valid UTF-8 with control characters escaped
- */
-static char *shown(const char *s)
-{
-    g_autofree char *valid = g_utf8_make_valid(s, -1);
-    GString *out = g_string_new(NULL);
-
-    for (const char *c = valid; *c != '\0'; c++) {
-        if ((guchar)*c < 0x20 || *c == 0x7f)
-            g_string_append_printf(out, "\\x%02x", (guchar)*c);
-        else
-            g_string_append_c(out, *c);
-    }
-    return g_string_free(out, FALSE);
-}
-
-/**
  * cmp_str() - GCompareFunc for sorting char * arrays
  * @a: pointer to the first string
  * @b: pointer to the second string
@@ -335,7 +315,7 @@ static gboolean list_properties(QmVcpu *vcpu, JsonNode *list, GError **error)
         }
         /* one object cannot have two properties of one name */
         if (!g_hash_table_insert(vcpu->types, g_strdup(name), g_strdup(type))) {
-            g_autofree char *what = shown(name);
+            g_autofree char *what = qm_profile_json_shown(name);
 
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "qom-list of %s lists property %.64s twice",
@@ -566,7 +546,7 @@ QmVcpu *qm_vcpu_from_json(JsonNode *node, GError **error)
             !optional_string(p, "type", &type) ||
             !optional_string(p, "error", &err) ||
             (value != NULL && err != NULL)) {
-            g_autofree char *what = shown(name);
+            g_autofree char *what = qm_profile_json_shown(name);
 
             g_free(type);
             g_free(err);
@@ -1052,9 +1032,9 @@ char *qm_vcpu_comparison_describe(const QmVcpuComparison *c, const char *name_a,
 
     for (guint i = 0; i < c->differences->len; i++) {
         const QmVcpuDiff *d = g_ptr_array_index(c->differences, i);
-        g_autofree char *name = shown(d->name);
-        g_autofree char *a = shown(d->a);
-        g_autofree char *b = shown(d->b);
+        g_autofree char *name = qm_profile_json_shown(d->name);
+        g_autofree char *a = qm_profile_json_shown(d->a);
+        g_autofree char *b = qm_profile_json_shown(d->b);
 
         g_string_append_printf(text, "  %s: %s=%s %s=%s\n", name, name_a, a,
                                name_b, b);
