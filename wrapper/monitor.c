@@ -90,7 +90,10 @@ static gboolean take_line(QmMonitor *mon, const char *what, const char **line,
 {
     const char *start = (const char *)mon->in->data + mon->head;
     gsize avail = mon->in->len - mon->head;
-    const char *nl = memchr(start + mon->scanned, '\n', avail - mon->scanned);
+    /* an empty GByteArray has no data at all: memchr() must not see NULL */
+    const char *nl = avail > mon->scanned ? memchr(start + mon->scanned, '\n',
+                                                   avail - mon->scanned)
+                                          : NULL;
     gsize n = nl != NULL ? (gsize)(nl - start) : avail;
 
     *line = NULL;
