@@ -205,21 +205,25 @@ static gboolean check_requested(const QmCpuSpec *spec, GPtrArray *hosts,
 static void hide_host_mode(const QmProfile *local, GPtrArray *hosts,
                            GPtrArray *hidden, GHashTable *index)
 {
-    for (guint h = 0; h < hosts->len; h++) {
-        const QmProfile *owner = g_ptr_array_index(hosts, h);
-        g_autoptr(GPtrArray) features = qm_featset_sorted(owner->features);
+    GHashTableIter iter;
+    gpointer name;
 
-        for (guint f = 0; f < features->len; f++) {
-            const char *name = g_ptr_array_index(features, f);
+    g_hash_table_iter_init(&iter, local->known);
+    while (g_hash_table_iter_next(&iter, &name, NULL)) {
+        guint have = 0;
 
-            if (!qm_featset_has(local->known, name))
-                continue;
-            for (guint i = 0; i < hosts->len; i++) {
-                const QmProfile *host = g_ptr_array_index(hosts, i);
+        for (guint i = 0; i < hosts->len; i++)
+            have += qm_featset_has(
+                ((const QmProfile *)g_ptr_array_index(hosts, i))->features,
+                name);
+        if (have == 0 || have == hosts->len)
+            continue;
+        /* hosts in their order, so the lacking lists are deterministic */
+        for (guint i = 0; i < hosts->len; i++) {
+            const QmProfile *host = g_ptr_array_index(hosts, i);
 
-                if (!qm_featset_has(host->features, name))
-                    add_hidden(hidden, index, name, host->name);
-            }
+            if (!qm_featset_has(host->features, name))
+                add_hidden(hidden, index, name, host->name);
         }
     }
 }
@@ -566,6 +570,7 @@ static gboolean user_off(const QmCpuSpec *spec, const char *name)
  * guest_features() - every CPUID feature the guest gets, -cpu host / auto
  * @spec:   parsed -cpu value
  * @hosts:  every host, the one whose command this is first
+ * @names:  the features the local QEMU knows, sorted
  * @hidden: QmHidden entries so far; a feature whose parent is off is
  *          added with its parent
  * @index:  name -> QmHidden
@@ -581,11 +586,10 @@ static gboolean user_off(const QmCpuSpec *spec, const char *name)
  * Return: new set, or NULL on error
  */
 static QmFeatureSet *guest_features(const QmCpuSpec *spec, GPtrArray *hosts,
-                                    GPtrArray *hidden, GHashTable *index,
-                                    GError **error)
+                                    GPtrArray *names, GPtrArray *hidden,
+                                    GHashTable *index, GError **error)
 {
     const QmProfile *local = g_ptr_array_index(hosts, 0);
-    g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
     g_autoptr(GHashTable) on = qm_featset_new();
     g_autoptr(GHashTable) orphans =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -720,7 +724,7 @@ static guint list_on(const QmCpuSpec *spec, const QmFeatureSet *on,
 /**
  * list_off() - -cpu host: write every other feature QEMU knows as "=off"
  * @spec:   parsed -cpu value
- * @local:  the profile of the host whose command this is
+ * @names:  the features the local QEMU knows, sorted
  * @on:     the guest's features
  * @index:  name -> QmHidden (those are listed as hidden, not as absent)
  * @absent: filled with the names no host has, for explain
@@ -731,11 +735,10 @@ static guint list_on(const QmCpuSpec *spec, const QmFeatureSet *on,
  * guest too: every feature the QEMU knows and the guest does not get is
  * written off, whether some host has it (hidden) or none (absent).
  */
-static void list_off(const QmCpuSpec *spec, const QmProfile *local,
+static void list_off(const QmCpuSpec *spec, GPtrArray *names,
                      const QmFeatureSet *on, GHashTable *index,
                      GPtrArray *absent, GString *extra)
 {
-    g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
 
     for (guint i = 0; i < names->len; i++) {
         const char *name = g_ptr_array_index(names, i);
@@ -878,9 +881,10 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
 
     /* -cpu host with peers, and -cpu auto: every feature spelled out */
     if (auto_mode || (host_mode && peers->len > 0)) {
+        g_autoptr(GPtrArray) names = qm_featset_sorted(local->known);
         guint n;
 
-        on = guest_features(spec, hosts, out->hidden, index, error);
+        on = guest_features(spec, hosts, names, out->hidden, index, error);
         if (on == NULL)
             return FALSE;
         g_ptr_array_sort(out->hidden, cmp_hidden);
@@ -890,7 +894,7 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
                                         "host model has them",
                                         n));
         if (host_mode)
-            list_off(spec, local, on, index, out->absent, items);
+            list_off(spec, names, on, index, out->absent, items);
         else
             list_hidden(spec, out->hidden, items);
         if (out->absent->len > 0)
