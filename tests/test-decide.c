@@ -628,6 +628,19 @@ static char *item_value(const char *value, const char *key)
 }
 
 /**
+ * assert_item() - the last "key=..." item of a -cpu value has this value
+ * @value: -cpu value
+ * @key:   property
+ * @want:  expected value
+ */
+static void assert_item(const char *value, const char *key, const char *want)
+{
+    g_autofree char *got = item_value(value, key);
+
+    g_assert_cmpstr(got, ==, want);
+}
+
+/**
  * warning_count() - how many warnings contain a string
  * @d:    decision
  * @text: string
@@ -3474,7 +3487,7 @@ static void test_pin_levels(void)
     g_assert_cmpstr(d->cpu_value, ==, e->cpu_value);
     /* the user's level stands; the others are still pinned */
     g_assert_cmpuint(item_count(u->cpu_value, "level"), ==, 1);
-    g_assert_cmpstr(item_value(u->cpu_value, "level"), ==, "20");
+    assert_item(u->cpu_value, "level", "20");
     g_assert_cmpuint(item_count(u->cpu_value, "xlevel"), ==, 1);
     /* a host whose QEMU did not report one: not pinned, said so */
     c->cpuid_level_func7 = -1;
@@ -3510,16 +3523,16 @@ static void test_pin_lmce(void)
     a->lmce = 1;
     b->lmce = 1;
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "lmce"), ==, "on");
+    assert_item(d->cpu_value, "lmce", "on");
     g_clear_pointer(&d, qm_decision_free);
     b->lmce = 0;
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "lmce"), ==, "off");
+    assert_item(d->cpu_value, "lmce", "off");
     /* a QEMU without the property cannot give it either */
     g_clear_pointer(&d, qm_decision_free);
     b->lmce = -1;
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "lmce"), ==, "off");
+    assert_item(d->cpu_value, "lmce", "off");
     /* asking for it where a host has none is refused; off stands */
     e = decide_fail("host,lmce=on", a, peers, 0, QM_ERROR_INCOMPATIBLE);
     assert_mentions(e, "lmce", "nolmce", NULL);
@@ -3541,14 +3554,14 @@ static void test_pin_ucode(void)
 
     give_props(a, props);
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "ucode-rev"), ==, "4294967296");
+    assert_item(d->cpu_value, "ucode-rev", "4294967296");
     g_clear_pointer(&d, qm_decision_free);
     g_free(a->vendor);
     a->vendor = g_strdup("AuthenticAMD");
     g_free(b->vendor);
     b->vendor = g_strdup("AuthenticAMD");
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "ucode-rev"), ==, "16777317");
+    assert_item(d->cpu_value, "ucode-rev", "16777317");
     g_clear_pointer(&d, qm_decision_free);
     d = decide_ok("host,ucode-rev=7", a, peers, 0);
     g_assert_cmpuint(item_count(d->cpu_value, "ucode-rev"), ==, 1);
@@ -3569,7 +3582,7 @@ static void test_pin_guest_phys_bits(void)
     a->guest_phys_bits = 46;
     /* b's QEMU (7.2) has none: its guests see 0 there */
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "guest-phys-bits"), ==, "0");
+    assert_item(d->cpu_value, "guest-phys-bits", "0");
     g_clear_pointer(&d, qm_decision_free);
     d = decide_ok("qemu64", a, peers, 0);
     g_assert_cmpstr(d->cpu_value, ==, "qemu64,guest-phys-bits=0");
@@ -3579,7 +3592,7 @@ static void test_pin_guest_phys_bits(void)
     b->phys_bits = 39;
     g_clear_pointer(&d, qm_decision_free);
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "guest-phys-bits"), ==, "39");
+    assert_item(d->cpu_value, "guest-phys-bits", "39");
     /* a named model only when the hosts differ */
     b->phys_bits = 46;
     b->guest_phys_bits = 46;
@@ -3612,7 +3625,7 @@ static void test_pin_avx10(void)
     a->avx10_version = 2;
     b->avx10_version = 1;
     d = decide_ok("host", a, peers, 0);
-    g_assert_cmpstr(item_value(d->cpu_value, "avx10-version"), ==, "1");
+    assert_item(d->cpu_value, "avx10-version", "1");
     g_clear_pointer(&d, qm_decision_free);
     d = decide_ok("host,avx10=off", a, peers, 0);
     g_assert_cmpuint(item_count(d->cpu_value, "avx10-version"), ==, 0);
@@ -3679,7 +3692,7 @@ static void test_auto_vendor(void)
     d = decide_ok("auto", a, peers, 0);
     g_assert_cmpstr(d->model, ==, "qemu64-v1");
     /* a generic model is told the hosts' vendor */
-    g_assert_cmpstr(item_value(d->cpu_value, "vendor"), ==, "AuthenticAMD");
+    assert_item(d->cpu_value, "vendor", "AuthenticAMD");
     g_assert_false(has_candidate(d, "pentium3-v1"));
     /* no AMD or generic model runnable: refused, saying why */
     g_ptr_array_remove_index(a->cpu_models, 1);
