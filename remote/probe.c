@@ -295,19 +295,24 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
  * @remote_qemu: shell command starting QEMU on the peer
  * @deadline:    g_get_monotonic_time() deadline
  * @profile:     where to store the profile (named @dest)
+ * @noise:       where to store what the remote login shell printed before
+ *               QEMU's greeting (skipped; see qm_qmp_find_greeting()), or
+ *               NULL when it printed nothing
  * @error:       set on failure
  *
  * Return: TRUE on success
  */
 gboolean qm_probe_peer(const char *dest, const QmSshOptions *ssh,
                        const char *remote_qemu, gint64 deadline,
-                       QmProfile **profile, GError **error)
+                       QmProfile **profile, char **noise, GError **error)
 {
     g_autoptr(GString) command = g_string_new("exec ");
     g_autoptr(QmSshResult) result = NULL;
     g_autoptr(QmProfile) prof = NULL;
     const char *request = qm_qmp_request();
+    gsize skip;
 
+    *noise = NULL;
     /* The probe arguments are fixed shell-safe words; remote_qemu is the
      * user's own shell text ("sudo /usr/libexec/qemu-kvm") on purpose. */
     g_string_append(command, remote_qemu);
@@ -317,9 +322,11 @@ gboolean qm_probe_peer(const char *dest, const QmSshOptions *ssh,
     if (!qm_ssh_run(dest, ssh, command->str, request, strlen(request),
                     QM_QMP_MAX_REPLY, deadline, &result, error))
         return FALSE;
-    if (!interpret(dest, remote_qemu, (const char *)result->out->data,
-                   result->out->len, result->err, result->exit_status, &prof,
-                   error))
+    skip = qm_qmp_find_greeting((const char *)result->out->data,
+                                result->out->len, noise);
+    if (!interpret(dest, remote_qemu, (const char *)result->out->data + skip,
+                   result->out->len - skip, result->err, result->exit_status,
+                   &prof, error))
         return FALSE;
     prof->probe_method = g_strdup("ssh-qmp");
     prof->probed_at = g_get_real_time() / G_USEC_PER_SEC;

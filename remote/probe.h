@@ -13,4 +13,4 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
                         QmProfile **profile, GError **error);
 gboolean qm_probe_peer(const char *dest, const QmSshOptions *ssh,
                        const char *remote_qemu, gint64 deadline,
-                       QmProfile **profile, GError **error);
+                       QmProfile **profile, char **noise, GError **error);

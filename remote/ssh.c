@@ -112,32 +112,42 @@ static gboolean conn_wait(QmSshConn *c, const char *what, GError **error);
 
 /**
  * stderr_pgid() - the process group the remote shell announced
- * @err: stderr collected so far
+ * @err:   stderr collected so far
+ * @start: where to store the offset of the announcing line, or NULL
+ * @len:   where to store its length with the newline, or NULL
  *
- * The peer can write anything there: only a plain decimal number between
- * 2 and the kernel's largest PID_MAX_LIMIT counts, so that nothing but
- * the peer's own session can ever be the target.
+ * The announcement is a line of its own, but not always the first: the
+ * remote user's startup files (~/.bashrc, ~/.ssh/rc) may print before it.
+ * The peer can write anything there: only a whole line of the tag and a
+ * plain decimal number between 2 and the kernel's largest PID_MAX_LIMIT
+ * counts, the first such line, so that nothing but the peer's own session
+ * can ever be the target.
  *
  * Return: the process group, 0 if none was announced
  */
-static guint64 stderr_pgid(const GString *err)
+static guint64 stderr_pgid(const GString *err, gsize *start, gsize *len)
 {
-    const char *p = err->str;
-    const char *end;
-    guint64 pgid;
+    const char *line = err->str;
+    const char *nl;
 
-    if (!g_str_has_prefix(p, QM_SSH_PGID_TAG))
-        return 0;
-    p += strlen(QM_SSH_PGID_TAG);
-    end = strchr(p, '\n');
-    if (end == NULL || end == p || end - p > 7)
-        return 0;
-    for (const char *d = p; d < end; d++) {
-        if (!g_ascii_isdigit(*d))
-            return 0;
+    for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        const char *p = line + strlen(QM_SSH_PGID_TAG);
+        guint64 pgid;
+
+        if (!g_str_has_prefix(line, QM_SSH_PGID_TAG) || nl == p || nl - p > 7)
+            continue;
+        if (strspn(p, "0123456789") != (gsize)(nl - p))
+            continue;
+        pgid = g_ascii_strtoull(p, NULL, 10);
+        if (pgid < 2 || pgid > 4194304)
+            continue;
+        if (start != NULL)
+            *start = line - err->str;
+        if (len != NULL)
+            *len = nl + 1 - line;
+        return pgid;
     }
-    pgid = g_ascii_strtoull(p, NULL, 10);
-    return pgid >= 2 && pgid <= 4194304 ? pgid : 0;
+    return 0;
 }
 
 /**
@@ -156,7 +166,7 @@ static guint64 stderr_pgid(const GString *err)
  */
 static void conn_abandon(QmSshConn *c)
 {
-    guint64 pgid = stderr_pgid(c->err);
+    guint64 pgid = stderr_pgid(c->err, NULL, NULL);
     g_autoptr(GError) ignored = NULL;
     g_autofree char *kill_cmd = NULL;
     ssh_channel kill_ch;
@@ -323,9 +333,10 @@ static gboolean valid_name(const char *s)
 }
 
 /**
- * dest_parse() - split "[user@]host[:port]", "[user@][v6addr][:port]" or
+ * dest_split() - split "[user@]host[:port]", "[user@][v6addr][:port]" or
  *                "[user@]alias"
- * @dest:  destination as the user wrote it
+ * @dest:  destination without any "ssh://"
+ * @shown: the destination as the user wrote it, for messages
  * @user:  set to the user name, NULL when @dest names none
  * @host:  set to the host name, address or ssh_config Host alias
  * @port:  set to the port, 0 when @dest names none
@@ -337,8 +348,8 @@ static gboolean valid_name(const char *s)
  *
  * Return: TRUE on success
  */
-static gboolean dest_parse(const char *dest, char **user, char **host,
-                           int *port, GError **error)
+static gboolean dest_split(const char *dest, const char *shown, char **user,
+                           char **host, int *port, GError **error)
 {
     g_autofree char *u = NULL;
     g_autofree char *h = NULL;
@@ -358,7 +369,7 @@ static gboolean dest_parse(const char *dest, char **user, char **host,
             g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                         "%s: invalid destination: expected [address] or "
                         "[address]:port",
-                        dest);
+                        shown);
             return FALSE;
         }
         h = g_strndup(rest + 1, close - rest - 1);
@@ -377,18 +388,18 @@ static gboolean dest_parse(const char *dest, char **user, char **host,
 
     if (u != NULL && !valid_name(u)) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: invalid destination: bad user name", dest);
+                    "%s: invalid destination: bad user name", shown);
         return FALSE;
     }
     if (!valid_name(h) || strpbrk(h, "@[]/") != NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: invalid destination: bad host name", dest);
+                    "%s: invalid destination: bad host name", shown);
         return FALSE;
     }
     if (port_str != NULL &&
         !g_ascii_string_to_unsigned(port_str, 10, 1, 65535, &port_num, NULL)) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: invalid destination: port must be 1 to 65535", dest);
+                    "%s: invalid destination: port must be 1 to 65535", shown);
         return FALSE;
     }
 
@@ -396,6 +407,41 @@ static gboolean dest_parse(const char *dest, char **user, char **host,
     *host = g_steal_pointer(&h);
     *port = (int)port_num;
     return TRUE;
+}
+
+/**
+ * dest_parse() - split a destination as the user wrote it: see
+ *                dest_split(), or "ssh://[user@]host[:port]" as ssh(1)
+ *                takes it
+ * @dest:  destination as the user wrote it
+ * @user:  set to the user name, NULL when @dest names none
+ * @host:  set to the host name, address or ssh_config Host alias
+ * @port:  set to the port, 0 when @dest names none
+ * @error: set to a QM_ERROR_USAGE error on failure
+ *
+ * Return: TRUE on success
+ */
+static gboolean dest_parse(const char *dest, char **user, char **host,
+                           int *port, GError **error)
+{
+    /* ssh(1) also takes ssh://[user@]host[:port], with no path */
+    if (g_str_has_prefix(dest, "ssh://")) {
+        g_autofree char *bare = g_strdup(dest + strlen("ssh://"));
+        char *slash = strchr(bare, '/');
+
+        if ((slash != NULL && slash[1] != '\0') ||
+            g_str_has_prefix(bare, "ssh://")) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "%s: invalid destination: an ssh:// address is "
+                        "ssh://[user@]host[:port]",
+                        dest);
+            return FALSE;
+        }
+        if (slash != NULL)
+            *slash = '\0';
+        return dest_split(bare, dest, user, host, port, error);
+    }
+    return dest_split(dest, dest, user, host, port, error);
 }
 
 /**
@@ -1236,6 +1282,7 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
 {
     g_autoptr(QmSshConn) c = g_new0(QmSshConn, 1);
     g_autofree char *announced = NULL;
+    gsize tag_at = 0, tag_len = 0;
     QmSshResult *r;
 
     g_return_val_if_fail(dest != NULL, FALSE);
@@ -1255,8 +1302,8 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
         return FALSE;
     }
 
-    if (stderr_pgid(c->err) != 0)
-        g_string_erase(c->err, 0, strchr(c->err->str, '\n') + 1 - c->err->str);
+    if (stderr_pgid(c->err, &tag_at, &tag_len) != 0)
+        g_string_erase(c->err, tag_at, tag_len);
     g_string_truncate(c->err, MIN(c->err->len, QM_SSH_ERR_MAX));
     r = g_new0(QmSshResult, 1);
     r->out = g_steal_pointer(&c->out);

@@ -253,10 +253,12 @@ static gboolean spawn_sshd(QmTestSshd *sshd, const char *config,
 
 /**
  * write_sshd_config() - sshd_config for one instance on one port
- * @sshd: instance with @dir and @port set
- * @path: where to write it
+ * @sshd:  instance with @dir and @port set
+ * @path:  where to write it
+ * @extra: further sshd_config lines, or NULL
  */
-static void write_sshd_config(const QmTestSshd *sshd, const char *path)
+static void write_sshd_config(const QmTestSshd *sshd, const char *path,
+                              const char *extra)
 {
     g_autofree char *hostkey = g_build_filename(sshd->dir, "hostkey", NULL);
     g_autofree char *authorized =
@@ -280,8 +282,9 @@ static void write_sshd_config(const QmTestSshd *sshd, const char *path)
         "SetEnv \"PATH=%s\"\n",
         sshd->port, hostkey, authorized, pidfile,
         g_getenv("PATH") != NULL ? g_getenv("PATH") : "/usr/bin:/bin");
+    g_autofree char *all = g_strconcat(contents, extra ? extra : "", NULL);
 
-    write_file(path, contents);
+    write_file(path, all);
 }
 
 /**
@@ -330,6 +333,19 @@ static void write_client_files(QmTestSshd *sshd)
  */
 QmTestSshd *qm_test_sshd_start(const char *alias)
 {
+    return qm_test_sshd_start_with(alias, NULL);
+}
+
+/**
+ * qm_test_sshd_start_with() - qm_test_sshd_start() with sshd_config lines
+ *                             of the test's own
+ * @alias: ssh_config Host alias, or NULL for "peerN"
+ * @extra: lines appended to sshd_config ("ForceCommand ...\n"), or NULL
+ *
+ * Return: the running instance
+ */
+QmTestSshd *qm_test_sshd_start_with(const char *alias, const char *extra)
+{
     static guint count;
     QmTestSshd *sshd = g_new0(QmTestSshd, 1);
     g_autofree char *template = NULL;
@@ -364,7 +380,7 @@ QmTestSshd *qm_test_sshd_start(const char *alias)
     log = g_build_filename(sshd->dir, "sshd.log", NULL);
     for (int attempt = 1;; attempt++) {
         sshd->port = free_port();
-        write_sshd_config(sshd, config);
+        write_sshd_config(sshd, config, extra);
         if (spawn_sshd(sshd, config, log))
             break;
         if (attempt == SSHD_START_ATTEMPTS) {

@@ -33,6 +33,7 @@ typedef struct {
 
 gboolean qm_test_sshd_available(char **reason);
 QmTestSshd *qm_test_sshd_start(const char *alias);
+QmTestSshd *qm_test_sshd_start_with(const char *alias, const char *extra);
 char *qm_test_sshd_start_peers(QmTestSshd **peers, int n);
 void qm_test_sshd_stop(QmTestSshd *sshd);
 void qm_test_sshd_pause(QmTestSshd *sshd, gboolean paused);

@@ -661,6 +661,114 @@ static void test_hung_peer_qemu_cleanup(void)
     }
 }
 
+/*
+ * A peer whose remote user's login shell talks, as ~/.bashrc and
+ * ~/.ssh/rc so often do: sshd runs every command after a greeting on
+ * stdout and a line on stderr (the same shell then evals the command, so
+ * $$ is still the session's process group).
+ */
+#define NOISY_SHELL                                                            \
+    "ForceCommand echo Welcome to the noisy peer; echo Last login: never "     \
+    ">&2; eval \"$SSH_ORIGINAL_COMMAND\"\n"
+
+/**
+ * noisy_argv() - qemu-mig's arguments for the noisy peer
+ * @sshd:   the noisy peer
+ * @remote: --remote-qemu value
+ * @rest:   NULL-terminated further arguments
+ *
+ * Return: new NULL-terminated array (strings borrowed)
+ */
+static GPtrArray *noisy_argv(const QmTestSshd *sshd, const char *remote,
+                             const char *const *rest)
+{
+    GPtrArray *args = g_ptr_array_new();
+    const char *words[] = {"--ssh-config",
+                           sshd->ssh_config,
+                           "--qemu",
+                           qm_test_env("QM_FAKE_QEMU"),
+                           "--remote-qemu",
+                           remote,
+                           "--peer",
+                           sshd->alias,
+                           NULL};
+
+    for (gsize i = 0; words[i] != NULL; i++)
+        g_ptr_array_add(args, (char *)words[i]);
+    for (; *rest; rest++)
+        g_ptr_array_add(args, (char *)*rest);
+    g_ptr_array_add(args, NULL);
+    return args;
+}
+
+/**
+ * test_noisy_shell() - what the peer's login shell prints before QEMU's
+ * greeting is skipped, with one warning naming the host and the text
+ */
+static void test_noisy_shell(void)
+{
+    g_autoptr(QmTestSshd) sshd = NULL;
+    g_autofree char *remote = NULL;
+    const char *rest[] = {"--dry-run", "--", "-cpu", "host", NULL};
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Result) r = NULL;
+    g_autofree char *want = NULL;
+
+    if (!need_sshd())
+        return;
+    sshd = qm_test_sshd_start_with("noisy", NOISY_SHELL);
+    remote = remote_cmd(PEER_CPU, NULL);
+    args = noisy_argv(sshd, remote, rest);
+    {
+        Spec spec = {.args = (const char *const *)args->pdata};
+
+        r = run(&spec);
+    }
+    g_assert_cmpint(r->run->status, ==, 0);
+    g_assert_true(g_str_has_prefix(r->run->out, qm_test_env("QM_FAKE_QEMU")));
+    want = g_strdup_printf("qemu-mig: warning: noisy: its login shell printed "
+                           "\"Welcome to the noisy peer\" before QEMU's "
+                           "greeting; skipped\n");
+    g_assert_cmpstr(r->run->err, ==, want);
+}
+
+/**
+ * test_noisy_shell_hung_qemu() - the process group is found after what the
+ * login shell printed on stderr, so a hung root probe is still killed
+ *
+ * OpenSSH 9.2 refuses the signal request for root sessions: only the
+ * kill(1) on the announced process group removes the QEMU here.
+ */
+static void test_noisy_shell_hung_qemu(void)
+{
+    g_autoptr(QmTestSshd) sshd = NULL;
+    g_autofree char *counts = NULL;
+    g_autofree char *remote = NULL;
+    const char *rest[] = {"--timeout", timeout_s(3), "--",
+                          "-cpu",      "host",       NULL};
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Result) r = NULL;
+
+    if (!need_sshd())
+        return;
+    sshd = qm_test_sshd_start_with("noisy", NOISY_SHELL);
+    counts = make_dir("noisy-counts");
+    {
+        const char *extra[] = {"--mode", "hang", "--count-dir", counts, NULL};
+
+        remote = remote_cmd(PEER_CPU, extra);
+    }
+    args = noisy_argv(sshd, remote, rest);
+    {
+        Spec spec = {.args = (const char *const *)args->pdata};
+
+        r = run(&spec);
+    }
+    assert_refused(r, 3, "while waiting for the remote command", 6);
+    /* no grace beyond qemu-mig's own clean-up */
+    assert_no_orphans(counts, 1, 0.1);
+}
+
 /**
  * test_peer_lies_accepted() - replies that are odd but safe: features the
  * local host lacks, names nobody knows, an odd model-id.
@@ -1830,6 +1938,9 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &peer_faults[i], test_peer_fault);
     }
     g_test_add_func("/faults/peer-qemu/lies-accepted", test_peer_lies_accepted);
+    g_test_add_func("/faults/peer-qemu/noisy-shell", test_noisy_shell);
+    g_test_add_func("/faults/peer-qemu/noisy-shell-hung-qemu",
+                    test_noisy_shell_hung_qemu);
     g_test_add_func("/faults/peer-qemu/hung-qemu-cleanup",
                     test_hung_peer_qemu_cleanup);
     g_test_add_func("/faults/local-qemu", test_local_qemu);

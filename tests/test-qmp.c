@@ -1667,6 +1667,45 @@ static void test_transcript_evil_prop_string(void)
 }
 
 /**
+ * test_find_greeting() - what a peer's login shell printed before QEMU's
+ *                        greeting is found and shown, within a bound
+ */
+static void test_find_greeting(void)
+{
+    static const char plain[] = "{\"QMP\": {}}\r\n";
+    static const char noisy[] = "Welcome!\n\x1b[1mfortune\x1b[0m\n"
+                                "{\"QMP\": {}}\r\n";
+    static const char glued[] = "no newline{\"QMP\": {}}\r\n";
+    g_autofree char *noise = NULL;
+    g_autofree char *far = NULL;
+    gsize far_len = QM_QMP_MAX_NOISE + 100;
+
+    g_assert_cmpuint(qm_qmp_find_greeting(plain, strlen(plain), &noise), ==, 0);
+    g_assert_null(noise);
+    g_assert_cmpuint(qm_qmp_find_greeting(noisy, strlen(noisy), &noise), ==,
+                     strlen(noisy) - strlen(plain));
+    /* shown escaped: no terminal escape reaches the user's terminal */
+    g_assert_nonnull(noise);
+    g_assert_true(g_str_has_prefix(noise, "Welcome!\\n"));
+    g_assert_null(strchr(noise, '\x1b'));
+    g_clear_pointer(&noise, g_free);
+    g_assert_cmpuint(qm_qmp_find_greeting(glued, strlen(glued), &noise), ==,
+                     strlen("no newline"));
+    g_assert_cmpstr(noise, ==, "no newline");
+    g_clear_pointer(&noise, g_free);
+    /* beyond the bound: nothing is skipped, the parser complains */
+    far = g_malloc(far_len + sizeof(plain));
+    memset(far, 'x', far_len);
+    memcpy(far + far_len, plain, sizeof(plain));
+    g_assert_cmpuint(qm_qmp_find_greeting(far, far_len + strlen(plain), &noise),
+                     ==, 0);
+    g_assert_null(noise);
+    /* no greeting at all: nothing skipped either */
+    g_assert_cmpuint(qm_qmp_find_greeting("hello\n", 6, &noise), ==, 0);
+    g_assert_null(noise);
+}
+
+/**
  * test_request() - the request asks exactly what the parser expects
  */
 static void test_request(void)
@@ -1769,6 +1808,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/transcript/definitions-error",
                     test_transcript_definitions_error);
     g_test_add_func("/qmp/transcript/phys-bits", test_transcript_phys_bits);
+    g_test_add_func("/qmp/find-greeting", test_find_greeting);
     g_test_add_func("/qmp/transcript/host-values", test_transcript_host_values);
     g_test_add_func("/qmp/transcript/alias-true", test_transcript_alias_true);
     g_test_add_func("/qmp/transcript/swapped", test_transcript_swapped);

@@ -925,6 +925,10 @@ static void test_bad_dest(void)
         "-oProxyCommand=x",
         "ho st",
         "a@b:c:d@",
+        "ssh://",
+        "ssh://host/path",
+        "ssh://ssh://host",
+        "ssh://host:0",
     };
     g_autoptr(QmSshResult) r = NULL;
     g_autoptr(GError) error = NULL;
@@ -966,6 +970,29 @@ static void test_ipv6_dest(void)
     run(dest, &o, "true", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
     g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
     g_assert_nonnull(strstr(error->message, "::1"));
+}
+
+/**
+ * test_ssh_uri() - "ssh://user@host:port" reaches the same peer as
+ *                  "user@host:port", as it does for ssh(1)
+ */
+static void test_ssh_uri(void)
+{
+    g_autoptr(GError) error = NULL;
+    QmSshOptions o;
+
+    if (!need_peers())
+        return;
+    o = options_for(peer1);
+    for (int slash = 0; slash < 2; slash++) {
+        g_autoptr(QmSshResult) r = NULL;
+        g_autofree char *dest = g_strdup_printf("ssh://root@127.0.0.1:%d%s",
+                                                peer1->port, slash ? "/" : "");
+
+        run(dest, &o, "echo uri", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
+        g_assert_no_error(error);
+        g_assert_cmpmem(r->out->data, r->out->len, "uri\n", 4);
+    }
 }
 
 /**
@@ -1160,6 +1187,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/connect/refused", test_refused);
     g_test_add_func("/ssh/connect/ipv6-dest", test_ipv6_dest);
     g_test_add_func("/ssh/connect/bad-dest", test_bad_dest);
+    g_test_add_func("/ssh/connect/ssh-uri", test_ssh_uri);
     g_test_add_func("/ssh/timeout/paused-sshd", test_paused_sshd);
     g_test_add_func("/ssh/timeout/command", test_command_timeout);
     g_test_add_func("/ssh/timeout/input", test_input_timeout);

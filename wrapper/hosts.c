@@ -142,11 +142,20 @@ static QmProfile *probe_host(HostJob *job, GError **error)
     const QmHostsRequest *req = job->request;
     QmProfile *profile = NULL;
 
-    if (job->dest == NULL)
+    if (job->dest == NULL) {
         qm_probe_local(req->qemu_path, req->deadline, &profile, error);
-    else
+    } else {
+        g_autofree char *noise = NULL;
+
         qm_probe_peer(job->dest, req->ssh, req->remote_qemu, req->deadline,
-                      &profile, error);
+                      &profile, &noise, error);
+        if (noise != NULL)
+            g_ptr_array_add(job->warnings,
+                            g_strdup_printf("%s: its login shell printed "
+                                            "\"%s\" before QEMU's greeting; "
+                                            "skipped",
+                                            job->dest, noise));
+    }
     if (profile != NULL)
         profile->source = g_strdup("probe");
     return profile;

@@ -107,6 +107,40 @@ static char *printable(const char *s, gssize len)
 }
 
 /**
+ * qm_qmp_find_greeting() - where QEMU's output starts on a peer
+ * @buf:   what the peer's command wrote on stdout
+ * @len:   its length
+ * @noise: where to store what came before the greeting, escaped and cut
+ *         short for a message, or NULL when nothing did
+ *
+ * A peer runs the probe through the remote user's login shell, and the
+ * shell's startup files (Debian's bash reads ~/.bashrc for ssh commands,
+ * sshd runs ~/.ssh/rc) often print a banner, a fortune, "Welcome!".  QEMU
+ * writes its QMP greeting first of all, so whatever precedes the first
+ * {"QMP": is the shell's: skipped, up to QM_QMP_MAX_NOISE bytes.  Found
+ * nowhere within that bound, nothing is skipped and the parser says what
+ * is wrong with the output.
+ *
+ * Return: the offset of the greeting (0 when the output starts with it or
+ * holds none)
+ */
+gsize qm_qmp_find_greeting(const char *buf, gsize len, char **noise)
+{
+    static const char greeting[] = "{\"QMP\":";
+    gsize window = MIN(len, QM_QMP_MAX_NOISE + sizeof(greeting) - 1);
+    const char *at = memmem(buf, window, greeting, sizeof(greeting) - 1);
+    gsize offset = at != NULL ? (gsize)(at - buf) : 0;
+    g_autofree char *text = NULL;
+
+    *noise = NULL;
+    if (offset == 0)
+        return 0;
+    text = g_strstrip(g_strndup(buf, MIN(offset, 200)));
+    *noise = printable(text, -1);
+    return offset;
+}
+
+/**
  * qm_qmp_split() - split a QMP byte stream into JSON documents
  * @buf:   the bytes QEMU wrote
  * @len:   their length

@@ -12,9 +12,13 @@
 /* A whole conversation larger than this is refused, not parsed. */
 #define QM_QMP_MAX_REPLY (16 * 1024 * 1024)
 
+/* What a peer's login shell may print before QEMU's greeting */
+#define QM_QMP_MAX_NOISE (64 * 1024)
+
 const char *qm_qmp_request(void);
 const char *const *qm_qmp_probe_argv(void);
 
+gsize qm_qmp_find_greeting(const char *buf, gsize len, char **noise);
 gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
                       GError **error);
 gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
