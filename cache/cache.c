@@ -113,7 +113,7 @@ QmCache *qm_cache_open(const char *dir, GError **error)
     g_autofree char *parent = g_path_get_dirname(path);
     QmCache *cache;
     struct stat st;
-    int fd;
+    int fd, open_errno;
 
     if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
@@ -127,6 +127,7 @@ QmCache *qm_cache_open(const char *dir, GError **error)
                 g_strerror(errno));
 
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    open_errno = errno;
     /* O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR, not ELOOP */
     if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) &&
         lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -137,6 +138,24 @@ QmCache *qm_cache_open(const char *dir, GError **error)
     }
     if (fd >= 0 && !check_dir(path, fd, error)) {
         close(fd);
+        return NULL;
+    }
+    /* There but unusable: say why rather than run uncached in silence
+     * (only a directory that cannot be created, on a read-only file
+     * system, is an outage the launch goes on without) */
+    if (fd < 0 && lstat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
+                        "cache directory %s is not a directory", path);
+        else if (st.st_uid != geteuid())
+            g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
+                        "cache directory %s is owned by uid %u, not by you "
+                        "(uid %u); refusing to use it",
+                        path, (unsigned)st.st_uid, (unsigned)geteuid());
+        else
+            g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
+                        "cache directory %s cannot be opened: %s", path,
+                        g_strerror(open_errno));
         return NULL;
     }
     cache = g_new0(QmCache, 1);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -609,6 +610,43 @@ static void conn_tune_socket(const QmSshConn *c)
 }
 
 /**
+ * config_trusted() - refuse an ssh_config others could have written
+ * @c:      connection (for messages)
+ * @config: --ssh-config, or NULL for the user's ~/.ssh/config
+ * @error:  set to a QM_ERROR_USAGE error naming the file
+ *
+ * An ssh_config runs commands (ProxyCommand, Match exec, LocalCommand) as
+ * the user qemu-mig runs as, often root: ssh(1) refuses a user config
+ * owned by someone else or writable by group or others ("Bad owner or
+ * permissions"), and so does qemu-mig.  A missing ~/.ssh/config is fine.
+ *
+ * Return: TRUE when the file may be read
+ */
+static gboolean config_trusted(const QmSshConn *c, const char *config,
+                               GError **error)
+{
+    g_autofree char *user_config = NULL;
+    struct stat st;
+
+    if (config == NULL) {
+        user_config =
+            g_build_filename(g_get_home_dir(), ".ssh", "config", NULL);
+        config = user_config;
+    }
+    if (stat(config, &st) < 0)
+        return TRUE;
+    if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "%s: bad owner or permissions on ssh_config %s "
+                    "(writable by others, or someone else's): refused, as "
+                    "ssh(1) refuses it",
+                    c->dest, config);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
  * conn_configure() - set every libssh option for the destination
  * @c:       connection with a fresh session
  * @options: what the user said about SSH, may be NULL
@@ -669,9 +707,22 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
         }
         config = libssh_path(options->ssh_config);
     }
-    /* NULL: %d/config, then /etc/ssh/ssh_config, as ssh(1) does */
-    if (ssh_options_parse_config(s, config) < 0)
-        return conn_fail(c, "cannot parse ssh_config", error);
+    if (!config_trusted(c, options->ssh_config, error))
+        return FALSE;
+    /* NULL: %d/config, then /etc/ssh/ssh_config, as ssh(1) does.  A
+     * config that cannot be parsed is the user's to fix, not an outage:
+     * never a reason to fall back to a stale profile */
+    if (ssh_options_parse_config(s, config) < 0) {
+        g_autofree char *why = one_line(ssh_get_error(s));
+
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "%s: cannot use ssh_config %s: %s", c->dest,
+                    options->ssh_config ? options->ssh_config
+                                        : "(~/.ssh/config or "
+                                          "/etc/ssh/ssh_config)",
+                    why);
+        return FALSE;
+    }
     /* Already parsed: ssh_connect() must not parse the defaults again */
     ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config);
 

@@ -1055,6 +1055,26 @@ static void test_dir_foreign_owner(void)
 }
 
 /**
+ * test_dir_regular_file() - a cache directory that is a regular file is
+ * refused (exit 8), saying so, and the file is left as it was
+ */
+static void test_dir_regular_file(void)
+{
+    g_autoptr(Ctx) ctx = NULL;
+    g_autofree char *contents = NULL;
+    g_autofree char *file = NULL;
+
+    if (!need_sshd())
+        return;
+    ctx = ctx_new("dir-regular-file");
+    file = g_strdup(ctx->cache_dir);
+    g_assert_true(g_file_set_contents(file, "mine\n", -1, NULL));
+    assert_refused_dir(ctx, "is not a directory");
+    g_assert_true(g_file_get_contents(file, &contents, NULL, NULL));
+    g_assert_cmpstr(contents, ==, "mine\n");
+}
+
+/**
  * assert_uncached_launch() - a launch with a cache directory that cannot
  * be made: right command, every host warned about as not cached
  * @ctx:    context with the unusable --cache-dir set
@@ -1718,6 +1738,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/cache/dir-symlink", test_dir_symlink);
     g_test_add_func("/cache/dir-foreign-owner", test_dir_foreign_owner);
+    g_test_add_func("/cache/dir-regular-file", test_dir_regular_file);
     g_test_add_func("/cache/dir-unwritable", test_dir_unwritable);
     g_test_add_func("/cache/expiry", test_expiry);
     g_test_add_func("/cache/refresh", test_refresh);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -973,6 +974,41 @@ static void test_ipv6_dest(void)
 }
 
 /**
+ * test_config_refused() - an ssh_config others may write, or one libssh
+ *                         cannot parse, is a usage error naming the file
+ *                         (exit 2), never an outage
+ */
+static void test_config_refused(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmSshResult) r = NULL;
+    g_autofree char *config = NULL;
+    g_autofree char *text = NULL;
+    QmSshOptions o;
+
+    if (!need_peers())
+        return;
+    o = options_for(peer1);
+    g_assert_true(g_file_get_contents(peer1->ssh_config, &text, NULL, NULL));
+    config = g_build_filename(qm_test_tmpdir(), "config-666", NULL);
+    g_assert_true(g_file_set_contents(config, text, -1, NULL));
+    g_assert_cmpint(chmod(config, 0666), ==, 0);
+    o.ssh_config = config;
+    run(peer1->alias, &o, "true", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
+    g_assert_error(error, QM_ERROR, QM_ERROR_USAGE);
+    g_assert_nonnull(strstr(error->message, config));
+    g_assert_nonnull(strstr(error->message, "permissions"));
+    g_assert_cmpint(qm_error_exit_code(error), ==, 2);
+    g_clear_error(&error);
+    g_clear_pointer(&r, qm_ssh_result_free);
+
+    /* mode 0644 is what ssh(1) accepts */
+    g_assert_cmpint(chmod(config, 0644), ==, 0);
+    run(peer1->alias, &o, "true", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
+    g_assert_no_error(error);
+}
+
+/**
  * test_ssh_uri() - "ssh://user@host:port" reaches the same peer as
  *                  "user@host:port", as it does for ssh(1)
  */
@@ -1188,6 +1224,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/connect/ipv6-dest", test_ipv6_dest);
     g_test_add_func("/ssh/connect/bad-dest", test_bad_dest);
     g_test_add_func("/ssh/connect/ssh-uri", test_ssh_uri);
+    g_test_add_func("/ssh/connect/config-refused", test_config_refused);
     g_test_add_func("/ssh/timeout/paused-sshd", test_paused_sshd);
     g_test_add_func("/ssh/timeout/command", test_command_timeout);
     g_test_add_func("/ssh/timeout/input", test_input_timeout);

@@ -324,10 +324,16 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
         jobs[i].request = request;
         jobs[i].dest = i < npeers ? request->peers[i] : NULL;
         jobs[i].warnings = g_ptr_array_new_with_free_func(g_free);
-        threads[i] = g_thread_new("host", host_thread, &jobs[i]);
+        /* g_thread_new() aborts when no thread can be made (ulimit -u):
+         * that host is then done here, in turn, within the same deadline */
+        threads[i] = g_thread_try_new("host", host_thread, &jobs[i], NULL);
     }
-    for (guint i = 0; i < njobs; i++)
-        g_thread_join(threads[i]);
+    for (guint i = 0; i < njobs; i++) {
+        if (threads[i] != NULL)
+            g_thread_join(threads[i]);
+        else
+            host_thread(&jobs[i]);
+    }
 
     for (guint i = 0; i < njobs; i++) {
         for (guint w = 0; w < jobs[i].warnings->len; w++)
