@@ -22,6 +22,7 @@
 #include <libssh/libssh.h>
 #include <libssh/callbacks.h>
 
+#include "knownhosts.h"
 #include "ssh.h"
 #include "tcp.h"
 #include "../wrapper/error.h"
@@ -446,6 +447,19 @@ static gboolean dest_parse(const char *dest, char **user, char **host,
 }
 
 /**
+ * home_path() - a file name from the command line, "~" being $HOME
+ * @path: file name
+ *
+ * Return: newly allocated file name
+ */
+static char *home_path(const char *path)
+{
+    if (strcmp(path, "~") == 0 || g_str_has_prefix(path, "~/"))
+        return g_build_filename(g_get_home_dir(), path + 1, NULL);
+    return g_strdup(path);
+}
+
+/**
  * libssh_path() - turn a file name from the command line into one libssh
  *                 reads back unchanged
  * @path: file name
@@ -458,14 +472,9 @@ static gboolean dest_parse(const char *dest, char **user, char **host,
  */
 static char *libssh_path(const char *path)
 {
-    g_autofree char *expanded = NULL;
-    g_auto(GStrv) parts = NULL;
+    g_autofree char *expanded = home_path(path);
+    g_auto(GStrv) parts = g_strsplit(expanded, "%", -1);
 
-    if (strcmp(path, "~") == 0 || g_str_has_prefix(path, "~/"))
-        expanded = g_build_filename(g_get_home_dir(), path + 1, NULL);
-    else
-        expanded = g_strdup(path);
-    parts = g_strsplit(expanded, "%", -1);
     return g_strjoinv("%%", parts);
 }
 
@@ -870,73 +879,135 @@ static char *host_key_fingerprint(ssh_session session)
 }
 
 /**
+ * known_hosts_files() - the known_hosts files to read, as ssh(1) reads them
+ * @c:       configured connection
+ * @options: the user's SSH options, may be NULL
+ *
+ * --known-hosts alone when given.  Otherwise ssh_config's (or the
+ * default) user file and global file, and with each default its "2"
+ * sibling, which ssh(1) reads too (~/.ssh/known_hosts2,
+ * /etc/ssh/ssh_known_hosts2).
+ *
+ * Return: new NULL-terminated list
+ */
+static GStrv known_hosts_files(const QmSshConn *c, const QmSshOptions *options)
+{
+    g_autoptr(GStrvBuilder) files = g_strv_builder_new();
+    g_autoptr(QmSshChars) user = NULL;
+    g_autoptr(QmSshChars) global = NULL;
+    g_autofree char *user_default =
+        g_build_filename(g_get_home_dir(), ".ssh", "known_hosts", NULL);
+    g_autofree char *user_default2 = g_strconcat(user_default, "2", NULL);
+    static const char global_default[] = "/etc/ssh/ssh_known_hosts";
+
+    if (options != NULL && options->known_hosts != NULL) {
+        g_autofree char *file = home_path(options->known_hosts);
+
+        g_strv_builder_add(files, file);
+        return g_strv_builder_end(files);
+    }
+    if (ssh_options_get(c->session, SSH_OPTIONS_KNOWNHOSTS, &user) != SSH_OK)
+        user = NULL;
+    if (ssh_options_get(c->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &global) !=
+        SSH_OK)
+        global = NULL;
+    g_strv_builder_add(files, user != NULL ? user : user_default);
+    if (user == NULL || strcmp(user, user_default) == 0)
+        g_strv_builder_add(files, user_default2);
+    g_strv_builder_add(files, global != NULL ? global : global_default);
+    if (global == NULL || strcmp(global, global_default) == 0)
+        g_strv_builder_add(files, "/etc/ssh/ssh_known_hosts2");
+    return g_strv_builder_end(files);
+}
+
+/**
  * conn_check_host_key() - refuse any host key known_hosts does not list
- * @c:     connected connection
- * @error: set to a QM_ERROR_HOSTKEY error on refusal
+ * @c:       connected connection
+ * @options: the user's SSH options, may be NULL
+ * @error:   set to a QM_ERROR_HOSTKEY error on refusal
  *
  * Strict always: qemu-mig talks to peers unattended and never writes
  * known_hosts, so an unknown key is as much a refusal as a changed one.
- * This runs before authentication so that no key of ours is ever offered
- * to an unverified server.
+ * The files are read with OpenSSH's rules (knownhosts.c), not libssh's,
+ * which accept @revoked keys.  This runs before authentication so that no
+ * key of ours is ever offered to an unverified server.
  *
  * Return: TRUE if the host key is known and matches
  */
-static gboolean conn_check_host_key(QmSshConn *c, GError **error)
+static gboolean conn_check_host_key(QmSshConn *c, const QmSshOptions *options,
+                                    GError **error)
 {
     g_autoptr(QmSshChars) host = NULL;
-    g_autoptr(QmSshChars) known_hosts = NULL;
+    g_autoptr(QmSshKey) server_key = NULL;
+    g_autofree char *blob = NULL;
     g_autofree char *name = NULL;
     g_autofree char *key = NULL;
-    g_autofree char *why = NULL;
-    enum ssh_known_hosts_e state = ssh_session_is_known_server(c->session);
+    g_autofree char *where = NULL;
+    g_autofree char *list = NULL;
+    g_auto(GStrv) files = known_hosts_files(c, options);
     unsigned int port = 22;
-    const char *file;
+    const char *type;
 
-    switch (state) {
-    case SSH_KNOWN_HOSTS_OK:
-        return TRUE;
-    case SSH_KNOWN_HOSTS_ERROR:
-        why = one_line(ssh_get_error(c->session));
+    ssh_options_get(c->session, SSH_OPTIONS_HOST, &host);
+    ssh_options_get_port(c->session, &port);
+    name = qm_known_hosts_name(host != NULL ? host : "?", port);
+    if (ssh_get_server_publickey(c->session, &server_key) != SSH_OK ||
+        ssh_pki_export_pubkey_base64(server_key, &blob) != SSH_OK ||
+        (type = ssh_key_type_to_char(ssh_key_type(server_key))) == NULL) {
+        g_autofree char *why = one_line(ssh_get_error(c->session));
+
         g_set_error(error, QM_ERROR, QM_ERROR_HOSTKEY,
                     "%s: cannot check the host key: %s", c->dest, why);
         return FALSE;
-    default:
-        break;
+    }
+    key = host_key_fingerprint(c->session);
+    {
+        g_autoptr(GString) names = g_string_new(NULL);
+
+        for (char **f = files; *f != NULL; f++)
+            g_string_append_printf(names, "%s%s%s", names->len ? ", " : "", *f,
+                                   g_file_test(*f, G_FILE_TEST_EXISTS)
+                                       ? ""
+                                       : " (which does not exist)");
+        list = g_string_free(g_steal_pointer(&names), FALSE);
     }
 
-    /* Name the host as known_hosts would, so the user knows what to add */
-    ssh_options_get(c->session, SSH_OPTIONS_HOST, &host);
-    ssh_options_get_port(c->session, &port);
-    name = port == 22
-               ? g_strdup(host != NULL ? host : "?")
-               : g_strdup_printf("[%s]:%u", host != NULL ? host : "?", port);
-    ssh_options_get(c->session, SSH_OPTIONS_KNOWNHOSTS, &known_hosts);
-    file = known_hosts != NULL ? known_hosts : "known_hosts";
-    key = host_key_fingerprint(c->session);
-
-    switch (state) {
-    case SSH_KNOWN_HOSTS_CHANGED:
+    switch (qm_known_hosts_check((const char *const *)files, name, type, blob,
+                                 &where)) {
+    case QM_HOSTKEY_OK:
+        return TRUE;
+    case QM_HOSTKEY_REVOKED:
+        g_set_error(error, QM_ERROR, QM_ERROR_HOSTKEY,
+                    "%s: host key for %s is REVOKED (%s marks it @revoked): "
+                    "server offers %s",
+                    c->dest, name, where, key);
+        break;
+    case QM_HOSTKEY_CHANGED:
         g_set_error(error, QM_ERROR, QM_ERROR_HOSTKEY,
                     "%s: host key CHANGED for %s (possible "
                     "man-in-the-middle): server offers %s, %s lists "
                     "another key",
-                    c->dest, name, key, file);
+                    c->dest, name, key, where);
         break;
-    case SSH_KNOWN_HOSTS_OTHER:
+    case QM_HOSTKEY_OTHER:
         g_set_error(error, QM_ERROR, QM_ERROR_HOSTKEY,
                     "%s: known_hosts has a different key type for %s: "
                     "server offers %s, %s lists only other types (possible "
                     "man-in-the-middle)",
-                    c->dest, name, key, file);
+                    c->dest, name, key, where);
+        break;
+    case QM_HOSTKEY_CA_ONLY:
+        g_set_error(error, QM_ERROR, QM_ERROR_HOSTKEY,
+                    "%s: only a @cert-authority line (%s) vouches for %s, "
+                    "and qemu-mig cannot verify host certificates: list the "
+                    "host's own key (server offers %s)",
+                    c->dest, where, name, key);
         break;
     default:
         g_set_error(error, QM_ERROR, QM_ERROR_HOSTKEY,
                     "%s: unknown host key for %s: server offers %s, not "
-                    "listed in %s%s",
-                    c->dest, name, key, file,
-                    g_file_test(file, G_FILE_TEST_EXISTS)
-                        ? ""
-                        : " (which does not exist)");
+                    "listed in %s",
+                    c->dest, name, key, list);
         break;
     }
     return FALSE;
@@ -1347,8 +1418,8 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
     /* POSIX sh, bash, dash, ksh and zsh all run this as meant */
     announced = g_strdup_printf("echo " QM_SSH_PGID_TAG "$$ >&2; %s", command);
     if (!conn_configure(c, options, error) || !conn_connect(c, error) ||
-        !conn_check_host_key(c, error) || !conn_auth(c, options, error) ||
-        !conn_exec(c, announced, error) ||
+        !conn_check_host_key(c, options, error) ||
+        !conn_auth(c, options, error) || !conn_exec(c, announced, error) ||
         !conn_io(c, input, input_len, error)) {
         return FALSE;
     }

@@ -461,6 +461,156 @@ static void test_hostkey_unknown(void)
 }
 
 /**
+ * openssh_accepts() - does OpenSSH's own ssh(1) accept peer1's host key
+ *                     with this known_hosts file?
+ * @known_hosts: the only known_hosts file
+ *
+ * The reference for the rules qemu-mig follows: BatchMode, strict host
+ * key checking, no other file.
+ *
+ * Return: TRUE when ssh ran the command
+ */
+static gboolean openssh_accepts(const char *known_hosts)
+{
+    g_autofree char *port = g_strdup_printf("%d", peer1->port);
+    g_autofree char *ukh =
+        g_strdup_printf("UserKnownHostsFile=%s", known_hosts);
+    const char *argv[] = {"ssh",
+                          "-F",
+                          "/dev/null",
+                          "-o",
+                          "BatchMode=yes",
+                          "-o",
+                          "StrictHostKeyChecking=yes",
+                          "-o",
+                          ukh,
+                          "-o",
+                          "GlobalKnownHostsFile=/dev/null",
+                          "-i",
+                          peer1->identity,
+                          "-p",
+                          port,
+                          "root@127.0.0.1",
+                          "true",
+                          NULL};
+    int status = -1;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH |
+                                   G_SPAWN_STDOUT_TO_DEV_NULL |
+                                   G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+    return g_spawn_check_wait_status(status, NULL);
+}
+
+/**
+ * test_hostkey_openssh_rules() - known_hosts means what it means to ssh(1):
+ *                                a @revoked key, a host only a negated
+ *                                pattern names, hashed names, known_hosts2
+ */
+static void test_hostkey_openssh_rules(void)
+{
+    g_autofree char *line = NULL;
+    g_autofree char *pub = NULL;
+    g_autofree char *key = NULL;
+    g_autoptr(GError) error = NULL;
+    QmSshOptions o;
+    struct {
+        const char *what;
+        char *text;
+        gboolean accept;
+        const char *why;
+    } cases[4];
+
+    if (!need_peers())
+        return;
+    if (g_find_program_in_path("ssh") == NULL) {
+        g_test_skip("no ssh(1) to compare with");
+        return;
+    }
+    g_assert_true(g_file_get_contents(peer1->known_hosts, &line, NULL, NULL));
+    g_strstrip(line);
+    /* "[127.0.0.1]:PORT TYPE BASE64" */
+    key = g_strdup(strchr(line, ' ') + 1);
+    cases[0].what = "plain";
+    cases[0].text = g_strdup_printf("%s\n", line);
+    cases[0].accept = TRUE;
+    cases[0].why = NULL;
+    cases[1].what = "revoked";
+    cases[1].text = g_strdup_printf("%s\n@revoked * %s\n", line, key);
+    cases[1].accept = FALSE;
+    cases[1].why = "REVOKED";
+    cases[2].what = "negated";
+    cases[2].text = g_strdup_printf("[127.0.0.*]:%d,![127.0.0.1]:%d %s\n",
+                                    peer1->port, peer1->port, key);
+    cases[2].accept = FALSE;
+    cases[2].why = "unknown host key";
+    cases[3].what = "hashed";
+    cases[3].text = g_strdup_printf("%s\n", line);
+    cases[3].accept = TRUE;
+    cases[3].why = NULL;
+    o = options_for(peer1);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(QmSshResult) r = NULL;
+        g_autofree char *name = g_strdup_printf("kh-%s", cases[i].what);
+        g_autofree char *file = write_scratch(name, cases[i].text);
+
+        if (strcmp(cases[i].what, "hashed") == 0) {
+            const char *argv[] = {"ssh-keygen", "-q", "-H", "-f", file, NULL};
+            g_autofree char *hashed = NULL;
+
+            g_assert_true(
+                g_spawn_sync(NULL, (char **)argv, NULL,
+                             G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                             NULL, NULL, NULL, NULL, NULL, NULL));
+            g_assert_true(g_file_get_contents(file, &hashed, NULL, NULL));
+            g_assert_true(g_str_has_prefix(hashed, "|1|"));
+        }
+        g_test_message("%s: ssh(1) %s", cases[i].what,
+                       openssh_accepts(file) ? "accepts" : "refuses");
+        g_assert_cmpint(openssh_accepts(file), ==, cases[i].accept);
+        o.known_hosts = file;
+        run(peer1->dest, &o, "true", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
+        if (cases[i].accept) {
+            g_assert_no_error(error);
+        } else {
+            g_assert_error(error, QM_ERROR, QM_ERROR_HOSTKEY);
+            g_assert_nonnull(strstr(error->message, cases[i].why));
+            g_assert_cmpint(qm_error_exit_code(error), ==, 4);
+            g_clear_error(&error);
+        }
+        g_free(cases[i].text);
+    }
+}
+
+/**
+ * test_hostkey_known_hosts2() - without --known-hosts, ~/.ssh/known_hosts2
+ *                               counts too, as for ssh(1)
+ */
+static void test_hostkey_known_hosts2(void)
+{
+    g_autoptr(QmSshResult) r = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *dot_ssh = NULL;
+    g_autofree char *file = NULL;
+    QmSshOptions o;
+
+    if (!need_peers())
+        return;
+    o = options_for(peer1);
+    o.known_hosts = NULL;
+    dot_ssh = g_build_filename(g_get_home_dir(), ".ssh", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(dot_ssh, 0700), ==, 0);
+    file = g_build_filename(dot_ssh, "known_hosts2", NULL);
+    g_assert_true(g_file_get_contents(peer1->known_hosts, &text, NULL, NULL));
+    g_assert_true(g_file_set_contents(file, text, -1, NULL));
+    run(peer1->dest, &o, "true", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
+    g_assert_cmpint(g_unlink(file), ==, 0);
+    g_assert_no_error(error);
+}
+
+/**
  * test_hostkey_changed() - another key under the host's name is refused
  *                          loudly
  */
@@ -1214,6 +1364,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/config/home", test_home_dot_ssh);
     g_test_add_func("/ssh/hostkey/unknown", test_hostkey_unknown);
     g_test_add_func("/ssh/hostkey/changed", test_hostkey_changed);
+    g_test_add_func("/ssh/hostkey/openssh-rules", test_hostkey_openssh_rules);
+    g_test_add_func("/ssh/hostkey/known-hosts2", test_hostkey_known_hosts2);
     g_test_add_func("/ssh/hostkey/other-type", test_hostkey_other_type);
     g_test_add_func("/ssh/hostkey/global", test_hostkey_global);
     g_test_add_func("/ssh/auth/wrong-identity", test_wrong_identity);
