@@ -205,16 +205,22 @@ char *qm_cache_key_local(const char *qemu_path)
  * @user:        user after ssh_config
  * @host:        host name or address after ssh_config (HostName)
  * @port:        port after ssh_config
+ * @route:       ProxyCommand (or ProxyJump) that reaches it, or NULL
  * @remote_qemu: QEMU command run there
  *
  * Keyed by what ssh_config resolves to, not by the alias typed, so two
  * aliases of one host share an entry and a re-pointed alias does not.
+ * The route is part of it: 10.0.0.5 behind the jump host of site A is
+ * not 10.0.0.5 behind that of site B.
  *
  * Return: newly allocated key
  */
 char *qm_cache_key_peer(const char *user, const char *host, int port,
-                        const char *remote_qemu)
+                        const char *route, const char *remote_qemu)
 {
+    if (route != NULL)
+        return g_strdup_printf("peer %s@%s:%d via %s; %s", user, host, port,
+                               route, remote_qemu);
     return g_strdup_printf("peer %s@%s:%d %s", user, host, port, remote_qemu);
 }
 

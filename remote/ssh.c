@@ -1443,6 +1443,8 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
  * @user:    where to store the user name
  * @host:    where to store the host name or address (HostName applied)
  * @port:    where to store the port
+ * @route:   where to store the ProxyCommand (or ProxyJump) that reaches
+ *           it, NULL when it is reached directly
  * @error:   set on an unparseable destination or unreadable ssh_config
  *
  * The cache is keyed by this, so that a launch whose every profile is
@@ -1451,7 +1453,8 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
  * Return: TRUE on success
  */
 gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
-                        char **user, char **host, int *port, GError **error)
+                        char **user, char **host, int *port, char **route,
+                        GError **error)
 {
     g_autoptr(QmSshConn) c = g_new0(QmSshConn, 1);
     char *value = NULL;
@@ -1478,5 +1481,13 @@ gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
     }
     ssh_options_get_port(c->session, &p);
     *port = p ? (int)p : 22;
+    /* libssh 0.10 turns a ProxyJump into this ProxyCommand as well */
+    *route = NULL;
+    if (ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &value) ==
+        SSH_OK) {
+        if (value != NULL && g_ascii_strcasecmp(value, "none") != 0)
+            *route = g_strdup(value);
+        ssh_string_free_char(value);
+    }
     return TRUE;
 }

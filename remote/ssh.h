@@ -35,7 +35,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshResult, qm_ssh_result_free)
 
 void qm_ssh_init(void);
 gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
-                        char **user, char **host, int *port, GError **error);
+                        char **user, char **host, int *port, char **route,
+                        GError **error);
 gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
                     const char *command, const char *input, gsize input_len,
                     gsize max_out, gint64 deadline, QmSshResult **result,

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "../remote/ssh.h"
+#include "../wrapper/hosts.h"
 #include "../wrapper/error.h"
 #include "sshd.h"
 #include "testutil.h"
@@ -458,6 +459,50 @@ static void test_hostkey_unknown(void)
     g_assert_nonnull(strstr(error->message, peer1->fingerprint));
     /* Refused before authentication: no key of ours was offered */
     g_assert_cmpuint(qm_test_sshd_count_sessions(peer1), ==, sessions);
+}
+
+/**
+ * test_key_route() - the cache key tells hosts behind different proxies
+ *                    apart, and two aliases of one direct host not
+ *
+ * 10.0.0.5 at site A and 10.0.0.5 at site B, each behind its own jump
+ * host, are two hosts: they must not share a cached profile.
+ */
+static void test_key_route(void)
+{
+    static const char config_text[] =
+        "Host site-a\n"
+        "    HostName 10.0.0.5\n"
+        "    User root\n"
+        "    ProxyCommand ssh -W %h:%p jump-a.example\n"
+        "Host site-b\n"
+        "    HostName 10.0.0.5\n"
+        "    User root\n"
+        "    ProxyJump jump-b.example\n"
+        "Host direct-1 direct-2\n"
+        "    HostName 10.0.0.5\n"
+        "    User root\n";
+    g_autofree char *config = write_scratch("config-routes", config_text);
+    QmSshOptions o = {.ssh_config = config};
+    const char *dests[] = {"site-a", "site-b", "direct-1", "direct-2"};
+    char *keys[G_N_ELEMENTS(dests)];
+
+    for (gsize i = 0; i < G_N_ELEMENTS(dests); i++) {
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true(qm_hosts_peer_key(dests[i], &o, "qemu-system-x86_64",
+                                        &keys[i], &error));
+        g_assert_no_error(error);
+        g_test_message("%s: %s", dests[i], keys[i]);
+    }
+    g_assert_cmpstr(keys[0], !=, keys[1]);
+    g_assert_cmpstr(keys[0], !=, keys[2]);
+    g_assert_cmpstr(keys[1], !=, keys[2]);
+    g_assert_nonnull(strstr(keys[0], "jump-a.example"));
+    g_assert_nonnull(strstr(keys[1], "jump-b.example"));
+    g_assert_cmpstr(keys[2], ==, keys[3]);
+    for (gsize i = 0; i < G_N_ELEMENTS(dests); i++)
+        g_free(keys[i]);
 }
 
 /**
@@ -1376,6 +1421,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/connect/ipv6-dest", test_ipv6_dest);
     g_test_add_func("/ssh/connect/bad-dest", test_bad_dest);
     g_test_add_func("/ssh/connect/ssh-uri", test_ssh_uri);
+    g_test_add_func("/ssh/key-route", test_key_route);
     g_test_add_func("/ssh/connect/config-refused", test_config_refused);
     g_test_add_func("/ssh/timeout/paused-sshd", test_paused_sshd);
     g_test_add_func("/ssh/timeout/command", test_command_timeout);

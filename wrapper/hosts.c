@@ -46,11 +46,12 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
 {
     g_autofree char *user = NULL;
     g_autofree char *host = NULL;
+    g_autofree char *route = NULL;
     int port;
 
-    if (!qm_ssh_resolve(dest, ssh, &user, &host, &port, error))
+    if (!qm_ssh_resolve(dest, ssh, &user, &host, &port, &route, error))
         return FALSE;
-    *key = qm_cache_key_peer(user, host, port, remote_qemu);
+    *key = qm_cache_key_peer(user, host, port, route, remote_qemu);
     return TRUE;
 }
 
