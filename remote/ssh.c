@@ -258,6 +258,23 @@ void qm_ssh_result_free(QmSshResult *result)
 }
 
 /**
+ * log_to_glib() - libssh's logging callback: everything as GLib debug
+ *                 messages of the "qemu-mig-libssh" domain
+ * @priority: libssh's level
+ * @function: where in libssh
+ * @buffer:   the message
+ * @userdata: unused
+ *
+ * Shown only on request (G_MESSAGES_DEBUG=qemu-mig-libssh), so that
+ * stderr keeps its one "qemu-mig:" line per message.
+ */
+static void log_to_glib(int priority, const char *function, const char *buffer,
+                        void *userdata)
+{
+    g_log("qemu-mig-libssh", G_LOG_LEVEL_DEBUG, "%s: %s", function, buffer);
+}
+
+/**
  * init_once() - GOnceFunc running ssh_init()
  * @data: unused
  *
@@ -270,6 +287,9 @@ static gpointer init_once(gpointer data)
      * callers, and nothing here ever calls ssh_finalize().
      */
     ssh_init();
+    /* A LogLevel in ssh_config turns libssh's own logging on, hundreds
+     * of lines on our (and QEMU's) stderr: it goes through GLib instead */
+    ssh_set_log_callback(log_to_glib);
     return NULL;
 }
 

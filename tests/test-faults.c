@@ -770,6 +770,51 @@ static void test_noisy_shell_hung_qemu(void)
 }
 
 /**
+ * test_loglevel_quiet() - a LogLevel in ssh_config does not pour libssh's
+ * log onto qemu-mig's (and QEMU's) stderr
+ */
+static void test_loglevel_quiet(void)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *config = NULL;
+    g_autofree char *remote = NULL;
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    g_autoptr(Result) r = NULL;
+
+    if (!need_sshd())
+        return;
+    g_assert_true(g_file_get_contents(ssh_config, &text, NULL, NULL));
+    config = fresh_path("ssh_config-loglevel");
+    {
+        g_autofree char *verbose =
+            g_strconcat("Host *\n    LogLevel DEBUG3\n", text, NULL);
+
+        g_assert_true(g_file_set_contents(config, verbose, -1, NULL));
+    }
+    remote = remote_cmd(PEER_CPU, NULL);
+    {
+        const char *words[] = {"--ssh-config",
+                               config,
+                               "--qemu",
+                               qm_test_env("QM_FAKE_QEMU"),
+                               "--remote-qemu",
+                               remote,
+                               "--dry-run",
+                               "--peer",
+                               peers[0]->alias,
+                               "--",
+                               "-cpu",
+                               "host",
+                               NULL};
+        Spec spec = {.args = words};
+
+        r = run(&spec);
+    }
+    g_assert_cmpint(r->run->status, ==, 0);
+    g_assert_cmpstr(r->run->err, ==, "");
+}
+
+/**
  * test_peer_lies_accepted() - replies that are odd but safe: features the
  * local host lacks, names nobody knows, an odd model-id.
  * The launch goes on, exec'ing exactly what --dry-run prints.
@@ -1939,6 +1984,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/faults/peer-qemu/lies-accepted", test_peer_lies_accepted);
     g_test_add_func("/faults/peer-qemu/noisy-shell", test_noisy_shell);
+    g_test_add_func("/faults/ssh/loglevel-quiet", test_loglevel_quiet);
     g_test_add_func("/faults/peer-qemu/noisy-shell-hung-qemu",
                     test_noisy_shell_hung_qemu);
     g_test_add_func("/faults/peer-qemu/hung-qemu-cleanup",
