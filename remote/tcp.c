@@ -226,7 +226,8 @@ static int connect_one(const struct addrinfo *ai, gint64 deadline, int *fd)
  * @error:    set with QM_ERROR_UNREACHABLE on failure (QM_ERROR_FAILED
  *            when interrupted)
  *
- * Each address getaddrinfo() gives is tried in turn, as ssh(1) does.
+ * Each address getaddrinfo() gives is tried in turn, as ssh(1) does,
+ * each within its share of the time left.
  *
  * Return: TRUE on success
  */
@@ -236,6 +237,7 @@ gboolean qm_tcp_connect(const char *who, const char *host, unsigned int port,
     struct addrinfo *addrs = NULL;
     int err = ECONNREFUSED;
     gint64 start = g_get_monotonic_time();
+    guint left = 0;
 
     if (g_get_monotonic_time() >= deadline) {
         g_set_error(error, QM_ERROR, QM_ERROR_UNREACHABLE,
@@ -245,9 +247,19 @@ gboolean qm_tcp_connect(const char *who, const char *host, unsigned int port,
     }
     if (!resolve(who, host, port, deadline, &addrs, error))
         return FALSE;
+    for (const struct addrinfo *ai = addrs; ai != NULL; ai = ai->ai_next)
+        left++;
     for (const struct addrinfo *ai = addrs; ai != NULL; ai = ai->ai_next) {
-        err = connect_one(ai, deadline, fd);
-        if (err == 0 || err == ETIMEDOUT || err == EINTR)
+        /*
+         * An address whose SYNs are dropped (an IPv6 route that goes
+         * nowhere) must not use up the whole deadline: each address gets
+         * its share of the time left, the last one all of it.
+         */
+        gint64 now = g_get_monotonic_time();
+        gint64 share = deadline > now ? (deadline - now) / left-- : 0;
+
+        err = connect_one(ai, now + share, fd);
+        if (err == 0 || err == EINTR || g_get_monotonic_time() >= deadline)
             break;
     }
     freeaddrinfo(addrs);

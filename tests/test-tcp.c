@@ -222,6 +222,100 @@ static void test_connect_next_address(void)
 }
 
 /**
+ * listen_full() - a listener on 127.0.0.@last whose accept queue is full,
+ *                 so that the kernel drops further SYNs (a silent address)
+ * @last:    last byte of the address
+ * @port:    port
+ * @fillers: where to store the two connections that fill the queue
+ *
+ * Return: the socket
+ */
+static int listen_full(int last, unsigned int port, int fillers[2])
+{
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(0x7f000000 | last),
+        .sin_port = htons(port),
+    };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(listen(fd, 0), ==, 0);
+    /* backlog 0 holds one connection; a second one is kept half-open */
+    for (int i = 0; i < 2; i++) {
+        fillers[i] =
+            socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(fillers[i], >=, 0);
+        connect(fillers[i], (struct sockaddr *)&sin, sizeof(sin));
+    }
+    g_usleep(100000);
+    return fd;
+}
+
+/**
+ * test_connect_silent_address() - an address whose SYNs are dropped does
+ * not use up the deadline: the next one is tried within its share
+ *
+ * As test_connect_next_address(), in both orders; the silent address is a
+ * listener whose accept queue is full.
+ */
+static void test_connect_silent_address(void)
+{
+    g_autofree char *hosts =
+        g_build_filename(qm_test_tmpdir(), "hosts-silent", NULL);
+
+    if (geteuid() != 0) {
+        g_test_skip("needs root (a mount namespace with its own /etc/hosts)");
+        return;
+    }
+    g_assert_true(g_file_set_contents(
+        hosts, "127.0.0.1 qm-silent.test\n127.0.0.3 qm-silent.test\n", -1,
+        NULL));
+    for (int round = 0; round < 2; round++) {
+        int good = round == 0 ? 1 : 3;
+        unsigned int port = 0;
+        int lfd = listen_at(good, &port);
+        int fillers[2];
+        int silent = listen_full(good == 1 ? 3 : 1, port, fillers);
+        int status = 0;
+        pid_t pid = fork();
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+            GError *error = NULL;
+            gint64 start = g_get_monotonic_time();
+            int fd = -1;
+
+            if (unshare(CLONE_NEWNS) != 0 ||
+                mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+                mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) != 0)
+                _exit(77);
+            /* 4 s in all: the silent address gets 2 s at most */
+            if (!qm_tcp_connect("peer", "qm-silent.test", port,
+                                start + 4 * G_USEC_PER_SEC, &fd, &error))
+                _exit(1);
+            if (g_get_monotonic_time() - start > 3 * G_USEC_PER_SEC)
+                _exit(2);
+            _exit(0);
+        }
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        close(lfd);
+        close(silent);
+        close(fillers[0]);
+        close(fillers[1]);
+        g_assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+            g_test_skip("cannot make a mount namespace here");
+            return;
+        }
+        g_test_message("listening on 127.0.0.%d: child status %d", good,
+                       WEXITSTATUS(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    }
+}
+
+/**
  * test_deadline_passed() - nothing is tried once the deadline is gone
  */
 static void test_deadline_passed(void)
@@ -247,6 +341,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcp/connect/refused", test_connect_refused);
     g_test_add_func("/tcp/connect/unresolvable", test_connect_unresolvable);
     g_test_add_func("/tcp/connect/next-address", test_connect_next_address);
+    g_test_add_func("/tcp/connect/silent-address", test_connect_silent_address);
     g_test_add_func("/tcp/connect/deadline-passed", test_deadline_passed);
     return g_test_run();
 }
