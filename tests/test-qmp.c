@@ -1703,6 +1703,9 @@ static void test_find_greeting(void)
     /* no greeting at all: nothing skipped either */
     g_assert_cmpuint(qm_qmp_find_greeting("hello\n", 6, &noise), ==, 0);
     g_assert_null(noise);
+    /* a peer that printed nothing: no buffer at all (UBSan watches this) */
+    g_assert_cmpuint(qm_qmp_find_greeting(NULL, 0, &noise), ==, 0);
+    g_assert_null(noise);
 }
 
 /**

@@ -556,6 +556,7 @@ static gboolean openssh_accepts(const char *known_hosts)
 static void test_hostkey_openssh_rules(void)
 {
     g_autofree char *line = NULL;
+    g_autofree char *ssh = NULL;
     g_autofree char *pub = NULL;
     g_autofree char *key = NULL;
     g_autoptr(GError) error = NULL;
@@ -569,7 +570,8 @@ static void test_hostkey_openssh_rules(void)
 
     if (!need_peers())
         return;
-    if (g_find_program_in_path("ssh") == NULL) {
+    ssh = g_find_program_in_path("ssh");
+    if (ssh == NULL) {
         g_test_skip("no ssh(1) to compare with");
         return;
     }

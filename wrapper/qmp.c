@@ -128,11 +128,16 @@ gsize qm_qmp_find_greeting(const char *buf, gsize len, char **noise)
 {
     static const char greeting[] = "{\"QMP\":";
     gsize window = MIN(len, QM_QMP_MAX_NOISE + sizeof(greeting) - 1);
-    const char *at = memmem(buf, window, greeting, sizeof(greeting) - 1);
-    gsize offset = at != NULL ? (gsize)(at - buf) : 0;
     g_autofree char *text = NULL;
+    const char *at;
+    gsize offset;
 
     *noise = NULL;
+    /* A peer that printed nothing leaves @buf NULL: memmem() wants none */
+    if (len == 0)
+        return 0;
+    at = memmem(buf, window, greeting, sizeof(greeting) - 1);
+    offset = at != NULL ? (gsize)(at - buf) : 0;
     if (offset == 0)
         return 0;
     text = g_strstrip(g_strndup(buf, MIN(offset, 200)));
