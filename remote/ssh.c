@@ -23,6 +23,7 @@
 #include <libssh/callbacks.h>
 
 #include "knownhosts.h"
+#include "proxy.h"
 #include "ssh.h"
 #include "tcp.h"
 #include "../wrapper/error.h"
@@ -87,6 +88,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshHash, qm_ssh_hash_free)
  * @exit_status:  exit status, -1 if none (yet)
  * @abandoning:   conn_abandon() runs: waits ignore interruptions
  * @fd:           the socket qemu-mig connected and libssh borrows, or -1
+ * @alias:        the host part of @dest, before ssh_config (%n)
+ * @proxy:        the ProxyCommand or ProxyJump we run to reach the peer
  */
 typedef struct {
     const char *dest;
@@ -108,6 +111,8 @@ typedef struct {
     int exit_status;
     gboolean abandoning;
     int fd;
+    char *alias;
+    QmProxy *proxy;
 } QmSshConn;
 
 static gboolean conn_wait(QmSshConn *c, const char *what, GError **error);
@@ -235,6 +240,9 @@ static void qm_ssh_conn_free(QmSshConn *c)
         if (ours_open)
             close(c->fd);
     }
+    /* after the socket is closed: the proxy sees EOF and ends */
+    qm_proxy_free(c->proxy);
+    g_free(c->alias);
     if (c->out != NULL)
         g_byte_array_unref(c->out);
     if (c->err != NULL)
@@ -633,7 +641,7 @@ static void conn_tune_socket(const QmSshConn *c)
     flags = fcntl(fd, F_GETFD);
     if (flags >= 0 && !(flags & FD_CLOEXEC))
         fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    /* Fails with ENOTSOCK for a ProxyCommand pipe: nothing to bound then */
+    /* a TCP socket (tcp.c) or a ProxyCommand's socketpair (proxy.c) */
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
                sizeof(send_timeout));
 }
@@ -702,6 +710,7 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
         options = &no_options;
     if (!dest_parse(c->dest, &user, &host, &port, error))
         return FALSE;
+    c->alias = g_strdup(host);
 
     /*
      * libssh finds ~ through getpwuid(), but HOME is what the user (and
@@ -801,20 +810,117 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
 }
 
 /**
+ * conn_proxy_command() - the command that reaches the peer, if any
+ * @c:       configured connection
+ * @options: the user's SSH options, may be NULL
+ *
+ * A ProxyJump (which libssh 0.10 stores as a ProxyCommand of its own
+ * making) becomes the ssh(1) command with ssh's hop order, BatchMode,
+ * and the user's -F (proxy.c); a ProxyCommand the user wrote is theirs.
+ *
+ * Return: the unexpanded command, newly allocated, or NULL when the peer
+ * is reached directly
+ */
+static char *conn_proxy_command(const QmSshConn *c, const QmSshOptions *options)
+{
+    g_autoptr(QmSshChars) proxy = NULL;
+    char *jump;
+
+    if (ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &proxy) !=
+            SSH_OK ||
+        proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0)
+        return NULL;
+    jump = qm_proxy_jump_command(proxy, options ? options->ssh_config : NULL,
+                                 options ? options->known_hosts : NULL);
+    return jump != NULL ? jump : g_strdup(proxy);
+}
+
+/**
+ * conn_start_proxy() - run the ProxyCommand and hand its socket to libssh
+ * @c:       configured connection
+ * @options: the user's SSH options, may be NULL
+ * @command: unexpanded command from conn_proxy_command()
+ * @host:    HostName after ssh_config
+ * @port:    port after ssh_config
+ * @error:   set on failure
+ *
+ * Return: TRUE when the command runs and libssh has its socket
+ */
+static gboolean conn_start_proxy(QmSshConn *c, const QmSshOptions *options,
+                                 const char *command, const char *host,
+                                 unsigned int port, GError **error)
+{
+    g_autoptr(QmSshChars) user = NULL;
+    g_autofree char *expanded = NULL;
+    QmProxyTarget target = {
+        .host = host, .alias = c->alias, .port = (int)port,
+    };
+    int fd = -1;
+
+    (void)options;
+    if (ssh_options_get(c->session, SSH_OPTIONS_USER, &user) != SSH_OK)
+        user = NULL;
+    target.user = user != NULL ? user : g_get_user_name();
+    expanded = qm_proxy_expand(c->dest, command, &target, error);
+    if (expanded != NULL)
+        g_debug("%s: ProxyCommand %s", c->dest, expanded);
+    if (expanded == NULL ||
+        !qm_proxy_start(c->dest, expanded, &c->proxy, &fd, error))
+        return FALSE;
+    if (ssh_options_set(c->session, SSH_OPTIONS_FD, &fd) < 0) {
+        close(fd);
+        return conn_fail(c, "cannot hand the ProxyCommand's socket to libssh",
+                         error);
+    }
+    c->fd = fd;
+    return TRUE;
+}
+
+/**
+ * conn_proxy_failed() - add what the ProxyCommand said to a connect error
+ * @c:     connection
+ * @error: the error, set already
+ *
+ * A jump host that refuses us ends the proxy with a message on its
+ * stderr ("Host key verification failed.", "Permission denied"); libssh
+ * only sees the socket close.
+ */
+static void conn_proxy_failed(const QmSshConn *c, GError **error)
+{
+    g_autofree char *said = NULL;
+    gint64 until = g_get_monotonic_time() + 200 * 1000;
+
+    if (c->proxy == NULL || error == NULL || *error == NULL)
+        return;
+    /* it writes its reason, then exits: give it that moment */
+    while ((said = qm_proxy_said(c->proxy)) == NULL &&
+           g_get_monotonic_time() < until)
+        g_usleep(10 * 1000);
+    if (said != NULL) {
+        char *message = g_strdup_printf("%s (ProxyCommand: %s)",
+                                        (*error)->message, said);
+
+        g_free((*error)->message);
+        (*error)->message = message;
+    }
+}
+
+/**
  * conn_connect() - connect, exchange keys, and attach the socket to the
  *                  event all later waits poll
- * @c:     configured connection
- * @error: set on failure
+ * @c:       configured connection
+ * @options: the user's SSH options, may be NULL
+ * @error:   set on failure
  *
  * Return: TRUE once the key exchange is complete
  */
-static gboolean conn_connect(QmSshConn *c, GError **error)
+static gboolean conn_connect(QmSshConn *c, const QmSshOptions *options,
+                             GError **error)
 {
     g_autoptr(QmSshChars) host = NULL;
-    g_autoptr(QmSshChars) proxy = NULL;
+    g_autofree char *proxy = NULL;
     g_autofree char *what = NULL;
     unsigned int port = 22;
-    gboolean direct;
     int rc;
 
     ssh_options_get(c->session, SSH_OPTIONS_HOST, &host);
@@ -824,34 +930,37 @@ static gboolean conn_connect(QmSshConn *c, GError **error)
 
     if (g_get_monotonic_time() >= c->deadline)
         return conn_timeout(c, "before connecting", error);
+    if (host == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "%s: no host name to connect to", c->dest);
+        return FALSE;
+    }
 
     /* A ProxyCommand reaches the peer its own way (and may know names we
      * cannot resolve); otherwise resolve and connect within the deadline */
-    direct = ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &proxy) !=
-                 SSH_OK ||
-             proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0;
-    if (direct) {
+    proxy = conn_proxy_command(c, options);
+    if (proxy != NULL) {
+        if (!conn_start_proxy(c, options, proxy, host, port, error))
+            return FALSE;
+    } else {
         socket_t fd;
 
-        if (host == NULL) {
-            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "%s: no host name to connect to", c->dest);
-            return FALSE;
-        }
         if (!qm_tcp_connect(c->dest, host, port, c->deadline, &fd, error))
             return FALSE;
         if (ssh_options_set(c->session, SSH_OPTIONS_FD, &fd) < 0) {
             close(fd);
             return conn_fail(c, what, error);
         }
+        c->fd = fd;
     }
     ssh_set_blocking(c->session, 0);
     rc = ssh_connect(c->session);
-    if (direct)
-        c->fd = ssh_get_fd(c->session);
     conn_tune_socket(c);
-    if (rc == SSH_ERROR)
-        return conn_fail(c, what, error);
+    if (rc == SSH_ERROR) {
+        conn_fail(c, what, error);
+        conn_proxy_failed(c, error);
+        return FALSE;
+    }
 
     /* The first call created the socket and its poll handle: borrow it */
     if (ssh_event_add_session(c->event, c->session) != SSH_OK) {
@@ -862,12 +971,17 @@ static gboolean conn_connect(QmSshConn *c, GError **error)
     c->in_event = TRUE;
 
     while (rc == SSH_AGAIN) {
-        if (!conn_wait(c, "while connecting", error))
+        if (!conn_wait(c, "while connecting", error)) {
+            conn_proxy_failed(c, error);
             return FALSE;
+        }
         rc = ssh_connect(c->session);
     }
-    if (rc != SSH_OK)
-        return conn_fail(c, what, error);
+    if (rc != SSH_OK) {
+        conn_fail(c, what, error);
+        conn_proxy_failed(c, error);
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -1437,7 +1551,7 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
         return FALSE;
     /* POSIX sh, bash, dash, ksh and zsh all run this as meant */
     announced = g_strdup_printf("echo " QM_SSH_PGID_TAG "$$ >&2; %s", command);
-    if (!conn_configure(c, options, error) || !conn_connect(c, error) ||
+    if (!conn_configure(c, options, error) || !conn_connect(c, options, error) ||
         !conn_check_host_key(c, options, error) ||
         !conn_auth(c, options, error) || !conn_exec(c, announced, error) ||
         !conn_io(c, input, input_len, error)) {
@@ -1501,13 +1615,7 @@ gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
     }
     ssh_options_get_port(c->session, &p);
     *port = p ? (int)p : 22;
-    /* libssh 0.10 turns a ProxyJump into this ProxyCommand as well */
-    *route = NULL;
-    if (ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &value) ==
-        SSH_OK) {
-        if (value != NULL && g_ascii_strcasecmp(value, "none") != 0)
-            *route = g_strdup(value);
-        ssh_string_free_char(value);
-    }
+    /* the command we would run: a ProxyJump in ssh(1)'s hop order */
+    *route = conn_proxy_command(c, options);
     return TRUE;
 }

@@ -1229,6 +1229,140 @@ static void test_ssh_uri(void)
 }
 
 /**
+ * count_children() - this process's children other than the test sshds
+ *
+ * Return: how many (a ProxyCommand left running or unreaped counts)
+ */
+static guint count_children(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = NULL;
+        g_autofree char *stat = NULL;
+        const char *close_paren;
+        char state;
+        int ppid;
+
+        if (!g_ascii_isdigit(name[0]))
+            continue;
+        path = g_build_filename("/proc", name, "stat", NULL);
+        if (!g_file_get_contents(path, &stat, NULL, NULL))
+            continue;
+        /* "PID (COMM) STATE PPID ...": COMM may hold anything but ")" last */
+        close_paren = strrchr(stat, ')');
+        if (close_paren == NULL ||
+            sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2 ||
+            ppid != (int)getpid())
+            continue;
+        if (strstr(stat, "(sshd)") != NULL)
+            continue;
+        g_test_message("child left: %s", stat);
+        n++;
+    }
+    return n;
+}
+
+/**
+ * ssh_reaches() - does OpenSSH's ssh(1), with this config, run a command
+ *                 on @dest?
+ * @config: the only ssh_config
+ * @dest:   destination
+ *
+ * Return: TRUE when ssh ran "true" there
+ */
+static gboolean ssh_reaches(const char *config, const char *dest)
+{
+    const char *argv[] = {"ssh", "-F", config, "-o", "BatchMode=yes",
+                          "--", dest, "true", NULL};
+    int status = -1;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                   G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+    return g_spawn_check_wait_status(status, NULL);
+}
+
+/**
+ * test_proxy_jump() - ProxyJump a,b goes through a, then b, as ssh(1)
+ *                     does; a jump host that refuses says why, at once
+ *
+ * Each jump host may only forward to the next hop (PermitOpen): the
+ * reverse order libssh 0.10 writes ("ssh -J b a") is refused by b.  The
+ * jump ssh gets our -F (the hops are only known there) and BatchMode: a
+ * jump host whose key is unknown fails without a prompt, and its words
+ * reach the error.  No process of the jump path outlives the call.
+ */
+static void test_proxy_jump(void)
+{
+    g_autoptr(QmTestSshd) b = NULL;
+    g_autoptr(QmTestSshd) a = NULL;
+    g_autofree char *permit_b = NULL;
+    g_autofree char *permit_a = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *config = NULL;
+    g_autofree char *cfg_a = NULL, *cfg_b = NULL, *cfg_t = NULL;
+    g_autofree char *saved = NULL;
+    g_autofree char *ssh = g_find_program_in_path("ssh");
+    QmSshOptions o = {0};
+
+    if (!need_peers())
+        return;
+    if (ssh == NULL) {
+        g_test_skip("no ssh(1) for the jump hosts");
+        return;
+    }
+    permit_b = g_strdup_printf("PermitOpen 127.0.0.1:%d\n", peer2->port);
+    b = qm_test_sshd_start_with("jb", permit_b);
+    permit_a = g_strdup_printf("PermitOpen 127.0.0.1:%d\n", b->port);
+    a = qm_test_sshd_start_with("ja", permit_a);
+    g_assert_true(g_file_get_contents(a->ssh_config, &cfg_a, NULL, NULL));
+    g_assert_true(g_file_get_contents(b->ssh_config, &cfg_b, NULL, NULL));
+    g_assert_true(g_file_get_contents(peer2->ssh_config, &cfg_t, NULL, NULL));
+    text = g_strdup_printf("Host %s\n    ProxyJump ja,jb\n%s%s%s",
+                           peer2->alias, cfg_a, cfg_b, cfg_t);
+    config = write_scratch("config-jump", text);
+    o.ssh_config = config;
+
+    /* the reference: ssh goes a, b, target */
+    g_assert_true(ssh_reaches(config, peer2->alias));
+    {
+        g_autoptr(QmSshResult) r = NULL;
+        g_autoptr(GError) error = NULL;
+
+        run(peer2->alias, &o, "echo jumped", NULL, 0, MAX_OUT, TIMEOUT_US, &r,
+            &error);
+        g_assert_no_error(error);
+        g_assert_cmpmem(r->out->data, r->out->len, "jumped\n", 7);
+    }
+
+    /* the first jump host's key unknown: refused by both, no prompt */
+    g_assert_true(g_file_get_contents(a->known_hosts, &saved, NULL, NULL));
+    g_assert_true(g_file_set_contents(a->known_hosts, "", 0, NULL));
+    g_assert_false(ssh_reaches(config, peer2->alias));
+    {
+        g_autoptr(QmSshResult) r = NULL;
+        g_autoptr(GError) error = NULL;
+        gint64 t0 = g_get_monotonic_time();
+
+        run(peer2->alias, &o, "echo jumped", NULL, 0, MAX_OUT, TIMEOUT_US, &r,
+            &error);
+        g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
+        g_test_message("%s", error->message);
+        g_assert_true(g_str_has_prefix(error->message, peer2->alias));
+        g_assert_nonnull(strstr(error->message, "Host key verification failed"));
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, TIMEOUT_US / 2);
+    }
+    g_assert_true(g_file_set_contents(a->known_hosts, saved, -1, NULL));
+    /* every jump ssh is gone: no session left on either jump host */
+    g_assert_cmpuint(count_children(), ==, 0);
+}
+
+/**
  * Worker - one thread of test_parallel()
  * @peer:   server to talk to
  * @input:  what to send through cat
@@ -1423,6 +1557,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/connect/ipv6-dest", test_ipv6_dest);
     g_test_add_func("/ssh/connect/bad-dest", test_bad_dest);
     g_test_add_func("/ssh/connect/ssh-uri", test_ssh_uri);
+    g_test_add_func("/ssh/connect/proxy-jump", test_proxy_jump);
     g_test_add_func("/ssh/key-route", test_key_route);
     g_test_add_func("/ssh/connect/config-refused", test_config_refused);
     g_test_add_func("/ssh/timeout/paused-sshd", test_paused_sshd);
