@@ -22,6 +22,7 @@
 #include <libssh/libssh.h>
 #include <libssh/callbacks.h>
 
+#include "agent.h"
 #include "knownhosts.h"
 #include "proxy.h"
 #include "ssh.h"
@@ -1232,6 +1233,8 @@ static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
     g_autoptr(QmSshChars) user = NULL;
     g_autofree char *note = NULL;
     g_autofree char *methods = NULL;
+    g_autoptr(QmAgentRelay) agent = NULL;
+    int agent_fd = -1;
     int rc;
 
     /* Some servers let anybody in; it also fetches the method list */
@@ -1252,12 +1255,30 @@ static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
             return FALSE;
     }
 
-    /* ssh-agent (SSH_AUTH_SOCK), then IdentityFile or the default keys */
+    /* ssh-agent (SSH_AUTH_SOCK), then IdentityFile or the default keys;
+     * the agent through our relay, which bounds its answers (agent.c) */
+    if (!qm_agent_relay_start(c->dest, c->deadline, &agent, &agent_fd, error))
+        return FALSE;
+    if (agent_fd >= 0 && ssh_set_agent_socket(c->session, agent_fd) != SSH_OK) {
+        close(agent_fd);
+        g_clear_pointer(&agent, qm_agent_relay_free);
+    }
     while ((rc = ssh_userauth_publickey_auto(c->session, NULL, NULL)) ==
            SSH_AUTH_AGAIN) {
-        if (!conn_wait(c, "while authenticating", error))
+        if (!conn_wait(c, "while authenticating", error)) {
+            g_autoptr(GError) agent_error = NULL;
+
+            /* the agent's silence, if that is what used up the time */
+            if (!qm_agent_relay_stop(agent, elapsed_s(c), &agent_error)) {
+                g_clear_error(error);
+                g_propagate_error(error, g_steal_pointer(&agent_error));
+            }
             return FALSE;
+        }
     }
+    /* an agent that did not answer in time is why, whatever libssh says */
+    if (!qm_agent_relay_stop(agent, elapsed_s(c), error))
+        return FALSE;
     if (rc == SSH_AUTH_SUCCESS)
         return TRUE;
     if (rc == SSH_AUTH_ERROR)

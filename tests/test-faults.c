@@ -17,12 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -1526,6 +1528,110 @@ static void test_cache_full(void)
     unmount(dir);
 }
 
+/* ---- a hung ssh-agent ------------------------------------------------ */
+
+/**
+ * hung_agent() - an "agent" socket that takes connections and never answers
+ * @path: where to create it
+ *
+ * Nothing ever accept()s: the kernel queues the connection, takes the
+ * request into the socket buffer, and the client's read() waits, as for
+ * gpg-agent waiting on a pinentry or "ssh-add -c" waiting for a click.
+ *
+ * Return: the listening socket
+ */
+static int hung_agent(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpuint(strlen(path), <, sizeof(addr.sun_path));
+    strcpy(addr.sun_path, path);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    g_assert_cmpint(listen(fd, 8), ==, 0);
+    return fd;
+}
+
+/**
+ * test_hung_agent() - an ssh-agent that never answers is bounded by
+ * --timeout (exit 3 naming the agent), and SIGINT ends qemu-mig while it
+ * waits, dying of the signal, as at any other point of a probe
+ */
+static void test_hung_agent(void)
+{
+    g_autofree char *dir = make_dir("hung-agent");
+    g_autofree char *sock = g_build_filename(dir, "agent.sock", NULL);
+    g_autofree char *auth_env = g_strdup_printf("SSH_AUTH_SOCK=%s", sock);
+    const char *env[] = {auth_env, NULL};
+    g_autofree char *remote = NULL;
+    const char *rest[] = {"--timeout", timeout_s(2), "--peer", NULL,
+                          "--",        "-cpu",       "host",   NULL};
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(Result) r = NULL;
+    int listener;
+
+    if (!need_sshd())
+        return;
+    listener = hung_agent(sock);
+    rest[3] = peers[0]->alias;
+    remote = remote_cmd(PEER_CPU, NULL);
+    args = peer_argv(remote, rest);
+    {
+        Spec spec = {.args = (const char *const *)args->pdata, .env = env};
+
+        r = run(&spec);
+    }
+    assert_refused(r, 3, "waiting for ssh-agent", 5);
+
+    /* the same with SIGINT while it waits, and no --timeout to help */
+    rest[1] = timeout_s(60);
+    g_clear_pointer(&args, g_ptr_array_unref);
+    args = peer_argv(remote, rest);
+    {
+        Spec spec = {.args = (const char *const *)args->pdata, .env = env};
+        g_autofree char *cache = make_dir("hung-agent-cache");
+        g_autofree char *record = fresh_path("record");
+        g_autoptr(GPtrArray) argv = build_argv(&spec, cache);
+        g_auto(GStrv) envp = build_env(&spec, record);
+        g_autoptr(GError) error = NULL;
+        struct pollfd pfd = {.fd = listener, .events = POLLIN};
+        gint64 signalled;
+        GPid pid;
+        int status;
+
+        g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, envp,
+                                    G_SPAWN_DO_NOT_REAP_CHILD |
+                                        G_SPAWN_STDOUT_TO_DEV_NULL |
+                                        G_SPAWN_STDERR_TO_DEV_NULL,
+                                    NULL, NULL, &pid, &error));
+        g_assert_no_error(error);
+        /* the first run's connection is still queued: take it away, then
+         * wait for this run's */
+        {
+            int old = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+            if (old >= 0)
+                close(old);
+        }
+        g_assert_cmpint(poll(&pfd, 1, 10000 * (int)qm_test_slow()), ==, 1);
+        g_usleep(200 * 1000); /* its request is written, its read() waits */
+        signalled = g_get_monotonic_time();
+        g_assert_cmpint(kill(pid, SIGINT), ==, 0);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_spawn_close_pid(pid);
+        g_test_message("died %.2f s after the signal",
+                       (g_get_monotonic_time() - signalled) / 1e6);
+        g_assert_cmpfloat((g_get_monotonic_time() - signalled) / 1e6, <,
+                          2.5 * qm_test_slow());
+        g_assert_true(WIFSIGNALED(status));
+        g_assert_cmpint(WTERMSIG(status), ==, SIGINT);
+        /* nothing exec'd (the local profile may well be cached by then) */
+        g_assert_false(g_file_test(record, G_FILE_TEST_EXISTS));
+    }
+    close(listener);
+}
+
 /* ---- signals during probing ------------------------------------------- */
 
 /**
@@ -2004,6 +2110,7 @@ int main(int argc, char **argv)
                     test_hostkey_changed_between_runs);
     g_test_add_func("/faults/cache/read-only", test_cache_read_only);
     g_test_add_func("/faults/cache/full", test_cache_full);
+    g_test_add_func("/faults/signal/hung-agent", test_hung_agent);
     g_test_add_data_func("/faults/signal/SIGTERM", GINT_TO_POINTER(SIGTERM),
                          test_signal_during_probe);
     g_test_add_data_func("/faults/signal/SIGINT", GINT_TO_POINTER(SIGINT),
