@@ -204,8 +204,8 @@ gboolean qm_agent_relay_start(const char *dest, gint64 deadline,
         return FALSE;
     }
     r->ours = sv[0];
-    r->thread = g_thread_try_new("qemu-mig-agent", relay_thread, r,
-                                 &thread_error);
+    r->thread =
+        g_thread_try_new("qemu-mig-agent", relay_thread, r, &thread_error);
     if (r->thread == NULL) {
         close(sv[1]);
         g_set_error(error, QM_ERROR, QM_ERROR_FAILED,

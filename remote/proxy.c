@@ -60,9 +60,8 @@ static char *hop_spec(const char *user, const char *host, const char *port)
     gboolean v6 = strchr(host, ':') != NULL;
 
     return g_strdup_printf("%s%s%s%s%s%s%s", user ? user : "", user ? "@" : "",
-                           port && v6 ? "[" : "", host,
-                           port && v6 ? "]" : "", port ? ":" : "",
-                           port ? port : "");
+                           port && v6 ? "[" : "", host, port && v6 ? "]" : "",
+                           port ? ":" : "", port ? port : "");
 }
 
 /**
@@ -127,10 +126,10 @@ char *qm_proxy_jump_command(const char *libssh_command, const char *ssh_config,
         g_ptr_array_add(argv, g_strdup(ssh_config));
     }
     if (known_hosts != NULL) {
-        g_ptr_array_add(argv,
-                        g_strconcat("-oUserKnownHostsFile=", known_hosts, NULL));
-        g_ptr_array_add(argv, g_strconcat("-oGlobalKnownHostsFile=",
-                                          known_hosts, NULL));
+        g_ptr_array_add(
+            argv, g_strconcat("-oUserKnownHostsFile=", known_hosts, NULL));
+        g_ptr_array_add(
+            argv, g_strconcat("-oGlobalKnownHostsFile=", known_hosts, NULL));
     }
     if (hops->len > 1) {
         g_ptr_array_add(argv, g_strdup("-J"));
@@ -250,8 +249,8 @@ static void child_setup(gpointer data G_GNUC_UNUSED)
  *
  * Return: TRUE when the command runs
  */
-gboolean qm_proxy_start(const char *dest, const char *command,
-                        QmProxy **proxy, int *fd, GError **error)
+gboolean qm_proxy_start(const char *dest, const char *command, QmProxy **proxy,
+                        int *fd, GError **error)
 {
     g_autoptr(QmProxy) p = g_new0(QmProxy, 1);
     g_autoptr(GError) spawn_error = NULL;
@@ -289,8 +288,8 @@ gboolean qm_proxy_start(const char *dest, const char *command,
      */
     if (!g_spawn_async_with_pipes_and_fds(
             NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
-            sv[1], sv[1], err_pipe[1], NULL, NULL, 0, &p->pid, NULL, NULL,
-            NULL, &spawn_error)) {
+            sv[1], sv[1], err_pipe[1], NULL, NULL, 0, &p->pid, NULL, NULL, NULL,
+            &spawn_error)) {
         close(sv[0]);
         close(sv[1]);
         close(err_pipe[0]);
@@ -321,9 +320,8 @@ static void proxy_drain(QmProxy *p)
     char buf[4096];
     ssize_t n;
 
-    while (p->err_fd >= 0 &&
-           ((n = read(p->err_fd, buf, sizeof(buf))) > 0 ||
-            (n < 0 && errno == EINTR))) {
+    while (p->err_fd >= 0 && ((n = read(p->err_fd, buf, sizeof(buf))) > 0 ||
+                              (n < 0 && errno == EINTR))) {
         if (n > 0 && p->err->len < QM_PROXY_ERR_MAX)
             g_string_append_len(p->err, buf,
                                 MIN((gsize)n, QM_PROXY_ERR_MAX - p->err->len));

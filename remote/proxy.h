@@ -25,8 +25,8 @@ char *qm_proxy_jump_command(const char *libssh_command, const char *ssh_config,
                             const char *known_hosts);
 char *qm_proxy_expand(const char *dest, const char *command,
                       const QmProxyTarget *target, GError **error);
-gboolean qm_proxy_start(const char *dest, const char *command,
-                        QmProxy **proxy, int *fd, GError **error);
+gboolean qm_proxy_start(const char *dest, const char *command, QmProxy **proxy,
+                        int *fd, GError **error);
 char *qm_proxy_said(QmProxy *proxy);
 void qm_proxy_free(QmProxy *proxy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmProxy, qm_proxy_free)

@@ -91,6 +91,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshHash, qm_ssh_hash_free)
  * @fd:           the socket qemu-mig connected and libssh borrows, or -1
  * @alias:        the host part of @dest, before ssh_config (%n)
  * @proxy:        the ProxyCommand or ProxyJump we run to reach the peer
+ * @locked_keys:  how many passphrase-protected keys libssh had to skip
  */
 typedef struct {
     const char *dest;
@@ -114,6 +115,7 @@ typedef struct {
     int fd;
     char *alias;
     QmProxy *proxy;
+    guint locked_keys;
 } QmSshConn;
 
 static gboolean conn_wait(QmSshConn *c, const char *what, GError **error);
@@ -591,19 +593,23 @@ static gboolean conn_wait(QmSshConn *c, const char *what, GError **error)
  * @len:    size of @buf
  * @echo:   whether the answer would be echoed
  * @verify: whether the answer would be asked twice
- * @userdata: unused
+ * @userdata: the QmSshConn
  *
  * Without any callback, libssh hands passphrase-protected PEM keys to
  * OpenSSL with no password callback, and OpenSSL's default one prompts on
  * /dev/tty.  qemu-mig runs in front of QEMU, possibly under a management
  * tool: a key we cannot use without a passphrase is skipped (the agent may
- * still hold it), never asked for.
+ * still hold it), never asked for - but counted, so that a failed login
+ * can say why the key the server wanted was not used.
  *
  * Return: -1, always
  */
 static int refuse_passphrase(const char *prompt, char *buf, size_t len,
                              int echo, int verify, void *userdata)
 {
+    QmSshConn *c = userdata;
+
+    c->locked_keys++;
     return -1;
 }
 
@@ -612,15 +618,12 @@ static int refuse_passphrase(const char *prompt, char *buf, size_t len,
  *                      our deadline
  * @c: connection whose first ssh_connect() call just returned
  *
- * A direct connection's socket is qemu-mig's own (remote/tcp.c, already
- * close-on-exec), but libssh 0.10 creates the one it talks to a
- * ProxyCommand through without SOCK_CLOEXEC.  qemu-mig probes the local
- * QEMU from another thread while peers are being asked, and that child
- * must not inherit (and so hold open, or talk on) a peer's connection.
- * This runs right after the first, non-blocking ssh_connect() returns, so
- * the window left is the few instructions between socketpair() and here;
- * GLib's spawn functions close inherited descriptors anyway.  (libssh does
- * set FD_CLOEXEC on the ssh-agent socket itself.)
+ * Both sockets libssh may talk through are qemu-mig's own and made
+ * close-on-exec (a direct connection's by remote/tcp.c, a ProxyCommand's
+ * socketpair by remote/proxy.c); checking costs nothing and keeps it so
+ * should libssh ever make one itself: qemu-mig probes the local QEMU from
+ * another thread while peers are being asked, and that child must not
+ * inherit (and so hold open, or talk on) a peer's connection.
  *
  * The socket is in blocking mode once connected, and libssh, after a
  * POLLOUT, hands everything it queued to one send(): up to a whole SSH
@@ -806,6 +809,7 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
 
     ssh_callbacks_init(&c->callbacks);
     c->callbacks.auth_function = refuse_passphrase;
+    c->callbacks.userdata = c;
     ssh_set_callbacks(s, &c->callbacks);
     return TRUE;
 }
@@ -854,7 +858,9 @@ static gboolean conn_start_proxy(QmSshConn *c, const QmSshOptions *options,
     g_autoptr(QmSshChars) user = NULL;
     g_autofree char *expanded = NULL;
     QmProxyTarget target = {
-        .host = host, .alias = c->alias, .port = (int)port,
+        .host = host,
+        .alias = c->alias,
+        .port = (int)port,
     };
     int fd = -1;
 
@@ -898,8 +904,8 @@ static void conn_proxy_failed(const QmSshConn *c, GError **error)
            g_get_monotonic_time() < until)
         g_usleep(10 * 1000);
     if (said != NULL) {
-        char *message = g_strdup_printf("%s (ProxyCommand: %s)",
-                                        (*error)->message, said);
+        char *message =
+            g_strdup_printf("%s (ProxyCommand: %s)", (*error)->message, said);
 
         g_free((*error)->message);
         (*error)->message = message;
@@ -1286,6 +1292,10 @@ static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
 
     ssh_options_get(c->session, SSH_OPTIONS_USER, &user);
     methods = auth_methods(c->session);
+    /* libssh asks for a passphrase only for a key the server accepts */
+    if (note == NULL && c->locked_keys > 0)
+        note = g_strdup("the key the server accepts is passphrase-protected "
+                        "and qemu-mig never asks: load it into ssh-agent");
     g_set_error(error, QM_ERROR, QM_ERROR_UNREACHABLE,
                 "%s: SSH authentication failed (publickey) as %s (server "
                 "%s: %s)%s%s",
@@ -1572,7 +1582,8 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
         return FALSE;
     /* POSIX sh, bash, dash, ksh and zsh all run this as meant */
     announced = g_strdup_printf("echo " QM_SSH_PGID_TAG "$$ >&2; %s", command);
-    if (!conn_configure(c, options, error) || !conn_connect(c, options, error) ||
+    if (!conn_configure(c, options, error) ||
+        !conn_connect(c, options, error) ||
         !conn_check_host_key(c, options, error) ||
         !conn_auth(c, options, error) || !conn_exec(c, announced, error) ||
         !conn_io(c, input, input_len, error)) {

@@ -1609,7 +1609,8 @@ static void test_hung_agent(void)
         /* the first run's connection is still queued: take it away, then
          * wait for this run's */
         {
-            int old = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            int old =
+                accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
             if (old >= 0)
                 close(old);

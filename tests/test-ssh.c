@@ -866,6 +866,43 @@ static void test_no_passphrase_prompt(void)
 }
 
 /**
+ * test_locked_identity_file() - an IdentityFile the server accepts but
+ * that needs a passphrase (and no agent holds): the failure says so
+ */
+static void test_locked_identity_file(void)
+{
+    g_autoptr(QmSshResult) r = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *key = scratch_path("locked-key");
+    g_autofree char *pub = g_strdup_printf("%s.pub", key);
+    g_autofree char *text = NULL;
+    g_autofree char *config = NULL;
+    const char *argv[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N",
+                          "secret",     "-f", key,  NULL};
+    QmSshOptions o = {0};
+
+    if (!need_peers())
+        return;
+    spawn_tool(argv);
+    authorize(peer1, pub);
+    text = g_strdup_printf("Host locked\n"
+                           "    HostName 127.0.0.1\n"
+                           "    Port %d\n"
+                           "    User root\n"
+                           "    IdentityFile %s\n"
+                           "    UserKnownHostsFile %s\n",
+                           peer1->port, key, peer1->known_hosts);
+    config = write_scratch("config-locked", text);
+    o.ssh_config = config;
+    g_unsetenv("SSH_AUTH_SOCK");
+    run("locked", &o, "true", NULL, 0, MAX_OUT, TIMEOUT_US, &r, &error);
+    g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
+    g_test_message("%s", error->message);
+    g_assert_nonnull(strstr(error->message, "passphrase-protected"));
+    g_assert_nonnull(strstr(error->message, "ssh-agent"));
+}
+
+/**
  * test_agent() - keys held by ssh-agent (SSH_AUTH_SOCK) are used
  */
 static void test_agent(void)
@@ -1277,11 +1314,12 @@ static guint count_children(void)
 static gboolean ssh_reaches(const char *config, const char *dest)
 {
     const char *argv[] = {"ssh", "-F", config, "-o", "BatchMode=yes",
-                          "--", dest, "true", NULL};
+                          "--",  dest, "true", NULL};
     int status = -1;
 
     g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
-                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                               G_SPAWN_SEARCH_PATH |
+                                   G_SPAWN_STDOUT_TO_DEV_NULL |
                                    G_SPAWN_STDERR_TO_DEV_NULL,
                                NULL, NULL, NULL, NULL, &status, NULL));
     return g_spawn_check_wait_status(status, NULL);
@@ -1323,8 +1361,8 @@ static void test_proxy_jump(void)
     g_assert_true(g_file_get_contents(a->ssh_config, &cfg_a, NULL, NULL));
     g_assert_true(g_file_get_contents(b->ssh_config, &cfg_b, NULL, NULL));
     g_assert_true(g_file_get_contents(peer2->ssh_config, &cfg_t, NULL, NULL));
-    text = g_strdup_printf("Host %s\n    ProxyJump ja,jb\n%s%s%s",
-                           peer2->alias, cfg_a, cfg_b, cfg_t);
+    text = g_strdup_printf("Host %s\n    ProxyJump ja,jb\n%s%s%s", peer2->alias,
+                           cfg_a, cfg_b, cfg_t);
     config = write_scratch("config-jump", text);
     o.ssh_config = config;
 
@@ -1354,7 +1392,8 @@ static void test_proxy_jump(void)
         g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
         g_test_message("%s", error->message);
         g_assert_true(g_str_has_prefix(error->message, peer2->alias));
-        g_assert_nonnull(strstr(error->message, "Host key verification failed"));
+        g_assert_nonnull(
+            strstr(error->message, "Host key verification failed"));
         g_assert_cmpint(g_get_monotonic_time() - t0, <, TIMEOUT_US / 2);
     }
     g_assert_true(g_file_set_contents(a->known_hosts, saved, -1, NULL));
@@ -1553,6 +1592,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/auth/no-passphrase-prompt",
                     test_no_passphrase_prompt);
     g_test_add_func("/ssh/auth/agent", test_agent);
+    g_test_add_func("/ssh/auth/locked-identity-file",
+                    test_locked_identity_file);
     g_test_add_func("/ssh/connect/refused", test_refused);
     g_test_add_func("/ssh/connect/ipv6-dest", test_ipv6_dest);
     g_test_add_func("/ssh/connect/bad-dest", test_bad_dest);
