@@ -609,7 +609,8 @@ static int refuse_passphrase(const char *prompt, char *buf, size_t len,
 {
     QmSshConn *c = userdata;
 
-    c->locked_keys++;
+    if (c != NULL)
+        c->locked_keys++;
     return -1;
 }
 
@@ -1205,7 +1206,7 @@ static int auth_identity(QmSshConn *c, const char *identity, char **note,
     g_autoptr(QmSshKey) key = NULL;
     int rc;
 
-    rc = ssh_pki_import_privkey_file(identity, NULL, refuse_passphrase, NULL,
+    rc = ssh_pki_import_privkey_file(identity, NULL, refuse_passphrase, c,
                                      &key);
     if (rc != SSH_OK) {
         *note = g_strdup_printf(
