@@ -1206,8 +1206,8 @@ static int auth_identity(QmSshConn *c, const char *identity, char **note,
     g_autoptr(QmSshKey) key = NULL;
     int rc;
 
-    rc = ssh_pki_import_privkey_file(identity, NULL, refuse_passphrase, c,
-                                     &key);
+    rc =
+        ssh_pki_import_privkey_file(identity, NULL, refuse_passphrase, c, &key);
     if (rc != SSH_OK) {
         *note = g_strdup_printf(
             rc == SSH_EOF ? "cannot read identity %s"
