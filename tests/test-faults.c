@@ -16,8 +16,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -1528,6 +1530,97 @@ static void test_cache_full(void)
     unmount(dir);
 }
 
+/* ---- a UID with no passwd entry --------------------------------------- */
+
+/* A UID nobody has, as a container may run us with */
+#define NO_SUCH_UID 54321
+
+/**
+ * become_nobody() - g_spawn child setup: drop to NO_SUCH_UID
+ * @data: unused
+ */
+static void become_nobody(gpointer data G_GNUC_UNUSED)
+{
+    if (setgroups(0, NULL) < 0 || setgid(NO_SUCH_UID) < 0 ||
+        setuid(NO_SUCH_UID) < 0)
+        _exit(125);
+}
+
+/**
+ * test_no_passwd_entry() - a UID with no passwd entry (and perhaps no
+ * HOME) gets one line naming what is missing, exit 2, no GLib warnings;
+ * a run that needs neither a home nor SSH still just runs
+ */
+static void test_no_passwd_entry(void)
+{
+    static const struct {
+        gboolean home;
+        const char *args[8];
+        int status;
+        const char *needle;
+    } cases[] = {
+        {FALSE,
+         {"--peer", "127.0.0.1:1", "--dry-run", "--", "-cpu", "host"},
+         2,
+         "has no passwd entry: SSH needs a local user name"},
+        {TRUE,
+         {"--peer", "127.0.0.1:1", "--dry-run", "--", "-cpu", "host"},
+         2,
+         "has no passwd entry: SSH needs a local user name"},
+        {FALSE, {"cache", "list"}, 2, "HOME is not set"},
+        {FALSE, {"--dry-run", "--", "-cpu", "host"}, 0, NULL},
+    };
+    g_autofree char *dir = make_dir("no-passwd");
+    g_autofree char *home_env = g_strdup_printf("HOME=%s", dir);
+
+    if (geteuid() != 0) {
+        g_test_skip("needs root to run qemu-mig as a UID with no passwd entry");
+        return;
+    }
+    if (getpwuid(NO_SUCH_UID) != NULL) {
+        g_test_skip("UID 54321 has a passwd entry here");
+        return;
+    }
+    g_assert_cmpint(chmod(dir, 0777), ==, 0);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        const char *envp[] = {"PATH=/usr/bin:/bin", NULL, NULL};
+        int status = -1;
+
+        if (cases[i].home)
+            envp[1] = home_env;
+        g_ptr_array_add(argv, (char *)qm_test_env("QM_BINARY"));
+        for (const char *const *a = cases[i].args; *a != NULL; a++)
+            g_ptr_array_add(argv, (char *)*a);
+        g_ptr_array_add(argv, NULL);
+        if (!g_spawn_sync(dir, (char **)argv->pdata, (char **)envp, 0,
+                          become_nobody, NULL, &out, &err, &status, &error)) {
+            /* a build tree only root may enter */
+            g_test_skip(error->message);
+            return;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 125) {
+            g_test_skip("cannot drop to UID 54321");
+            return;
+        }
+        g_test_message("case %zu: status %d, stderr %s", i, status, err);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, cases[i].status);
+        g_assert_null(strstr(err, "GLib"));
+        if (cases[i].needle == NULL) {
+            g_assert_cmpstr(err, ==, "");
+            continue;
+        }
+        assert_one_line(err);
+        g_assert_true(g_str_has_prefix(err, "qemu-mig: "));
+        g_assert_nonnull(strstr(err, cases[i].needle));
+        g_assert_cmpstr(out, ==, "");
+    }
+}
+
 /* ---- a hung ssh-agent ------------------------------------------------ */
 
 /**
@@ -2112,6 +2205,7 @@ int main(int argc, char **argv)
     g_test_add_func("/faults/cache/read-only", test_cache_read_only);
     g_test_add_func("/faults/cache/full", test_cache_full);
     g_test_add_func("/faults/signal/hung-agent", test_hung_agent);
+    g_test_add_func("/faults/env/no-passwd-entry", test_no_passwd_entry);
     g_test_add_data_func("/faults/signal/SIGTERM", GINT_TO_POINTER(SIGTERM),
                          test_signal_during_probe);
     g_test_add_data_func("/faults/signal/SIGINT", GINT_TO_POINTER(SIGINT),

@@ -6,10 +6,12 @@
  * reports through GError (wrapper/error.h).
  */
 #include <locale.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "wrapper/cli.h"
@@ -85,6 +87,45 @@ static void print_warnings(const QmOptions *opts, GPtrArray *warnings)
 }
 
 /**
+ * user_known() - refuse to go on as a user with no home or no name
+ * @opts:  parsed options
+ * @error: set with QM_ERROR_USAGE when qemu-mig would need what is missing
+ *
+ * A container's arbitrary UID often has no passwd entry, and sometimes no
+ * HOME either.  GLib's g_get_home_dir() and g_get_user_name() then print
+ * multi-line warnings and make up "/" and "somebody"; ssh(1) refuses to
+ * run at all ("No user exists for uid N").  qemu-mig needs a home for the
+ * default cache and ~/.ssh, and, like ssh(1), a user name to log in as
+ * by default: one line saying which is missing, before anything is asked.
+ *
+ * Return: TRUE when what this run needs is there
+ */
+static gboolean user_known(const QmOptions *opts, GError **error)
+{
+    const char *home = g_getenv("HOME");
+    gboolean has_home = home != NULL && *home != '\0';
+    /* (the arrays may be NULL-terminated by now) */
+    gboolean ssh = (opts->peers->len > 0 && opts->peers->pdata[0] != NULL) ||
+                   (opts->dests->len > 0 && opts->dests->pdata[0] != NULL);
+
+    if ((has_home && !ssh) || getpwuid(getuid()) != NULL)
+        return TRUE;
+    if (ssh) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "UID %u has no passwd entry: SSH needs a local user "
+                    "name, as ssh(1) does (add one, e.g. with nss_wrapper "
+                    "or useradd)",
+                    (unsigned)getuid());
+    } else {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "HOME is not set and UID %u has no passwd entry: set "
+                    "HOME (the cache lives under it)",
+                    (unsigned)getuid());
+    }
+    return FALSE;
+}
+
+/**
  * open_cache() - the cache the options ask for
  * @opts:  parsed options
  * @cache: where to store it (NULL with --no-cache)
@@ -96,6 +137,8 @@ static gboolean open_cache(const QmOptions *opts, QmCache **cache,
                            GError **error)
 {
     *cache = NULL;
+    if (!user_known(opts, error))
+        return FALSE;
     if (opts->no_cache)
         return TRUE;
     *cache = qm_cache_open(opts->cache_dir, error);
@@ -207,11 +250,13 @@ static gboolean cache_key(const QmOptions *opts, const char *dest, char **key,
 static int run_cache(const QmOptions *opts)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(QmCache) cache = qm_cache_open(opts->cache_dir, &error);
+    g_autoptr(QmCache) cache = NULL;
     g_autoptr(GPtrArray) entries = NULL;
     g_autoptr(GPtrArray) profiles = g_ptr_array_new();
     g_autofree char *text = NULL;
 
+    if (user_known(opts, &error))
+        cache = qm_cache_open(opts->cache_dir, &error);
     if (cache == NULL)
         return fail(error);
     if (strcmp(opts->cache_action, "show") == 0) {
