@@ -1227,6 +1227,29 @@ static int auth_identity(QmSshConn *c, const char *identity, char **note,
 }
 
 /**
+ * auth_auto_abandon() - end an unfinished ssh_userauth_publickey_auto()
+ * @c: connection whose wait for the server's answer failed
+ *
+ * libssh 0.10 keeps that call's state (and the public key it offered)
+ * until the call returns something other than SSH_AUTH_AGAIN; ssh_free()
+ * frees the state but not the key.  So cut the connection under it and
+ * let the call fail once, which frees both: the socket is shut down, and
+ * the non-blocking call sees EOF at once.
+ */
+static void auth_auto_abandon(QmSshConn *c)
+{
+    socket_t fd = ssh_get_fd(c->session);
+
+    if (fd == SSH_INVALID_SOCKET)
+        return;
+    shutdown(fd, SHUT_RDWR);
+    for (int i = 0; i < 4 && ssh_userauth_publickey_auto(
+                                 c->session, NULL, NULL) == SSH_AUTH_AGAIN;
+         i++)
+        ;
+}
+
+/**
  * conn_auth() - authenticate with public keys only, never prompting
  * @c:       connection past host key checking
  * @options: what the user said about SSH, may be NULL
@@ -1280,6 +1303,7 @@ static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
                 g_clear_error(error);
                 g_propagate_error(error, g_steal_pointer(&agent_error));
             }
+            auth_auto_abandon(c);
             return FALSE;
         }
     }
