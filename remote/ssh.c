@@ -844,7 +844,6 @@ static char *conn_proxy_command(const QmSshConn *c, const QmSshOptions *options)
 /**
  * conn_start_proxy() - run the ProxyCommand and hand its socket to libssh
  * @c:       configured connection
- * @options: the user's SSH options, may be NULL
  * @command: unexpanded command from conn_proxy_command()
  * @host:    HostName after ssh_config
  * @port:    port after ssh_config
@@ -852,9 +851,9 @@ static char *conn_proxy_command(const QmSshConn *c, const QmSshOptions *options)
  *
  * Return: TRUE when the command runs and libssh has its socket
  */
-static gboolean conn_start_proxy(QmSshConn *c, const QmSshOptions *options,
-                                 const char *command, const char *host,
-                                 unsigned int port, GError **error)
+static gboolean conn_start_proxy(QmSshConn *c, const char *command,
+                                 const char *host, unsigned int port,
+                                 GError **error)
 {
     g_autoptr(QmSshChars) user = NULL;
     g_autofree char *expanded = NULL;
@@ -865,7 +864,6 @@ static gboolean conn_start_proxy(QmSshConn *c, const QmSshOptions *options,
     };
     int fd = -1;
 
-    (void)options;
     if (ssh_options_get(c->session, SSH_OPTIONS_USER, &user) != SSH_OK)
         user = NULL;
     target.user = user != NULL ? user : g_get_user_name();
@@ -948,7 +946,7 @@ static gboolean conn_connect(QmSshConn *c, const QmSshOptions *options,
      * cannot resolve); otherwise resolve and connect within the deadline */
     proxy = conn_proxy_command(c, options);
     if (proxy != NULL) {
-        if (!conn_start_proxy(c, options, proxy, host, port, error))
+        if (!conn_start_proxy(c, proxy, host, port, error))
             return FALSE;
     } else {
         socket_t fd;

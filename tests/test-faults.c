@@ -1530,6 +1530,26 @@ static void test_cache_full(void)
     unmount(dir);
 }
 
+/**
+ * spawn_quiet() - start qemu-mig in the background, output discarded
+ * @argv: from build_argv()
+ * @envp: from build_env()
+ *
+ * Return: its PID, to waitpid() for
+ */
+static GPid spawn_quiet(GPtrArray *argv, char **envp)
+{
+    g_autoptr(GError) error = NULL;
+    GPid pid = 0;
+
+    g_spawn_async(NULL, (char **)argv->pdata, envp,
+                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                      G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, &pid, &error);
+    g_assert_no_error(error);
+    return pid;
+}
+
 /* ---- a UID with no passwd entry --------------------------------------- */
 
 /* A UID nobody has, as a container may run us with */
@@ -1693,18 +1713,12 @@ static void test_hung_agent(void)
         g_autofree char *record = fresh_path("record");
         g_autoptr(GPtrArray) argv = build_argv(&spec, cache);
         g_auto(GStrv) envp = build_env(&spec, record);
-        g_autoptr(GError) error = NULL;
         struct pollfd pfd = {.fd = listener, .events = POLLIN};
         gint64 signalled;
         GPid pid;
         int status;
 
-        g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, envp,
-                                    G_SPAWN_DO_NOT_REAP_CHILD |
-                                        G_SPAWN_STDOUT_TO_DEV_NULL |
-                                        G_SPAWN_STDERR_TO_DEV_NULL,
-                                    NULL, NULL, &pid, &error));
-        g_assert_no_error(error);
+        pid = spawn_quiet(argv, envp);
         /* the first run's connection is still queued: take it away, then
          * wait for this run's */
         {
@@ -1759,7 +1773,6 @@ static void test_signal_during_probe(gconstpointer data)
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(GPtrArray) argv = NULL;
     g_auto(GStrv) envp = NULL;
-    g_autoptr(GError) error = NULL;
     gint64 deadline, signalled;
     GPid pid;
     int status;
@@ -1775,12 +1788,7 @@ static void test_signal_during_probe(gconstpointer data)
         argv = build_argv(&spec, cache);
         envp = build_env(&spec, record);
     }
-    g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, envp,
-                                G_SPAWN_DO_NOT_REAP_CHILD |
-                                    G_SPAWN_STDOUT_TO_DEV_NULL |
-                                    G_SPAWN_STDERR_TO_DEV_NULL,
-                                NULL, NULL, &pid, &error));
-    g_assert_no_error(error);
+    pid = spawn_quiet(argv, envp);
     deadline = g_get_monotonic_time() + 10 * qm_test_slow() * G_USEC_PER_SEC;
     while ((qm_run_count_files(local_counts) < 1 ||
             qm_run_count_files(remote_counts) < 1) &&

@@ -506,6 +506,24 @@ static void test_key_route(void)
 }
 
 /**
+ * ssh_succeeds() - run OpenSSH's ssh(1), the reference, quietly
+ * @argv: its command line, "ssh" first
+ *
+ * Return: TRUE when it exited 0
+ */
+static gboolean ssh_succeeds(const char *const *argv)
+{
+    int status = -1;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH |
+                                   G_SPAWN_STDOUT_TO_DEV_NULL |
+                                   G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+    return g_spawn_check_wait_status(status, NULL);
+}
+
+/**
  * openssh_accepts() - does OpenSSH's own ssh(1) accept peer1's host key
  *                     with this known_hosts file?
  * @known_hosts: the only known_hosts file
@@ -538,14 +556,8 @@ static gboolean openssh_accepts(const char *known_hosts)
                           "root@127.0.0.1",
                           "true",
                           NULL};
-    int status = -1;
 
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
-                               G_SPAWN_SEARCH_PATH |
-                                   G_SPAWN_STDOUT_TO_DEV_NULL |
-                                   G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL));
-    return g_spawn_check_wait_status(status, NULL);
+    return ssh_succeeds(argv);
 }
 
 /**
@@ -1315,14 +1327,8 @@ static gboolean ssh_reaches(const char *config, const char *dest)
 {
     const char *argv[] = {"ssh", "-F", config, "-o", "BatchMode=yes",
                           "--",  dest, "true", NULL};
-    int status = -1;
 
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
-                               G_SPAWN_SEARCH_PATH |
-                                   G_SPAWN_STDOUT_TO_DEV_NULL |
-                                   G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL));
-    return g_spawn_check_wait_status(status, NULL);
+    return ssh_succeeds(argv);
 }
 
 /**
