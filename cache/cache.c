@@ -543,58 +543,23 @@ static gboolean write_all(int fd, const char *buf, gsize len)
 }
 
 /**
- * qm_cache_store() - write a key's entry atomically
- * @cache:       cache
- * @key:         cache key
- * @profile:     profile to store
- * @fingerprint: local fingerprint, or NULL for peers
- * @error:       set with QM_ERROR_CACHE when it cannot be written (the
- *               caller warns; the launch goes on)
+ * write_atomically() - replace a cache file with new contents
+ * @cache: cache
+ * @name:  file name in the cache directory
+ * @text:  contents
+ * @error: set with QM_ERROR_CACHE on failure
  *
- * A reader sees the old entry or the new one, never a mix: temp file,
+ * A reader sees the old file or the new one, never a mix: temp file,
  * fsync, rename, fsync of the directory.
  *
  * Return: TRUE on success
  */
-gboolean qm_cache_store(QmCache *cache, const char *key,
-                        const QmProfile *profile, const char *fingerprint,
-                        GError **error)
+static gboolean write_atomically(QmCache *cache, const char *name,
+                                 const char *text, GError **error)
 {
-    g_autofree char *name = entry_name(key, ".json");
     g_autofree char *tmp =
         g_strdup_printf(".%s.%d.%u.tmp", name, getpid(), g_random_int());
-    g_autoptr(JsonBuilder) builder = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autoptr(JsonNode) pnode = qm_profile_to_json(profile);
-    g_autoptr(JsonGenerator) pgen = json_generator_new();
-    g_autofree char *ptext = NULL;
-    g_autofree char *sum = NULL;
-    g_autofree char *header = NULL;
-    g_autofree char *text = NULL;
     int fd, saved;
-
-    json_builder_begin_object(builder);
-    json_builder_set_member_name(builder, "format");
-    json_builder_add_int_value(builder, CACHE_FORMAT);
-    json_builder_set_member_name(builder, "key");
-    json_builder_add_string_value(builder, key);
-    json_builder_set_member_name(builder, "stored-at");
-    json_builder_add_int_value(builder, profile->probed_at);
-    json_builder_set_member_name(builder, "fingerprint");
-    json_builder_add_string_value(builder, fingerprint ? fingerprint : "");
-    json_generator_set_root(pgen, pnode);
-    ptext = json_generator_to_data(pgen, NULL);
-    sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, ptext, -1);
-    json_builder_set_member_name(builder, "checksum");
-    json_builder_add_string_value(builder, sum);
-    json_builder_end_object(builder);
-    root = json_builder_get_root(builder);
-    json_generator_set_root(gen, root);
-    header = json_generator_to_data(gen, NULL);
-    /* the profile last, spliced in as hashed: see profile_region() */
-    header[strlen(header) - 1] = '\0';
-    text = g_strdup_printf("%s,\"profile\":%s}\n", header, ptext);
 
     if (cache->dirfd < 0) {
         g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
@@ -618,6 +583,91 @@ gboolean qm_cache_store(QmCache *cache, const char *key,
                 "cannot write cache entry in %s: %s", cache->dir,
                 g_strerror(saved));
     return FALSE;
+}
+
+/**
+ * qm_cache_read_memo() - read a small file the cache keeps besides its
+ *                        entries (e.g. an evaluated ssh_config)
+ * @cache: cache
+ * @name:  file name, no directory
+ * @text:  set to its contents
+ *
+ * Checked like an entry (no symlink, a regular file of ours).
+ *
+ * Return: TRUE when read
+ */
+gboolean qm_cache_read_memo(QmCache *cache, const char *name, char **text)
+{
+    return read_file_at(cache, name, text, NULL);
+}
+
+/**
+ * qm_cache_write_memo() - replace such a file atomically
+ * @cache: cache
+ * @name:  file name, no directory
+ * @text:  contents
+ * @error: set with QM_ERROR_CACHE on failure
+ *
+ * Return: TRUE when written
+ */
+gboolean qm_cache_write_memo(QmCache *cache, const char *name, const char *text,
+                             GError **error)
+{
+    return write_atomically(cache, name, text, error);
+}
+
+/**
+ * qm_cache_store() - write a key's entry atomically
+ * @cache:       cache
+ * @key:         cache key
+ * @profile:     profile to store
+ * @fingerprint: local fingerprint, or NULL for peers
+ * @error:       set with QM_ERROR_CACHE when it cannot be written (the
+ *               caller warns; the launch goes on)
+ *
+ * A reader sees the old entry or the new one, never a mix: temp file,
+ * fsync, rename, fsync of the directory.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_cache_store(QmCache *cache, const char *key,
+                        const QmProfile *profile, const char *fingerprint,
+                        GError **error)
+{
+    g_autofree char *name = entry_name(key, ".json");
+    g_autoptr(JsonBuilder) builder = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(JsonNode) pnode = qm_profile_to_json(profile);
+    g_autoptr(JsonGenerator) pgen = json_generator_new();
+    g_autofree char *ptext = NULL;
+    g_autofree char *sum = NULL;
+    g_autofree char *header = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "format");
+    json_builder_add_int_value(builder, CACHE_FORMAT);
+    json_builder_set_member_name(builder, "key");
+    json_builder_add_string_value(builder, key);
+    json_builder_set_member_name(builder, "stored-at");
+    json_builder_add_int_value(builder, profile->probed_at);
+    json_builder_set_member_name(builder, "fingerprint");
+    json_builder_add_string_value(builder, fingerprint ? fingerprint : "");
+    json_generator_set_root(pgen, pnode);
+    ptext = json_generator_to_data(pgen, NULL);
+    sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, ptext, -1);
+    json_builder_set_member_name(builder, "checksum");
+    json_builder_add_string_value(builder, sum);
+    json_builder_end_object(builder);
+    root = json_builder_get_root(builder);
+    json_generator_set_root(gen, root);
+    header = json_generator_to_data(gen, NULL);
+    /* the profile last, spliced in as hashed: see profile_region() */
+    header[strlen(header) - 1] = '\0';
+    text = g_strdup_printf("%s,\"profile\":%s}\n", header, ptext);
+
+    return write_atomically(cache, name, text, error);
 }
 
 /**

@@ -45,6 +45,9 @@ gboolean qm_cache_load(QmCache *cache, const char *key, QmCacheEntry **entry,
 gboolean qm_cache_store(QmCache *cache, const char *key,
                         const QmProfile *profile, const char *fingerprint,
                         GError **error);
+gboolean qm_cache_read_memo(QmCache *cache, const char *name, char **text);
+gboolean qm_cache_write_memo(QmCache *cache, const char *name, const char *text,
+                             GError **error);
 gboolean qm_cache_lock(QmCache *cache, const char *key, gint64 deadline,
                        QmCacheLock **lock, GError **error);
 void qm_cache_unlock(QmCacheLock *lock);

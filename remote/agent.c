@@ -163,6 +163,8 @@ static gpointer relay_thread(gpointer data)
 /**
  * qm_agent_relay_start() - put a relay between libssh and ssh-agent
  * @dest:     destination, first word of messages
+ * @path:     agent socket (ssh_config's IdentityAgent), NULL for
+ *            $SSH_AUTH_SOCK
  * @deadline: g_get_monotonic_time() by which requests must be answered
  * @relay:    set to the running relay, or NULL when there is no agent
  * @fd:       set to the socket for ssh_set_agent_socket(), or -1
@@ -173,12 +175,12 @@ static gpointer relay_thread(gpointer data)
  *
  * Return: TRUE unless a socket or thread could not be made
  */
-gboolean qm_agent_relay_start(const char *dest, gint64 deadline,
-                              QmAgentRelay **relay, int *fd, GError **error)
+gboolean qm_agent_relay_start(const char *dest, const char *path,
+                              gint64 deadline, QmAgentRelay **relay, int *fd,
+                              GError **error)
 {
     g_autoptr(QmAgentRelay) r = g_new0(QmAgentRelay, 1);
     g_autoptr(GError) thread_error = NULL;
-    const char *path = g_getenv("SSH_AUTH_SOCK");
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int sv[2];
 
@@ -187,6 +189,8 @@ gboolean qm_agent_relay_start(const char *dest, gint64 deadline,
     r->agent = r->ours = r->wake[0] = r->wake[1] = -1;
     r->dest = dest;
     r->deadline = deadline;
+    if (path == NULL)
+        path = g_getenv("SSH_AUTH_SOCK");
     if (path == NULL || *path == '\0' || strlen(path) >= sizeof(addr.sun_path))
         return TRUE;
     strcpy(addr.sun_path, path);

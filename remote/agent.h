@@ -7,8 +7,9 @@
 
 typedef struct QmAgentRelay QmAgentRelay;
 
-gboolean qm_agent_relay_start(const char *dest, gint64 deadline,
-                              QmAgentRelay **relay, int *fd, GError **error);
+gboolean qm_agent_relay_start(const char *dest, const char *path,
+                              gint64 deadline, QmAgentRelay **relay, int *fd,
+                              GError **error);
 gboolean qm_agent_relay_stop(QmAgentRelay *relay, double elapsed_s,
                              GError **error);
 void qm_agent_relay_free(QmAgentRelay *relay);

@@ -65,59 +65,21 @@ static char *hop_spec(const char *user, const char *host, const char *port)
 }
 
 /**
- * qm_proxy_jump_command() - the ssh(1) command for a ProxyJump, in ssh's
- *                           hop order
- * @libssh_command: ProxyCommand as libssh 0.10's config parser wrote it
- * @ssh_config:     --ssh-config, passed on as -F, or NULL
- * @known_hosts:    --known-hosts, passed on for the jump hosts, or NULL
+ * jump_command() - "ssh -J FIRST,...,LAST-BUT-ONE -W [%h]:%p LAST"
+ * @hops:        the hops in the order written (emptied)
+ * @ssh_config:  --ssh-config, passed on as -F, or NULL
+ * @known_hosts: --known-hosts, passed on for the jump hosts, or NULL
  *
- * libssh keeps no trace of the ProxyJump line but the command it derived:
- * "ssh[ -l USER][ -p PORT][ -J REST] -W '[%h]:%p' FIRST" where FIRST (with
- * USER and PORT) is the line's first hop and REST the others.  ssh(1)
- * connects to the hops in the order written, which is
- * "ssh -J FIRST,...,LAST-BUT-ONE -W [%h]:%p LAST".  BatchMode: nothing
- * may ever prompt, as for qemu-mig's own connection.
+ * BatchMode: nothing may ever prompt, as for qemu-mig's own connection.
  *
- * Return: the command (unexpanded % tokens), or NULL when
- * @libssh_command is not of that form (a ProxyCommand the user wrote)
+ * Return: the command, newly allocated
  */
-char *qm_proxy_jump_command(const char *libssh_command, const char *ssh_config,
-                            const char *known_hosts)
+static char *jump_command(GPtrArray *hops, const char *ssh_config,
+                          const char *known_hosts)
 {
-    g_auto(GStrv) words = g_strsplit(libssh_command, " ", -1);
-    g_autoptr(GPtrArray) hops = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    const char *user = NULL, *port = NULL, *rest = NULL;
-    guint n = g_strv_length(words), i = 1;
     g_autofree char *jumps = NULL;
     const char *last;
-
-    if (n < 4 || strcmp(words[0], "ssh") != 0)
-        return NULL;
-    for (; i + 2 < n; i += 2) {
-        if (strcmp(words[i], "-l") == 0 && user == NULL)
-            user = words[i + 1];
-        else if (strcmp(words[i], "-p") == 0 && port == NULL)
-            port = words[i + 1];
-        else if (strcmp(words[i], "-J") == 0 && rest == NULL)
-            rest = words[i + 1];
-        else
-            break;
-    }
-    /* 0.10.6 quotes the forward, earlier 0.10 releases did not */
-    if (i + 3 != n || strcmp(words[i], "-W") != 0 ||
-        (strcmp(words[i + 1], "[%h]:%p") != 0 &&
-         strcmp(words[i + 1], "'[%h]:%p'") != 0) ||
-        words[i + 2][0] == '\0')
-        return NULL;
-
-    g_ptr_array_add(hops, hop_spec(user, words[i + 2], port));
-    if (rest != NULL) {
-        g_auto(GStrv) more = g_strsplit(rest, ",", -1);
-
-        for (char **m = more; *m != NULL; m++)
-            g_ptr_array_add(hops, g_strdup(*m));
-    }
 
     g_ptr_array_add(argv, g_strdup("ssh"));
     g_ptr_array_add(argv, g_strdup("-oBatchMode=yes"));
@@ -151,6 +113,83 @@ char *qm_proxy_jump_command(const char *libssh_command, const char *ssh_config,
                               : g_strconcat("ssh://", last, NULL));
     g_ptr_array_add(argv, NULL);
     return qm_shquote_argv((char *const *)argv->pdata);
+}
+
+/**
+ * qm_proxy_jump_command() - the ssh(1) command for a ProxyJump, in ssh's
+ *                           hop order
+ * @libssh_command: ProxyCommand as libssh 0.10's config parser wrote it
+ * @ssh_config:     --ssh-config, passed on as -F, or NULL
+ * @known_hosts:    --known-hosts, passed on for the jump hosts, or NULL
+ *
+ * libssh keeps no trace of the ProxyJump line but the command it derived:
+ * "ssh[ -l USER][ -p PORT][ -J REST] -W '[%h]:%p' FIRST" where FIRST (with
+ * USER and PORT) is the line's first hop and REST the others.  ssh(1)
+ * connects to the hops in the order written, which is
+ * "ssh -J FIRST,...,LAST-BUT-ONE -W [%h]:%p LAST" (jump_command()).
+ * Used only where no ssh(1) evaluates ssh_config (sshconfig.c).
+ *
+ * Return: the command (unexpanded % tokens), or NULL when
+ * @libssh_command is not of that form (a ProxyCommand the user wrote)
+ */
+char *qm_proxy_jump_command(const char *libssh_command, const char *ssh_config,
+                            const char *known_hosts)
+{
+    g_auto(GStrv) words = g_strsplit(libssh_command, " ", -1);
+    g_autoptr(GPtrArray) hops = g_ptr_array_new_with_free_func(g_free);
+    const char *user = NULL, *port = NULL, *rest = NULL;
+    guint n = g_strv_length(words), i = 1;
+
+    if (n < 4 || strcmp(words[0], "ssh") != 0)
+        return NULL;
+    for (; i + 2 < n; i += 2) {
+        if (strcmp(words[i], "-l") == 0 && user == NULL)
+            user = words[i + 1];
+        else if (strcmp(words[i], "-p") == 0 && port == NULL)
+            port = words[i + 1];
+        else if (strcmp(words[i], "-J") == 0 && rest == NULL)
+            rest = words[i + 1];
+        else
+            break;
+    }
+    /* 0.10.6 quotes the forward, earlier 0.10 releases did not */
+    if (i + 3 != n || strcmp(words[i], "-W") != 0 ||
+        (strcmp(words[i + 1], "[%h]:%p") != 0 &&
+         strcmp(words[i + 1], "'[%h]:%p'") != 0) ||
+        words[i + 2][0] == '\0')
+        return NULL;
+
+    g_ptr_array_add(hops, hop_spec(user, words[i + 2], port));
+    if (rest != NULL) {
+        g_auto(GStrv) more = g_strsplit(rest, ",", -1);
+
+        for (char **m = more; *m != NULL; m++)
+            g_ptr_array_add(hops, g_strdup(*m));
+    }
+    return jump_command(hops, ssh_config, known_hosts);
+}
+
+/**
+ * qm_proxy_jump_hops() - the ssh(1) command for a ProxyJump line
+ * @jump:        the hops as ssh -G prints them, "a,b,..."
+ * @ssh_config:  --ssh-config, passed on as -F, or NULL
+ * @known_hosts: --known-hosts, passed on for the jump hosts, or NULL
+ *
+ * Return: the command (unexpanded % tokens), newly allocated
+ */
+char *qm_proxy_jump_hops(const char *jump, const char *ssh_config,
+                         const char *known_hosts)
+{
+    g_autoptr(GPtrArray) hops = g_ptr_array_new_with_free_func(g_free);
+    g_auto(GStrv) all = g_strsplit(jump, ",", -1);
+
+    for (char **h = all; *h != NULL; h++) {
+        if (**h != '\0')
+            g_ptr_array_add(hops, g_strdup(*h));
+    }
+    if (hops->len == 0)
+        return NULL;
+    return jump_command(hops, ssh_config, known_hosts);
 }
 
 /**

@@ -23,6 +23,8 @@ typedef struct QmProxy QmProxy;
 
 char *qm_proxy_jump_command(const char *libssh_command, const char *ssh_config,
                             const char *known_hosts);
+char *qm_proxy_jump_hops(const char *jump, const char *ssh_config,
+                         const char *known_hosts);
 char *qm_proxy_expand(const char *dest, const char *command,
                       const QmProxyTarget *target, GError **error);
 gboolean qm_proxy_start(const char *dest, const char *command, QmProxy **proxy,

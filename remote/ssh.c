@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -26,6 +27,7 @@
 #include "knownhosts.h"
 #include "proxy.h"
 #include "ssh.h"
+#include "sshconfig.h"
 #include "tcp.h"
 #include "../wrapper/error.h"
 #include "../wrapper/interrupt.h"
@@ -89,7 +91,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshHash, qm_ssh_hash_free)
  * @exit_status:  exit status, -1 if none (yet)
  * @abandoning:   conn_abandon() runs: waits ignore interruptions
  * @fd:           the socket qemu-mig connected and libssh borrows, or -1
- * @alias:        the host part of @dest, before ssh_config (%n)
+ * @cfg:          what ssh_config says for @dest
+ * @own_cfg:      @cfg when this call evaluated it (freed with the call)
  * @proxy:        the ProxyCommand or ProxyJump we run to reach the peer
  * @locked_keys:  how many passphrase-protected keys libssh had to skip
  */
@@ -113,7 +116,8 @@ typedef struct {
     int exit_status;
     gboolean abandoning;
     int fd;
-    char *alias;
+    const QmSshConfig *cfg;
+    QmSshConfig *own_cfg;
     QmProxy *proxy;
     guint locked_keys;
 } QmSshConn;
@@ -245,7 +249,7 @@ static void qm_ssh_conn_free(QmSshConn *c)
     }
     /* after the socket is closed: the proxy sees EOF and ends */
     qm_proxy_free(c->proxy);
-    g_free(c->alias);
+    qm_ssh_config_free(c->own_cfg);
     if (c->out != NULL)
         g_byte_array_unref(c->out);
     if (c->err != NULL)
@@ -340,173 +344,6 @@ static char *one_line(const char *msg)
     if (len == 0)
         return g_strdup("unknown error");
     return g_steal_pointer(&s);
-}
-
-/**
- * valid_name() - check a host or user name from the command line
- * @s: name
- *
- * Whitespace and control characters can only come from a quoting mistake,
- * and a leading '-' would look like an option to any tool it reaches.
- * Shell metacharacters are refused as ssh(1) refuses them: an ssh_config
- * ProxyCommand (or Match exec) hands %h and %r to /bin/sh.
- *
- * Return: TRUE if @s is non-empty and free of those
- */
-static gboolean valid_name(const char *s)
-{
-    if (s[0] == '\0' || s[0] == '-')
-        return FALSE;
-    for (const char *p = s; *p != '\0'; p++) {
-        if (g_ascii_isspace(*p) || g_ascii_iscntrl(*p) ||
-            strchr("'`\"$\\;&<>|(){}", *p) != NULL)
-            return FALSE;
-    }
-    return TRUE;
-}
-
-/**
- * dest_split() - split "[user@]host[:port]", "[user@][v6addr][:port]" or
- *                "[user@]alias"
- * @dest:  destination without any "ssh://"
- * @shown: the destination as the user wrote it, for messages
- * @user:  set to the user name, NULL when @dest names none
- * @host:  set to the host name, address or ssh_config Host alias
- * @port:  set to the port, 0 when @dest names none
- * @error: set to a QM_ERROR_USAGE error on failure
- *
- * An unbracketed IPv6 address has several colons: like ssh(1), take it
- * all as the host instead of guessing which colon starts a port.  The last
- * '@' separates the user, as user names may contain '@' and hosts not.
- *
- * Return: TRUE on success
- */
-static gboolean dest_split(const char *dest, const char *shown, char **user,
-                           char **host, int *port, GError **error)
-{
-    g_autofree char *u = NULL;
-    g_autofree char *h = NULL;
-    const char *at = strrchr(dest, '@');
-    const char *rest = dest;
-    const char *port_str = NULL;
-    guint64 port_num = 0;
-
-    if (at != NULL) {
-        u = g_strndup(dest, at - dest);
-        rest = at + 1;
-    }
-    if (rest[0] == '[') {
-        const char *close = strchr(rest, ']');
-
-        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "%s: invalid destination: expected [address] or "
-                        "[address]:port",
-                        shown);
-            return FALSE;
-        }
-        h = g_strndup(rest + 1, close - rest - 1);
-        if (close[1] == ':')
-            port_str = close + 2;
-    } else {
-        const char *colon = strchr(rest, ':');
-
-        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-            h = g_strndup(rest, colon - rest);
-            port_str = colon + 1;
-        } else {
-            h = g_strdup(rest);
-        }
-    }
-
-    if (u != NULL && !valid_name(u)) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: invalid destination: bad user name", shown);
-        return FALSE;
-    }
-    if (!valid_name(h) || strpbrk(h, "@[]/") != NULL) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: invalid destination: bad host name", shown);
-        return FALSE;
-    }
-    if (port_str != NULL &&
-        !g_ascii_string_to_unsigned(port_str, 10, 1, 65535, &port_num, NULL)) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: invalid destination: port must be 1 to 65535", shown);
-        return FALSE;
-    }
-
-    *user = g_steal_pointer(&u);
-    *host = g_steal_pointer(&h);
-    *port = (int)port_num;
-    return TRUE;
-}
-
-/**
- * dest_parse() - split a destination as the user wrote it: see
- *                dest_split(), or "ssh://[user@]host[:port]" as ssh(1)
- *                takes it
- * @dest:  destination as the user wrote it
- * @user:  set to the user name, NULL when @dest names none
- * @host:  set to the host name, address or ssh_config Host alias
- * @port:  set to the port, 0 when @dest names none
- * @error: set to a QM_ERROR_USAGE error on failure
- *
- * Return: TRUE on success
- */
-static gboolean dest_parse(const char *dest, char **user, char **host,
-                           int *port, GError **error)
-{
-    /* ssh(1) also takes ssh://[user@]host[:port], with no path */
-    if (g_str_has_prefix(dest, "ssh://")) {
-        g_autofree char *bare = g_strdup(dest + strlen("ssh://"));
-        char *slash = strchr(bare, '/');
-
-        if ((slash != NULL && slash[1] != '\0') ||
-            g_str_has_prefix(bare, "ssh://")) {
-            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "%s: invalid destination: an ssh:// address is "
-                        "ssh://[user@]host[:port]",
-                        dest);
-            return FALSE;
-        }
-        if (slash != NULL)
-            *slash = '\0';
-        return dest_split(bare, dest, user, host, port, error);
-    }
-    return dest_split(dest, dest, user, host, port, error);
-}
-
-/**
- * home_path() - a file name from the command line, "~" being $HOME
- * @path: file name
- *
- * Return: newly allocated file name
- */
-static char *home_path(const char *path)
-{
-    if (strcmp(path, "~") == 0 || g_str_has_prefix(path, "~/"))
-        return g_build_filename(g_get_home_dir(), path + 1, NULL);
-    return g_strdup(path);
-}
-
-/**
- * libssh_path() - turn a file name from the command line into one libssh
- *                 reads back unchanged
- * @path: file name
- *
- * libssh runs most file options through its %-escape expansion and
- * expands a leading '~' from the passwd entry, not $HOME: double every
- * '%' and expand '~' ourselves so the file the user named is the one read.
- *
- * Return: newly allocated file name
- */
-static char *libssh_path(const char *path)
-{
-    g_autofree char *expanded = home_path(path);
-    g_auto(GStrv) parts = g_strsplit(expanded, "%", -1);
-
-    return g_strjoinv("%%", parts);
 }
 
 /**
@@ -652,150 +489,35 @@ static void conn_tune_socket(const QmSshConn *c)
 }
 
 /**
- * config_trusted() - refuse an ssh_config others could have written
- * @c:      connection (for messages)
- * @config: --ssh-config, or NULL for the user's ~/.ssh/config
- * @error:  set to a QM_ERROR_USAGE error naming the file
- *
- * An ssh_config runs commands (ProxyCommand, Match exec, LocalCommand) as
- * the user qemu-mig runs as, often root: ssh(1) refuses a user config
- * owned by someone else or writable by group or others ("Bad owner or
- * permissions"), and so does qemu-mig.  A missing ~/.ssh/config is fine.
- *
- * Return: TRUE when the file may be read
- */
-static gboolean config_trusted(const QmSshConn *c, const char *config,
-                               GError **error)
-{
-    g_autofree char *user_config = NULL;
-    struct stat st;
-
-    if (config == NULL) {
-        user_config =
-            g_build_filename(g_get_home_dir(), ".ssh", "config", NULL);
-        config = user_config;
-    }
-    if (stat(config, &st) < 0)
-        return TRUE;
-    if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022)) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: bad owner or permissions on ssh_config %s "
-                    "(writable by others, or someone else's): refused, as "
-                    "ssh(1) refuses it",
-                    c->dest, config);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/**
  * conn_configure() - set every libssh option for the destination
- * @c:       connection with a fresh session
- * @options: what the user said about SSH, may be NULL
- * @error:   set on failure
+ * @c:     connection with a fresh session and its evaluated config
+ * @error: set on failure
+ *
+ * Only what ssh_config evaluated to (sshconfig.c): libssh never reads a
+ * config file itself.
  *
  * Return: TRUE on success
  */
-static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
-                               GError **error)
+static gboolean conn_configure(QmSshConn *c, GError **error)
 {
-    static const QmSshOptions no_options;
     ssh_session s = c->session;
-    g_autofree char *user = NULL;
-    g_autofree char *host = NULL;
     g_autofree char *ssh_dir = NULL;
-    g_autofree char *config = NULL;
-    int port = 0;
     bool process_config = false;
     int strict = 1;
+    int port = c->cfg->port;
     gint64 left;
     long timeout, timeout_usec;
 
-    if (options == NULL)
-        options = &no_options;
-    if (!dest_parse(c->dest, &user, &host, &port, error))
-        return FALSE;
-    c->alias = g_strdup(host);
-
-    /*
-     * libssh finds ~ through getpwuid(), but HOME is what the user (and
-     * every test) controls: point the .ssh directory, hence the default
-     * config, known_hosts and identities (all "%d/..."), at $HOME/.ssh
-     * before anything is derived from it.
-     */
+    /* libssh's own default files (never used: we name every file) would
+     * come from the passwd entry; $HOME is what the user controls */
     ssh_dir = g_build_filename(g_get_home_dir(), ".ssh", NULL);
     if (ssh_options_set(s, SSH_OPTIONS_SSH_DIR, ssh_dir) < 0 ||
-        ssh_options_set(s, SSH_OPTIONS_HOST, host) < 0) {
+        ssh_options_set(s, SSH_OPTIONS_HOST, c->cfg->hostname) < 0 ||
+        ssh_options_set(s, SSH_OPTIONS_USER, c->cfg->user) < 0 ||
+        ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0 ||
+        ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config) < 0)
         return conn_fail(c, "cannot set SSH options", error);
-    }
-    /* Set before parsing too, so that Match/Host see the final values */
-    if ((user != NULL && ssh_options_set(s, SSH_OPTIONS_USER, user) < 0) ||
-        (port != 0 && ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0)) {
-        return conn_fail(c, "cannot set SSH options", error);
-    }
 
-    if (options->ssh_config != NULL) {
-        int err = 0;
-
-        /* libssh silently skips a config file it cannot open */
-        if (g_file_test(options->ssh_config, G_FILE_TEST_IS_DIR))
-            err = EISDIR;
-        else if (access(options->ssh_config, R_OK) < 0)
-            err = errno;
-        if (err != 0) {
-            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                        "%s: cannot read ssh_config %s: %s", c->dest,
-                        options->ssh_config, g_strerror(err));
-            return FALSE;
-        }
-        config = libssh_path(options->ssh_config);
-    }
-    if (!config_trusted(c, options->ssh_config, error))
-        return FALSE;
-    /* NULL: %d/config, then /etc/ssh/ssh_config, as ssh(1) does.  A
-     * config that cannot be parsed is the user's to fix, not an outage:
-     * never a reason to fall back to a stale profile */
-    if (ssh_options_parse_config(s, config) < 0) {
-        g_autofree char *why = one_line(ssh_get_error(s));
-
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: cannot use ssh_config %s: %s", c->dest,
-                    options->ssh_config ? options->ssh_config
-                                        : "(~/.ssh/config or "
-                                          "/etc/ssh/ssh_config)",
-                    why);
-        return FALSE;
-    }
-    /* Already parsed: ssh_connect() must not parse the defaults again */
-    ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config);
-
-    /*
-     * What the destination says explicitly beats any ssh_config.  libssh
-     * 0.10's parser happens to keep a User or Port set before it runs;
-     * setting them again does not depend on that.
-     */
-    if ((user != NULL && ssh_options_set(s, SSH_OPTIONS_USER, user) < 0) ||
-        (port != 0 && ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0)) {
-        return conn_fail(c, "cannot set SSH options", error);
-    }
-
-    if (options->known_hosts != NULL) {
-        g_autofree char *file = libssh_path(options->known_hosts);
-
-        /*
-         * libssh accepts a key vouched for by either the user's or the
-         * global known_hosts file.  A user naming a file wants host keys
-         * checked against that file: a key missing from it must not slip
-         * through because /etc/ssh/ssh_known_hosts (or a
-         * GlobalKnownHostsFile from ssh_config) happens to list it.  So
-         * the global slot gets the same file rather than "/dev/null":
-         * checking a file twice is harmless, and needs no device node.
-         */
-        if (ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, file) < 0 ||
-            ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, file) < 0) {
-            return conn_fail(c, "cannot set SSH options", error);
-        }
-    }
     /* We check host keys ourselves, but say so in case libssh ever does */
     ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict);
     /*
@@ -816,58 +538,24 @@ static gboolean conn_configure(QmSshConn *c, const QmSshOptions *options,
 }
 
 /**
- * conn_proxy_command() - the command that reaches the peer, if any
- * @c:       configured connection
- * @options: the user's SSH options, may be NULL
- *
- * A ProxyJump (which libssh 0.10 stores as a ProxyCommand of its own
- * making) becomes the ssh(1) command with ssh's hop order, BatchMode,
- * and the user's -F (proxy.c); a ProxyCommand the user wrote is theirs.
- *
- * Return: the unexpanded command, newly allocated, or NULL when the peer
- * is reached directly
- */
-static char *conn_proxy_command(const QmSshConn *c, const QmSshOptions *options)
-{
-    g_autoptr(QmSshChars) proxy = NULL;
-    char *jump;
-
-    if (ssh_options_get(c->session, SSH_OPTIONS_PROXYCOMMAND, &proxy) !=
-            SSH_OK ||
-        proxy == NULL || g_ascii_strcasecmp(proxy, "none") == 0)
-        return NULL;
-    jump = qm_proxy_jump_command(proxy, options ? options->ssh_config : NULL,
-                                 options ? options->known_hosts : NULL);
-    return jump != NULL ? jump : g_strdup(proxy);
-}
-
-/**
  * conn_start_proxy() - run the ProxyCommand and hand its socket to libssh
- * @c:       configured connection
- * @command: unexpanded command from conn_proxy_command()
- * @host:    HostName after ssh_config
- * @port:    port after ssh_config
- * @error:   set on failure
+ * @c:     configured connection with a proxy command
+ * @error: set on failure
  *
  * Return: TRUE when the command runs and libssh has its socket
  */
-static gboolean conn_start_proxy(QmSshConn *c, const char *command,
-                                 const char *host, unsigned int port,
-                                 GError **error)
+static gboolean conn_start_proxy(QmSshConn *c, GError **error)
 {
-    g_autoptr(QmSshChars) user = NULL;
     g_autofree char *expanded = NULL;
     QmProxyTarget target = {
-        .host = host,
-        .alias = c->alias,
-        .port = (int)port,
+        .host = c->cfg->hostname,
+        .alias = c->cfg->alias,
+        .port = c->cfg->port,
+        .user = c->cfg->user,
     };
     int fd = -1;
 
-    if (ssh_options_get(c->session, SSH_OPTIONS_USER, &user) != SSH_OK)
-        user = NULL;
-    target.user = user != NULL ? user : g_get_user_name();
-    expanded = qm_proxy_expand(c->dest, command, &target, error);
+    expanded = qm_proxy_expand(c->dest, c->cfg->proxy_command, &target, error);
     if (expanded != NULL)
         g_debug("%s: ProxyCommand %s", c->dest, expanded);
     if (expanded == NULL ||
@@ -914,44 +602,37 @@ static void conn_proxy_failed(const QmSshConn *c, GError **error)
 /**
  * conn_connect() - connect, exchange keys, and attach the socket to the
  *                  event all later waits poll
- * @c:       configured connection
- * @options: the user's SSH options, may be NULL
- * @error:   set on failure
+ * @c:     configured connection
+ * @error: set on failure
  *
  * Return: TRUE once the key exchange is complete
  */
-static gboolean conn_connect(QmSshConn *c, const QmSshOptions *options,
-                             GError **error)
+static gboolean conn_connect(QmSshConn *c, GError **error)
 {
-    g_autoptr(QmSshChars) host = NULL;
-    g_autofree char *proxy = NULL;
     g_autofree char *what = NULL;
-    unsigned int port = 22;
     int rc;
 
-    ssh_options_get(c->session, SSH_OPTIONS_HOST, &host);
-    ssh_options_get_port(c->session, &port);
-    what = g_strdup_printf("cannot connect to %s port %u",
-                           host != NULL ? host : "?", port);
-
+    what = g_strdup_printf("cannot connect to %s port %d", c->cfg->hostname,
+                           c->cfg->port);
     if (g_get_monotonic_time() >= c->deadline)
         return conn_timeout(c, "before connecting", error);
-    if (host == NULL) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: no host name to connect to", c->dest);
-        return FALSE;
-    }
 
     /* A ProxyCommand reaches the peer its own way (and may know names we
-     * cannot resolve); otherwise resolve and connect within the deadline */
-    proxy = conn_proxy_command(c, options);
-    if (proxy != NULL) {
-        if (!conn_start_proxy(c, proxy, host, port, error))
+     * cannot resolve); otherwise resolve and connect within the deadline,
+     * with ssh_config's AddressFamily and ConnectTimeout */
+    if (c->cfg->proxy_command != NULL) {
+        if (!conn_start_proxy(c, error))
             return FALSE;
     } else {
+        QmTcpOptions tcp = {
+            .family = c->cfg->address_family,
+            .connect_timeout_us =
+                (gint64)c->cfg->connect_timeout_s * G_USEC_PER_SEC,
+        };
         socket_t fd;
 
-        if (!qm_tcp_connect(c->dest, host, port, c->deadline, &fd, error))
+        if (!qm_tcp_connect(c->dest, c->cfg->hostname, c->cfg->port, &tcp,
+                            c->deadline, &fd, error))
             return FALSE;
         if (ssh_options_set(c->session, SSH_OPTIONS_FD, &fd) < 0) {
             close(fd);
@@ -1019,45 +700,40 @@ static char *host_key_fingerprint(ssh_session session)
 }
 
 /**
- * known_hosts_files() - the known_hosts files to read, as ssh(1) reads them
- * @c:       configured connection
- * @options: the user's SSH options, may be NULL
+ * command_known_hosts() - KnownHostsCommand's lines, as a file to read
+ * @c:     connection with a KnownHostsCommand
+ * @name:  host name looked up
+ * @type:  server key type
+ * @blob:  server key, base64
+ * @fd:    set to a memfd holding the lines (close-on-exec)
+ * @error: set when the command fails
  *
- * --known-hosts alone when given.  Otherwise ssh_config's (or the
- * default) user file and global file, and with each default its "2"
- * sibling, which ssh(1) reads too (~/.ssh/known_hosts2,
- * /etc/ssh/ssh_known_hosts2).
+ * knownhosts.c reads files: /proc/self/fd/N of a memfd is one.
  *
- * Return: new NULL-terminated list
+ * Return: the file name, newly allocated, or NULL on error
  */
-static GStrv known_hosts_files(const QmSshConn *c, const QmSshOptions *options)
+static char *command_known_hosts(QmSshConn *c, const char *name,
+                                 const char *type, const char *blob, int *fd,
+                                 GError **error)
 {
-    g_autoptr(GStrvBuilder) files = g_strv_builder_new();
-    g_autoptr(QmSshChars) user = NULL;
-    g_autoptr(QmSshChars) global = NULL;
-    g_autofree char *user_default =
-        g_build_filename(g_get_home_dir(), ".ssh", "known_hosts", NULL);
-    g_autofree char *user_default2 = g_strconcat(user_default, "2", NULL);
-    static const char global_default[] = "/etc/ssh/ssh_known_hosts";
+    g_autofree char *lines = NULL;
+    g_autofree char *fp = host_key_fingerprint(c->session);
+    const char *space = strchr(fp, ' ');
+    gsize len;
 
-    if (options != NULL && options->known_hosts != NULL) {
-        g_autofree char *file = home_path(options->known_hosts);
-
-        g_strv_builder_add(files, file);
-        return g_strv_builder_end(files);
+    if (!qm_ssh_config_known_hosts_command(c->cfg, name, type, blob,
+                                           space ? space + 1 : fp, c->deadline,
+                                           &lines, error))
+        return NULL;
+    len = strlen(lines);
+    *fd = memfd_create("qemu-mig-known-hosts", MFD_CLOEXEC);
+    if (*fd < 0 || write(*fd, lines, len) != (ssize_t)len) {
+        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
+                    "%s: cannot keep KnownHostsCommand's output: %s", c->dest,
+                    g_strerror(errno));
+        return NULL;
     }
-    if (ssh_options_get(c->session, SSH_OPTIONS_KNOWNHOSTS, &user) != SSH_OK)
-        user = NULL;
-    if (ssh_options_get(c->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &global) !=
-        SSH_OK)
-        global = NULL;
-    g_strv_builder_add(files, user != NULL ? user : user_default);
-    if (user == NULL || strcmp(user, user_default) == 0)
-        g_strv_builder_add(files, user_default2);
-    g_strv_builder_add(files, global != NULL ? global : global_default);
-    if (global == NULL || strcmp(global, global_default) == 0)
-        g_strv_builder_add(files, "/etc/ssh/ssh_known_hosts2");
-    return g_strv_builder_end(files);
+    return g_strdup_printf("/proc/self/fd/%d", *fd);
 }
 
 /**
@@ -1074,23 +750,24 @@ static GStrv known_hosts_files(const QmSshConn *c, const QmSshOptions *options)
  *
  * Return: TRUE if the host key is known and matches
  */
-static gboolean conn_check_host_key(QmSshConn *c, const QmSshOptions *options,
-                                    GError **error)
+static gboolean conn_check_host_key(QmSshConn *c, GError **error)
 {
-    g_autoptr(QmSshChars) host = NULL;
     g_autoptr(QmSshKey) server_key = NULL;
     g_autofree char *blob = NULL;
     g_autofree char *name = NULL;
     g_autofree char *key = NULL;
     g_autofree char *where = NULL;
     g_autofree char *list = NULL;
-    g_auto(GStrv) files = known_hosts_files(c, options);
-    unsigned int port = 22;
+    g_autofree char *command_file = NULL;
+    g_autoptr(GPtrArray) files = g_ptr_array_new();
     const char *type;
+    int command_fd = -1;
+    QmHostKeyState state;
 
-    ssh_options_get(c->session, SSH_OPTIONS_HOST, &host);
-    ssh_options_get_port(c->session, &port);
-    name = qm_known_hosts_name(host != NULL ? host : "?", port);
+    /* HostKeyAlias is looked up as it is, without the port (as ssh(1)) */
+    name = c->cfg->host_key_alias
+               ? g_strdup(c->cfg->host_key_alias)
+               : qm_known_hosts_name(c->cfg->hostname, c->cfg->port);
     if (ssh_get_server_publickey(c->session, &server_key) != SSH_OK ||
         ssh_pki_export_pubkey_base64(server_key, &blob) != SSH_OK ||
         (type = ssh_key_type_to_char(ssh_key_type(server_key))) == NULL) {
@@ -1104,16 +781,42 @@ static gboolean conn_check_host_key(QmSshConn *c, const QmSshOptions *options,
     {
         g_autoptr(GString) names = g_string_new(NULL);
 
-        for (char **f = files; *f != NULL; f++)
+        for (char **f = c->cfg->known_hosts; *f != NULL; f++) {
+            g_ptr_array_add(files, *f);
             g_string_append_printf(names, "%s%s%s", names->len ? ", " : "", *f,
                                    g_file_test(*f, G_FILE_TEST_EXISTS)
                                        ? ""
                                        : " (which does not exist)");
+        }
+        if (c->cfg->known_hosts_command != NULL) {
+            command_file =
+                command_known_hosts(c, name, type, blob, &command_fd, error);
+            if (command_file == NULL) {
+                if (command_fd >= 0)
+                    close(command_fd);
+                return FALSE;
+            }
+            g_ptr_array_add(files, command_file);
+            g_string_append_printf(names, "%sKnownHostsCommand",
+                                   names->len ? ", " : "");
+        }
         list = g_string_free(g_steal_pointer(&names), FALSE);
     }
+    g_ptr_array_add(files, NULL);
+    state = qm_known_hosts_check((const char *const *)files->pdata, name, type,
+                                 blob, &where);
+    if (command_fd >= 0)
+        close(command_fd);
+    if (where != NULL && command_file != NULL &&
+        g_str_has_prefix(where, command_file)) {
+        char *shown = g_strconcat("KnownHostsCommand output",
+                                  where + strlen(command_file), NULL);
 
-    switch (qm_known_hosts_check((const char *const *)files, name, type, blob,
-                                 &where)) {
+        g_free(where);
+        where = shown;
+    }
+
+    switch (state) {
     case QM_HOSTKEY_OK:
         return TRUE;
     case QM_HOSTKEY_REVOKED:
@@ -1185,15 +888,37 @@ static char *auth_methods(ssh_session session)
 }
 
 /**
+ * auth_key() - offer one private key (or key with certificate)
+ * @c:     connection past host key checking
+ * @key:   private key
+ * @error: set on a connection failure
+ *
+ * Return: SSH_AUTH_SUCCESS, SSH_AUTH_DENIED/PARTIAL, or SSH_AUTH_ERROR
+ * with @error
+ */
+static int auth_key(QmSshConn *c, ssh_key key, GError **error)
+{
+    int rc;
+
+    while ((rc = ssh_userauth_publickey(c->session, NULL, key)) ==
+           SSH_AUTH_AGAIN) {
+        if (!conn_wait(c, "while authenticating", error))
+            return SSH_AUTH_ERROR;
+    }
+    if (rc == SSH_AUTH_ERROR)
+        conn_fail(c, "SSH authentication failed", error);
+    return rc;
+}
+
+/**
  * auth_identity() - try the key file the user named, before anything else
  * @c:        connection past host key checking
  * @identity: private key file
  * @note:     set to why the file could not be used, if it could not
  * @error:    set on a connection failure
  *
- * Not handed to libssh as SSH_OPTIONS_ADD_IDENTITY: with that,
- * ssh_userauth_publickey_auto() would try every ssh-agent key first, and
- * the key the user asked for might never be tried once the server's
+ * Tried before the agent: otherwise every ssh-agent key would go first,
+ * and the key the user asked for might never be tried once the server's
  * MaxAuthTries is used up.
  *
  * Return: SSH_AUTH_SUCCESS or SSH_AUTH_DENIED, SSH_AUTH_ERROR with @error
@@ -1214,18 +939,96 @@ static int auth_identity(QmSshConn *c, const char *identity, char **note,
             identity);
         return SSH_AUTH_DENIED;
     }
-    while ((rc = ssh_userauth_publickey(c->session, NULL, key)) ==
+    return auth_key(c, key, error);
+}
+
+/**
+ * auth_certificates() - offer a key file's certificates, as ssh(1) does
+ * @c:     connection past host key checking
+ * @file:  private key file, unencrypted
+ * @error: set on a connection failure
+ *
+ * Every CertificateFile, and FILE-cert.pub when it exists, each joined
+ * to the private key (ssh_pki_copy_cert_to_privkey() changes the key it
+ * is given, so each certificate gets a fresh copy).
+ *
+ * Return: SSH_AUTH_SUCCESS, SSH_AUTH_DENIED, or SSH_AUTH_ERROR
+ */
+static int auth_certificates(QmSshConn *c, const char *file, GError **error)
+{
+    g_autoptr(GPtrArray) certs = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *implicit = g_strconcat(file, "-cert.pub", NULL);
+
+    for (char **f = c->cfg->certificate_files; f && *f != NULL; f++)
+        g_ptr_array_add(certs, g_strdup(*f));
+    if (g_file_test(implicit, G_FILE_TEST_EXISTS))
+        g_ptr_array_add(certs, g_steal_pointer(&implicit));
+    for (guint i = 0; i < certs->len; i++) {
+        g_autoptr(QmSshKey) cert = NULL;
+        g_autoptr(QmSshKey) key = NULL;
+        int rc;
+
+        if (ssh_pki_import_cert_file(g_ptr_array_index(certs, i), &cert) !=
+                SSH_OK ||
+            ssh_pki_import_privkey_file(file, NULL, refuse_passphrase, NULL,
+                                        &key) != SSH_OK ||
+            ssh_pki_copy_cert_to_privkey(cert, key) != SSH_OK)
+            continue;
+        rc = auth_key(c, key, error);
+        if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_ERROR)
+            return rc;
+    }
+    return SSH_AUTH_DENIED;
+}
+
+/**
+ * auth_file() - offer one IdentityFile
+ * @c:     connection past host key checking
+ * @file:  private key file (a missing one is skipped, as by ssh(1))
+ * @error: set on a connection failure
+ *
+ * A passphrase-protected file is never asked for; when the server would
+ * have taken it, that is counted for the failure message.  (ssh(1) with
+ * IdentitiesOnly lets the agent sign for such a file's key; libssh 0.10
+ * has no public call to have the agent sign for one chosen key.)
+ *
+ * Return: SSH_AUTH_SUCCESS, SSH_AUTH_DENIED, or SSH_AUTH_ERROR
+ */
+static int auth_file(QmSshConn *c, const char *file, GError **error)
+{
+    g_autoptr(QmSshKey) key = NULL;
+    g_autoptr(QmSshKey) pub = NULL;
+    g_autofree char *pub_file = g_strconcat(file, ".pub", NULL);
+    int rc;
+
+    if (!g_file_test(file, G_FILE_TEST_EXISTS))
+        return SSH_AUTH_DENIED;
+    if (ssh_pki_import_privkey_file(file, NULL, refuse_passphrase, NULL,
+                                    &key) == SSH_OK) {
+        rc = auth_certificates(c, file, error);
+        if (rc != SSH_AUTH_DENIED)
+            return rc;
+        return auth_key(c, key, error);
+    }
+    /* locked: would the server have taken it? */
+    if (ssh_pki_import_pubkey_file(pub_file, &pub) != SSH_OK)
+        return SSH_AUTH_DENIED;
+    while ((rc = ssh_userauth_try_publickey(c->session, NULL, pub)) ==
            SSH_AUTH_AGAIN) {
         if (!conn_wait(c, "while authenticating", error))
             return SSH_AUTH_ERROR;
     }
-    if (rc == SSH_AUTH_ERROR)
+    if (rc == SSH_AUTH_ERROR) {
         conn_fail(c, "SSH authentication failed", error);
-    return rc;
+        return SSH_AUTH_ERROR;
+    }
+    if (rc == SSH_AUTH_SUCCESS)
+        c->locked_keys++;
+    return SSH_AUTH_DENIED;
 }
 
 /**
- * auth_auto_abandon() - end an unfinished ssh_userauth_publickey_auto()
+ * auth_agent_abandon() - end an unfinished ssh_userauth_agent()
  * @c: connection whose wait for the server's answer failed
  *
  * libssh 0.10 keeps that call's state (and the public key it offered)
@@ -1234,17 +1037,52 @@ static int auth_identity(QmSshConn *c, const char *identity, char **note,
  * let the call fail once, which frees both: the socket is shut down, and
  * the non-blocking call sees EOF at once.
  */
-static void auth_auto_abandon(QmSshConn *c)
+static void auth_agent_abandon(QmSshConn *c)
 {
     socket_t fd = ssh_get_fd(c->session);
 
     if (fd == SSH_INVALID_SOCKET)
         return;
     shutdown(fd, SHUT_RDWR);
-    for (int i = 0; i < 4 && ssh_userauth_publickey_auto(
-                                 c->session, NULL, NULL) == SSH_AUTH_AGAIN;
-         i++)
+    for (int i = 0;
+         i < 4 && ssh_userauth_agent(c->session, NULL) == SSH_AUTH_AGAIN; i++)
         ;
+}
+
+/**
+ * auth_agent() - offer every key ssh-agent holds
+ * @c:     connection past host key checking, with an agent socket
+ * @relay: the relay in front of the agent
+ * @error: set on failure (the agent's silence named, if it was that)
+ *
+ * Return: SSH_AUTH_SUCCESS, SSH_AUTH_DENIED/PARTIAL, or SSH_AUTH_ERROR
+ */
+static int auth_agent(QmSshConn *c, QmAgentRelay *relay, GError **error)
+{
+    int rc;
+
+    while ((rc = ssh_userauth_agent(c->session, NULL)) == SSH_AUTH_AGAIN) {
+        if (!conn_wait(c, "while authenticating", error)) {
+            g_autoptr(GError) agent_error = NULL;
+
+            /* the agent's silence, if that is what used up the time */
+            if (!qm_agent_relay_stop(relay, elapsed_s(c), &agent_error)) {
+                g_clear_error(error);
+                g_propagate_error(error, g_steal_pointer(&agent_error));
+            }
+            auth_agent_abandon(c);
+            return SSH_AUTH_ERROR;
+        }
+    }
+    if (rc == SSH_AUTH_ERROR) {
+        /* a session error, or merely no usable agent: tell them apart */
+        if (ssh_get_status(c->session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) {
+            conn_fail(c, "SSH authentication failed", error);
+            return SSH_AUTH_ERROR;
+        }
+        rc = SSH_AUTH_DENIED;
+    }
+    return rc;
 }
 
 /**
@@ -1253,15 +1091,20 @@ static void auth_auto_abandon(QmSshConn *c)
  * @options: what the user said about SSH, may be NULL
  * @error:   set on failure
  *
+ * ssh(1)'s order: --identity (qemu-mig's own), then unless IdentitiesOnly
+ * every ssh-agent key, then each IdentityFile (its certificates first; a
+ * passphrase-protected one through the agent, when it holds the key).
+ *
  * Return: TRUE once authenticated
  */
 static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
                           GError **error)
 {
-    g_autoptr(QmSshChars) user = NULL;
     g_autofree char *note = NULL;
     g_autofree char *methods = NULL;
     g_autoptr(QmAgentRelay) agent = NULL;
+    gboolean no_agent = g_strcmp0(c->cfg->identity_agent, "none") == 0;
+    g_autofree char *agent_path = NULL;
     int agent_fd = -1;
     int rc;
 
@@ -1283,25 +1126,36 @@ static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
             return FALSE;
     }
 
-    /* ssh-agent (SSH_AUTH_SOCK), then IdentityFile or the default keys;
-     * the agent through our relay, which bounds its answers (agent.c) */
-    if (!qm_agent_relay_start(c->dest, c->deadline, &agent, &agent_fd, error))
+    /* the agent through our relay, which bounds its answers (agent.c) */
+    if (!no_agent && c->cfg->identity_agent != NULL) {
+        agent_path = qm_ssh_config_expand(c->cfg, c->cfg->identity_agent,
+                                          "CdhikLlnpru", error);
+        if (agent_path == NULL)
+            return FALSE;
+    }
+    if (!no_agent && !qm_agent_relay_start(c->dest, agent_path, c->deadline,
+                                           &agent, &agent_fd, error))
         return FALSE;
     if (agent_fd >= 0 && ssh_set_agent_socket(c->session, agent_fd) != SSH_OK) {
         close(agent_fd);
         g_clear_pointer(&agent, qm_agent_relay_free);
     }
-    while ((rc = ssh_userauth_publickey_auto(c->session, NULL, NULL)) ==
-           SSH_AUTH_AGAIN) {
-        if (!conn_wait(c, "while authenticating", error)) {
+    rc = SSH_AUTH_DENIED;
+    if (agent != NULL && !c->cfg->identities_only) {
+        rc = auth_agent(c, agent, error);
+        if (rc == SSH_AUTH_ERROR)
+            return FALSE;
+    }
+    for (char **f = c->cfg->identity_files;
+         rc != SSH_AUTH_SUCCESS && f != NULL && *f != NULL; f++) {
+        rc = auth_file(c, *f, error);
+        if (rc == SSH_AUTH_ERROR) {
             g_autoptr(GError) agent_error = NULL;
 
-            /* the agent's silence, if that is what used up the time */
             if (!qm_agent_relay_stop(agent, elapsed_s(c), &agent_error)) {
                 g_clear_error(error);
                 g_propagate_error(error, g_steal_pointer(&agent_error));
             }
-            auth_auto_abandon(c);
             return FALSE;
         }
     }
@@ -1310,19 +1164,16 @@ static gboolean conn_auth(QmSshConn *c, const QmSshOptions *options,
         return FALSE;
     if (rc == SSH_AUTH_SUCCESS)
         return TRUE;
-    if (rc == SSH_AUTH_ERROR)
-        return conn_fail(c, "SSH authentication failed", error);
 
-    ssh_options_get(c->session, SSH_OPTIONS_USER, &user);
     methods = auth_methods(c->session);
-    /* libssh asks for a passphrase only for a key the server accepts */
+    /* libssh asks for a passphrase only for a key it must load */
     if (note == NULL && c->locked_keys > 0)
         note = g_strdup("the key the server accepts is passphrase-protected "
                         "and qemu-mig never asks: load it into ssh-agent");
     g_set_error(error, QM_ERROR, QM_ERROR_UNREACHABLE,
                 "%s: SSH authentication failed (publickey) as %s (server "
                 "%s: %s)%s%s",
-                c->dest, user != NULL ? user : "?",
+                c->dest, c->cfg->user,
                 rc == SSH_AUTH_PARTIAL ? "wants more than a key" : "allows",
                 methods, note != NULL ? "; " : "", note != NULL ? note : "");
     return FALSE;
@@ -1603,12 +1454,20 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
 
     if (!conn_init(c, dest, deadline, max_out, error))
         return FALSE;
+    /* ssh_config as ssh(1) reads it, unless the caller did that already */
+    if (options != NULL && options->config != NULL) {
+        c->cfg = options->config;
+    } else {
+        if (!qm_ssh_config_evaluate(dest, options, deadline, &c->own_cfg,
+                                    error))
+            return FALSE;
+        c->cfg = c->own_cfg;
+    }
     /* POSIX sh, bash, dash, ksh and zsh all run this as meant */
     announced = g_strdup_printf("echo " QM_SSH_PGID_TAG "$$ >&2; %s", command);
-    if (!conn_configure(c, options, error) ||
-        !conn_connect(c, options, error) ||
-        !conn_check_host_key(c, options, error) ||
-        !conn_auth(c, options, error) || !conn_exec(c, announced, error) ||
+    if (!conn_configure(c, error) || !conn_connect(c, error) ||
+        !conn_check_host_key(c, error) || !conn_auth(c, options, error) ||
+        !conn_exec(c, announced, error) ||
         !conn_io(c, input, input_len, error)) {
         return FALSE;
     }
@@ -1621,56 +1480,5 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
     r->err = g_string_free(g_steal_pointer(&c->err), FALSE);
     r->exit_status = c->exit_status;
     *result = r;
-    return TRUE;
-}
-
-/**
- * qm_ssh_resolve() - what a destination means after ssh_config, without
- *                    connecting
- * @dest:    destination as the user wrote it
- * @options: SSH options (may be NULL)
- * @user:    where to store the user name
- * @host:    where to store the host name or address (HostName applied)
- * @port:    where to store the port
- * @route:   where to store the ProxyCommand (or ProxyJump) that reaches
- *           it, NULL when it is reached directly
- * @error:   set on an unparseable destination or unreadable ssh_config
- *
- * The cache is keyed by this, so that a launch whose every profile is
- * cached opens no connection at all.
- *
- * Return: TRUE on success
- */
-gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
-                        char **user, char **host, int *port, char **route,
-                        GError **error)
-{
-    g_autoptr(QmSshConn) c = g_new0(QmSshConn, 1);
-    char *value = NULL;
-    unsigned int p = 0;
-
-    /* nothing is sent: the deadline only bounds libssh's own timeouts */
-    if (!conn_init(c, dest, g_get_monotonic_time() + G_USEC_PER_SEC, 0,
-                   error) ||
-        !conn_configure(c, options, error))
-        return FALSE;
-
-    if (ssh_options_get(c->session, SSH_OPTIONS_HOST, &value) != SSH_OK) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "%s: cannot resolve the host name", dest);
-        return FALSE;
-    }
-    *host = g_strdup(value);
-    ssh_string_free_char(value);
-    if (ssh_options_get(c->session, SSH_OPTIONS_USER, &value) == SSH_OK) {
-        *user = g_strdup(value);
-        ssh_string_free_char(value);
-    } else {
-        *user = g_strdup(g_get_user_name());
-    }
-    ssh_options_get_port(c->session, &p);
-    *port = p ? (int)p : 22;
-    /* the command we would run: a ProxyJump in ssh(1)'s hop order */
-    *route = conn_proxy_command(c, options);
     return TRUE;
 }

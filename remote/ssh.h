@@ -5,17 +5,22 @@
 
 #include <glib.h>
 
+typedef struct QmSshConfig QmSshConfig;
+
 /**
  * QmSshOptions - what the user said about SSH on the command line; every
  * NULL field means "whatever ssh_config (or libssh's default) says"
  * @ssh_config:  ssh_config file to read instead of ~/.ssh/config
  * @identity:    private key file to try (before the agent and defaults)
  * @known_hosts: known_hosts file to check host keys against
+ * @config:      the destination's ssh_config, evaluated already
+ *               (sshconfig.h); NULL: qm_ssh_run() evaluates it
  */
 typedef struct {
     const char *ssh_config;
     const char *identity;
     const char *known_hosts;
+    const QmSshConfig *config;
 } QmSshOptions;
 
 /**
@@ -34,9 +39,6 @@ void qm_ssh_result_free(QmSshResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshResult, qm_ssh_result_free)
 
 void qm_ssh_init(void);
-gboolean qm_ssh_resolve(const char *dest, const QmSshOptions *options,
-                        char **user, char **host, int *port, char **route,
-                        GError **error);
 gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
                     const char *command, const char *input, gsize input_len,
                     gsize max_out, gint64 deadline, QmSshResult **result,

@@ -28,6 +28,7 @@
  * @refs:   one for the thread, one for the waiter
  * @host:   name or address to resolve
  * @port:   port, as getaddrinfo()'s service
+ * @family: AF_UNSPEC, AF_INET or AF_INET6 (ssh_config's AddressFamily)
  * @lock:   protects the fields below
  * @cond:   signalled when @done is set
  * @done:   getaddrinfo() returned
@@ -42,6 +43,7 @@ typedef struct {
     gint refs;
     char *host;
     char *port;
+    int family;
     GMutex lock;
     GCond cond;
     gboolean done;
@@ -76,7 +78,7 @@ static gpointer lookup_thread(gpointer data)
 {
     Lookup *l = data;
     const struct addrinfo hints = {
-        .ai_family = AF_UNSPEC,
+        .ai_family = l->family,
         .ai_socktype = SOCK_STREAM,
         .ai_protocol = IPPROTO_TCP,
     };
@@ -105,7 +107,7 @@ static gpointer lookup_thread(gpointer data)
  * Return: TRUE on success
  */
 static gboolean resolve(const char *who, const char *host, unsigned int port,
-                        gint64 deadline, struct addrinfo **result,
+                        int family, gint64 deadline, struct addrinfo **result,
                         GError **error)
 {
     Lookup *l = g_new0(Lookup, 1);
@@ -117,6 +119,7 @@ static gboolean resolve(const char *who, const char *host, unsigned int port,
     l->refs = 2;
     l->host = g_strdup(host);
     l->port = g_strdup_printf("%u", port);
+    l->family = family;
     g_mutex_init(&l->lock);
     g_cond_init(&l->cond);
     thread = g_thread_try_new("resolve", lookup_thread, l, &spawn_error);
@@ -221,19 +224,22 @@ static int connect_one(const struct addrinfo *ai, gint64 deadline, int *fd)
  * @who:      first word of messages (the destination as written)
  * @host:     name or address, as ssh_config's HostName left it
  * @port:     port
+ * @options:  ssh_config's AddressFamily and ConnectTimeout, may be NULL
  * @deadline: g_get_monotonic_time() deadline
  * @fd:       set to the connected socket (blocking, close-on-exec)
  * @error:    set with QM_ERROR_UNREACHABLE on failure (QM_ERROR_FAILED
  *            when interrupted)
  *
  * Each address getaddrinfo() gives is tried in turn, as ssh(1) does,
- * each within its share of the time left.
+ * each within its share of the time left, and within ConnectTimeout.
  *
  * Return: TRUE on success
  */
 gboolean qm_tcp_connect(const char *who, const char *host, unsigned int port,
-                        gint64 deadline, int *fd, GError **error)
+                        const QmTcpOptions *options, gint64 deadline, int *fd,
+                        GError **error)
 {
+    static const QmTcpOptions defaults = {.family = AF_UNSPEC};
     struct addrinfo *addrs = NULL;
     int err = ECONNREFUSED;
     gint64 start = g_get_monotonic_time();
@@ -245,7 +251,9 @@ gboolean qm_tcp_connect(const char *who, const char *host, unsigned int port,
                     port);
         return FALSE;
     }
-    if (!resolve(who, host, port, deadline, &addrs, error))
+    if (options == NULL)
+        options = &defaults;
+    if (!resolve(who, host, port, options->family, deadline, &addrs, error))
         return FALSE;
     for (const struct addrinfo *ai = addrs; ai != NULL; ai = ai->ai_next)
         left++;
@@ -257,6 +265,10 @@ gboolean qm_tcp_connect(const char *who, const char *host, unsigned int port,
          */
         gint64 now = g_get_monotonic_time();
         gint64 share = deadline > now ? (deadline - now) / left-- : 0;
+
+        /* ssh(1)'s ConnectTimeout holds for each address */
+        if (options->connect_timeout_us > 0)
+            share = MIN(share, options->connect_timeout_us);
 
         err = connect_one(ai, now + share, fd);
         if (err == 0 || err == EINTR || g_get_monotonic_time() >= deadline)

@@ -490,8 +490,9 @@ static void test_key_route(void)
     for (gsize i = 0; i < G_N_ELEMENTS(dests); i++) {
         g_autoptr(GError) error = NULL;
 
-        g_assert_true(qm_hosts_peer_key(dests[i], &o, "qemu-system-x86_64",
-                                        &keys[i], &error));
+        g_assert_true(qm_hosts_peer_key(
+            dests[i], &o, "qemu-system-x86_64", NULL,
+            g_get_monotonic_time() + TIMEOUT_US, &keys[i], NULL, &error));
         g_assert_no_error(error);
         g_test_message("%s: %s", dests[i], keys[i]);
     }

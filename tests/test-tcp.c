@@ -92,7 +92,7 @@ static void test_connect_ok(void)
     int fd = -1;
 
     g_assert_cmpint(lfd, >=, 0);
-    g_assert_true(qm_tcp_connect("peer", "127.0.0.1", port,
+    g_assert_true(qm_tcp_connect("peer", "127.0.0.1", port, NULL,
                                  g_get_monotonic_time() + G_USEC_PER_SEC, &fd,
                                  &error));
     g_assert_no_error(error);
@@ -117,7 +117,7 @@ static void test_connect_refused(void)
     close(lfd);
     want = g_strdup_printf("peer: cannot connect to 127.0.0.1 port %u: %s",
                            port, g_strerror(ECONNREFUSED));
-    g_assert_false(qm_tcp_connect("peer", "127.0.0.1", port,
+    g_assert_false(qm_tcp_connect("peer", "127.0.0.1", port, NULL,
                                   g_get_monotonic_time() + G_USEC_PER_SEC, &fd,
                                   &error));
     g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
@@ -133,7 +133,7 @@ static void test_connect_unresolvable(void)
     g_autoptr(GError) error = NULL;
     int fd = -1;
 
-    g_assert_false(qm_tcp_connect("peer", "qemu-mig-test.invalid", 22,
+    g_assert_false(qm_tcp_connect("peer", "qemu-mig-test.invalid", 22, NULL,
                                   g_get_monotonic_time() + 5 * G_USEC_PER_SEC,
                                   &fd, &error));
     g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
@@ -201,7 +201,7 @@ static void test_connect_next_address(void)
                 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
                 mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) != 0)
                 _exit(77);
-            if (!qm_tcp_connect("peer", "qm-two.test", port,
+            if (!qm_tcp_connect("peer", "qm-two.test", port, NULL,
                                 g_get_monotonic_time() + G_USEC_PER_SEC, &fd,
                                 &error))
                 _exit(1);
@@ -292,7 +292,7 @@ static void test_connect_silent_address(void)
                 mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) != 0)
                 _exit(77);
             /* 4 s in all: the silent address gets 2 s at most */
-            if (!qm_tcp_connect("peer", "qm-silent.test", port,
+            if (!qm_tcp_connect("peer", "qm-silent.test", port, NULL,
                                 start + 4 * G_USEC_PER_SEC, &fd, &error))
                 _exit(1);
             if (g_get_monotonic_time() - start > 3 * G_USEC_PER_SEC)
@@ -326,7 +326,7 @@ static void test_deadline_passed(void)
     int fd = -1;
 
     g_assert_cmpint(lfd, >=, 0);
-    g_assert_false(qm_tcp_connect("peer", "127.0.0.1", port,
+    g_assert_false(qm_tcp_connect("peer", "127.0.0.1", port, NULL,
                                   g_get_monotonic_time() - 1, &fd, &error));
     g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
     g_assert_true(g_str_has_prefix(error->message, "peer: timed out before "));

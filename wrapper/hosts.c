@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../remote/probe.h"
+#include "../remote/sshconfig.h"
 #include "error.h"
 #include "hosts.h"
 #include "interrupt.h"
@@ -22,6 +23,7 @@
  * @profile:  result
  * @warnings: this host's warnings (char *)
  * @error:    failure
+ * @config:   the peer's evaluated ssh_config
  */
 typedef struct {
     const QmHostsRequest *request;
@@ -29,29 +31,51 @@ typedef struct {
     QmProfile *profile;
     GPtrArray *warnings;
     GError *error;
+    QmSshConfig *config;
 } HostJob;
 
 /**
- * qm_hosts_peer_key() - the cache key of a destination
+ * qm_hosts_peer_key() - the cache key of a destination, and what
+ *                       ssh_config says for it
  * @dest:        destination as written
  * @ssh:         SSH options
  * @remote_qemu: QEMU command on the peer
+ * @cache:       cache remembering evaluated ssh_configs, or NULL
+ * @deadline:    g_get_monotonic_time() deadline for ssh -G
  * @key:         where to store the key
+ * @config:      where to store the evaluated ssh_config, or NULL
  * @error:       set when the destination cannot be resolved
+ *
+ * A warm launch must start no process: an evaluation the cache remembers
+ * is used while every file it came from is unchanged (sshconfig.c).
  *
  * Return: TRUE on success
  */
 gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
-                           const char *remote_qemu, char **key, GError **error)
+                           const char *remote_qemu, QmCache *cache,
+                           gint64 deadline, char **key, QmSshConfig **config,
+                           GError **error)
 {
-    g_autofree char *user = NULL;
-    g_autofree char *host = NULL;
-    g_autofree char *route = NULL;
-    int port;
+    g_autofree char *name = qm_ssh_config_memo_name(dest, ssh);
+    g_autofree char *memo = NULL;
+    g_autoptr(QmSshConfig) c = NULL;
 
-    if (!qm_ssh_resolve(dest, ssh, &user, &host, &port, &route, error))
-        return FALSE;
-    *key = qm_cache_key_peer(user, host, port, route, remote_qemu);
+    if (cache != NULL && qm_cache_read_memo(cache, name, &memo))
+        c = qm_ssh_config_from_memo(memo, dest, ssh);
+    if (c == NULL) {
+        g_autofree char *fresh = NULL;
+
+        if (!qm_ssh_config_evaluate(dest, ssh, deadline, &c, error))
+            return FALSE;
+        fresh = qm_ssh_config_to_memo(c, ssh);
+        /* not remembered is only slower: no warning */
+        if (cache != NULL && fresh != NULL)
+            qm_cache_write_memo(cache, name, fresh, NULL);
+    }
+    *key = qm_cache_key_peer(c->user, c->hostname, c->port, c->proxy_command,
+                             remote_qemu);
+    if (config != NULL)
+        *config = g_steal_pointer(&c);
     return TRUE;
 }
 
@@ -147,8 +171,11 @@ static QmProfile *probe_host(HostJob *job, GError **error)
         qm_probe_local(req->qemu_path, req->deadline, &profile, error);
     } else {
         g_autofree char *noise = NULL;
+        QmSshOptions ssh = *req->ssh;
 
-        qm_probe_peer(job->dest, req->ssh, req->remote_qemu, req->deadline,
+        /* ssh_config as evaluated for the key: not a second ssh -G */
+        ssh.config = job->config;
+        qm_probe_peer(job->dest, &ssh, req->remote_qemu, req->deadline,
                       &profile, &noise, error);
         if (noise != NULL)
             g_ptr_array_add(job->warnings,
@@ -209,7 +236,8 @@ static void fetch(HostJob *job)
     if (job->dest == NULL) {
         key = qm_cache_key_local(req->qemu_path);
         fingerprint = qm_cache_local_fingerprint(req->qemu_path);
-    } else if (!qm_hosts_peer_key(job->dest, req->ssh, req->remote_qemu, &key,
+    } else if (!qm_hosts_peer_key(job->dest, req->ssh, req->remote_qemu,
+                                  req->cache, req->deadline, &key, &job->config,
                                   &job->error)) {
         return;
     }
@@ -341,6 +369,7 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
             g_ptr_array_add(warnings,
                             g_strdup(g_ptr_array_index(jobs[i].warnings, w)));
         g_ptr_array_unref(jobs[i].warnings);
+        qm_ssh_config_free(jobs[i].config);
         if (jobs[i].error == NULL)
             continue;
         if (first == NULL) {

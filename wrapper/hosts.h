@@ -38,7 +38,9 @@ typedef struct {
 } QmHostsRequest;
 
 gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
-                           const char *remote_qemu, char **key, GError **error);
+                           const char *remote_qemu, QmCache *cache,
+                           gint64 deadline, char **key, QmSshConfig **config,
+                           GError **error);
 gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
                          GPtrArray **peers, GPtrArray *warnings,
                          GError **error);

@@ -234,7 +234,9 @@ static gboolean cache_key(const QmOptions *opts, const char *dest, char **key,
     g_autofree char *qemu_path = NULL;
 
     if (strcmp(dest, "local") != 0)
-        return qm_hosts_peer_key(dest, &ssh, opts->remote_qemu, key, error);
+        return qm_hosts_peer_key(
+            dest, &ssh, opts->remote_qemu, NULL,
+            g_get_monotonic_time() + opts->timeout_ms * 1000, key, NULL, error);
     if (!qm_launch_resolve(opts->qemu, &qemu_path, error))
         return FALSE;
     *key = qm_cache_key_local(qemu_path);
