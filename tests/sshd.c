@@ -346,6 +346,25 @@ QmTestSshd *qm_test_sshd_start(const char *alias)
  */
 QmTestSshd *qm_test_sshd_start_with(const char *alias, const char *extra)
 {
+    return qm_test_sshd_start_full(alias, extra, NULL, NULL);
+}
+
+/**
+ * qm_test_sshd_start_full() - qm_test_sshd_start_with(), and a hook that
+ *                             sees the keys before sshd starts
+ * @alias:   ssh_config Host alias, or NULL for "peerN"
+ * @extra:   lines appended to sshd_config, or NULL; they may name files
+ *           @prepare writes
+ * @prepare: called once the instance's directory, host key ("hostkey" and
+ *           "hostkey.pub" in @dir) and client key exist, before sshd
+ *           reads any of them (to certify the host key, say), or NULL
+ * @data:    passed to @prepare
+ *
+ * Return: the running instance
+ */
+QmTestSshd *qm_test_sshd_start_full(const char *alias, const char *extra,
+                                    QmTestSshdPrepare prepare, gpointer data)
+{
     static guint count;
     QmTestSshd *sshd = g_new0(QmTestSshd, 1);
     g_autofree char *template = NULL;
@@ -375,6 +394,8 @@ QmTestSshd *qm_test_sshd_start_with(const char *alias, const char *extra)
     pub = read_file(pub_path);
     authorized = g_build_filename(sshd->dir, "authorized_keys", NULL);
     write_file(authorized, pub);
+    if (prepare != NULL)
+        prepare(sshd, data);
 
     config = g_build_filename(sshd->dir, "sshd_config", NULL);
     log = g_build_filename(sshd->dir, "sshd.log", NULL);

@@ -31,9 +31,19 @@ typedef struct {
     char *fingerprint;
 } QmTestSshd;
 
+/**
+ * QmTestSshdPrepare - qm_test_sshd_start_full() hook
+ * @sshd: the instance, keys generated, sshd not started yet (@port,
+ *        @pid, @dest and the client files are not set)
+ * @data: the caller's data
+ */
+typedef void (*QmTestSshdPrepare)(const QmTestSshd *sshd, gpointer data);
+
 gboolean qm_test_sshd_available(char **reason);
 QmTestSshd *qm_test_sshd_start(const char *alias);
 QmTestSshd *qm_test_sshd_start_with(const char *alias, const char *extra);
+QmTestSshd *qm_test_sshd_start_full(const char *alias, const char *extra,
+                                    QmTestSshdPrepare prepare, gpointer data);
 char *qm_test_sshd_start_peers(QmTestSshd **peers, int n);
 void qm_test_sshd_stop(QmTestSshd *sshd);
 void qm_test_sshd_pause(QmTestSshd *sshd, gboolean paused);
