@@ -48,22 +48,6 @@ static gboolean need_peers(void)
 }
 
 /**
- * count_fds() - descriptors open in this process
- *
- * Return: entries in /proc/self/fd (including the one reading it)
- */
-static guint count_fds(void)
-{
-    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
-    guint n = 0;
-
-    g_assert_nonnull(dir);
-    while (g_dir_read_name(dir) != NULL)
-        n++;
-    return n;
-}
-
-/**
  * scratch_path() - a file name in this test process's scratch directory
  * @name: base name
  *
@@ -147,7 +131,7 @@ static gboolean run(const char *dest, const QmSshOptions *options,
                     gsize max_out, gint64 timeout, QmSshResult **result,
                     GError **error)
 {
-    guint fds = count_fds();
+    guint fds = qm_test_count_fds();
     gint64 start = g_get_monotonic_time();
     gboolean ok;
 
@@ -159,7 +143,7 @@ static gboolean run(const char *dest, const QmSshOptions *options,
                    (g_get_monotonic_time() - start) / 1e6, ok ? "" : ": ",
                    ok ? "" : (*error)->message);
 
-    g_assert_cmpuint(count_fds(), ==, fds);
+    g_assert_cmpuint(qm_test_count_fds(), ==, fds);
     if (ok) {
         g_assert_null(*error);
         g_assert_nonnull(*result);
@@ -1462,7 +1446,7 @@ static void test_parallel(void)
 
     if (!need_peers())
         return;
-    fds = count_fds();
+    fds = qm_test_count_fds();
     for (int i = 0; i < 2; i++) {
         gsize len = 512 * 1024;
         guint8 *data = g_malloc(len);
@@ -1480,7 +1464,7 @@ static void test_parallel(void)
         g_assert_no_error(w[i].error);
         g_assert_cmpuint(w[i].runs, ==, WORKER_RUNS);
     }
-    g_assert_cmpuint(count_fds(), ==, fds);
+    g_assert_cmpuint(qm_test_count_fds(), ==, fds);
 }
 
 /**

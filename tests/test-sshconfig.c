@@ -1095,22 +1095,6 @@ static gboolean run_ssh(const char *config, const char *dest, char **out,
 }
 
 /**
- * count_fds() - descriptors open in this process
- *
- * Return: entries in /proc/self/fd
- */
-static guint count_fds(void)
-{
-    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
-    guint n = 0;
-
-    g_assert_nonnull(dir);
-    while (g_dir_read_name(dir) != NULL)
-        n++;
-    return n;
-}
-
-/**
  * failed() - record a mismatch: the row fails, and the next rows run
  * @fmt: printf format
  * @...: arguments
@@ -1146,14 +1130,14 @@ static gboolean run_qm(const char *dest, const char *config, gint64 deadline,
                        QmSshResult **result, GError **error)
 {
     QmSshOptions options = {.ssh_config = config};
-    guint fds = count_fds();
+    guint fds = qm_test_count_fds();
     gboolean ok;
 
     ok = qm_ssh_run(dest, &options, WHO_CMD, NULL, 0, MAX_OUT, deadline, result,
                     error);
-    if (count_fds() != fds)
+    if (qm_test_count_fds() != fds)
         failed("qm_ssh_run() left %d descriptors open",
-               (int)count_fds() - (int)fds);
+               (int)qm_test_count_fds() - (int)fds);
     if (ok) {
         g_assert_null(*error);
         g_assert_nonnull(*result);

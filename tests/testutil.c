@@ -208,3 +208,19 @@ int qm_test_cmp_strptr(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
+
+/**
+ * qm_test_count_fds() - descriptors open in this process
+ *
+ * Return: entries in /proc/self/fd (including the one reading it)
+ */
+guint qm_test_count_fds(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    guint n = 0;
+
+    g_assert_nonnull(dir);
+    while (g_dir_read_name(dir) != NULL)
+        n++;
+    return n;
+}

@@ -13,4 +13,5 @@ char *qm_test_read_data(const char *name, gsize *len);
 gboolean qm_test_isolated(void);
 void qm_test_keep_going(int *argc, char ***argv);
 guint qm_test_slow(void);
+guint qm_test_count_fds(void);
 int qm_test_cmp_strptr(gconstpointer a, gconstpointer b);
