@@ -461,7 +461,7 @@ static char *last_command(const GString *err)
     end = strchr(at, '\n');
     if (end == NULL)
         end = at + strlen(at);
-    if (end > at && end[-1] == '\'')
+    while (end > at && (end[-1] == '\r' || end[-1] == '\''))
         end--;
     return g_strndup(at, end - at);
 }
@@ -965,6 +965,16 @@ static gboolean evaluate_openssh(QmSshConfig *c, const char *ssh,
     if (!run_ssh_g(c->dest, "reading ssh_config", (char **)argv->pdata, input,
                    deadline, &run, &status, error))
         return FALSE;
+    /* ssh's log lines end in "\r\n": without the '\r', a path it read
+     * would never be found again, and the memo never invalidated */
+    {
+        gsize j = 0;
+
+        for (gsize i = 0; i < err->len; i++)
+            if (err->str[i] != '\r')
+                err->str[j++] = err->str[i];
+        g_string_truncate(err, j);
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         g_autofree char *said = ssh_said(err);
 
