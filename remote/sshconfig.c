@@ -467,6 +467,20 @@ static char *last_command(const GString *err)
 }
 
 /**
+ * child_exited() - has a child exited, without reaping it?
+ * @pid: the child
+ *
+ * Return: TRUE once it is a zombie
+ */
+static gboolean child_exited(GPid pid)
+{
+    siginfo_t info = {0};
+
+    return waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid;
+}
+
+/**
  * run_ssh_g() - run ssh -G (or a KnownHostsCommand) to its end, within a
  *               deadline
  * @dest:     destination, first word of messages
@@ -542,9 +556,16 @@ static gboolean run_ssh_g(const char *dest, const char *what, char **argv,
             read_some(&out_fd, run->out);
         if (err_fd >= 0)
             read_some(&err_fd, run->err);
-        if (!exited && waitpid(run->pid, status, WNOHANG) == run->pid)
+        if (!exited && child_exited(run->pid))
             exited = TRUE;
         if (exited) {
+            /* what it wrote between our read and its exit is still
+             * there; what a command it left behind writes later is not
+             * waited for */
+            if (out_fd >= 0)
+                read_some(&out_fd, run->out);
+            if (err_fd >= 0)
+                read_some(&err_fd, run->err);
             if (out_fd >= 0)
                 close(out_fd);
             if (err_fd >= 0)
@@ -558,10 +579,11 @@ static gboolean run_ssh_g(const char *dest, const char *what, char **argv,
         close(out_fd);
     if (err_fd >= 0)
         close(err_fd);
-    /* ssh -G and whatever Match exec started: one process group */
+    /* ssh -G and whatever Match exec started: one process group, whose
+     * leader is not reaped yet, so its id cannot have been reused */
     kill(-run->pid, SIGKILL);
-    if (!exited)
-        waitpid(run->pid, status, 0);
+    while (waitpid(run->pid, status, 0) < 0 && errno == EINTR)
+        ;
     if (exited)
         return TRUE;
     if (!qm_interrupt_check(dest, error))

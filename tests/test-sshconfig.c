@@ -32,6 +32,7 @@
 #include <glib/gstdio.h>
 
 #include "../remote/ssh.h"
+#include "../remote/sshconfig.h"
 #include "../wrapper/error.h"
 #include "sshd.h"
 #include "testutil.h"
@@ -578,6 +579,9 @@ static const Row rows[] = {
 };
 
 static char *skip_reason;
+
+/* test_whole_output(): identity files, runs per thread, threads */
+enum { WHOLE_FILES = 90, WHOLE_RUNS = 150, WHOLE_THREADS = 4 };
 static QmTestSshd *peers[3];
 static char *scratch;
 /* placeholder, value, placeholder, value, ... */
@@ -1391,6 +1395,78 @@ static void test_row(gconstpointer data)
 }
 
 /**
+ * evaluate_many() - thread body of test_whole_output(): evaluate one
+ *                   config again and again
+ * @data: the config file
+ *
+ * Return: NULL, or a newly allocated description of the first failure
+ */
+static gpointer evaluate_many(gpointer data)
+{
+    QmSshOptions options = {.ssh_config = data};
+
+    for (int run = 0; run < WHOLE_RUNS; run++) {
+        g_autoptr(QmSshConfig) cfg = NULL;
+        g_autoptr(GError) error = NULL;
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        if (!qm_ssh_config_evaluate("whole", &options, deadline, &cfg, &error))
+            return g_strdup_printf("run %d: %s", run, error->message);
+        if (g_strcmp0(cfg->user, "nobody") != 0 || cfg->port != 2 ||
+            g_strv_length(cfg->identity_files) != WHOLE_FILES)
+            return g_strdup_printf("run %d: user %s port %d, %u files", run,
+                                   cfg->user, cfg->port,
+                                   g_strv_length(cfg->identity_files));
+    }
+    return NULL;
+}
+
+/**
+ * test_whole_output() - every evaluation reads the whole of ssh -G's
+ * output, however its last write and its exit fall against our reads
+ *
+ * ssh -G writes its dump in stdio-sized pieces and exits at once; a
+ * runner that noticed the exit between its read and the last write lost
+ * the tail (seen: "ssh -G printed no user or host name" once in a few
+ * hundred runs, under load).  A dump of some 20 KB (ssh takes at most
+ * 100 IdentityFiles: SendEnv makes up the rest), read many times by more
+ * threads than there are cores, so that the runner is preempted at every
+ * point of its loop.
+ */
+static void test_whole_output(void)
+{
+    g_autofree char *config = NULL;
+    g_autoptr(GString) text = g_string_new("Host whole\n"
+                                           "    HostName 127.0.0.1\n"
+                                           "    User nobody\n"
+                                           "    Port 2\n");
+    GThread *threads[WHOLE_THREADS];
+
+    if (skip_reason != NULL) {
+        g_test_skip(skip_reason);
+        return;
+    }
+    config = g_build_filename(qm_test_tmpdir(), "whole-output.conf", NULL);
+    for (int i = 0; i < WHOLE_FILES; i++)
+        g_string_append_printf(text,
+                               "    IdentityFile /nonexistent/qemu-mig-test/"
+                               "a-long-enough-directory-name/key-%03d\n",
+                               i);
+    for (int i = 0; i < 300; i++)
+        g_string_append_printf(text,
+                               "    SendEnv QEMU_MIG_TEST_VARIABLE_%03d\n", i);
+    write_file(config, text->str, 0600);
+    for (int t = 0; t < WHOLE_THREADS; t++)
+        threads[t] = g_thread_new("evaluate", evaluate_many, config);
+    for (int t = 0; t < WHOLE_THREADS; t++) {
+        g_autofree char *failure = g_thread_join(threads[t]);
+
+        if (failure != NULL)
+            g_error("thread %d: %s", t, failure);
+    }
+}
+
+/**
  * tools_available() - whether every OpenSSH program the rows run exists
  * @reason: set to a newly allocated explanation when not
  *
@@ -1438,6 +1514,8 @@ int main(int argc, char **argv)
 
         g_test_add_data_func(path, &rows[i], test_row);
     }
+
+    g_test_add_func("/sshconfig/whole-output", test_whole_output);
 
     ret = g_test_run();
     for (gsize i = 0; i < G_N_ELEMENTS(peers); i++)
