@@ -335,22 +335,24 @@ static char *remote_cmd(const char *cpu, const char *const *extra)
 }
 
 /**
- * peer_argv() - --ssh-config, --qemu, --remote-qemu, --peer peer0, then
- *               @rest
+ * peer_argv_config() - --ssh-config @config, --qemu, --remote-qemu, then
+ *                      @rest
+ * @config: ssh_config file
  * @remote: --remote-qemu value
  * @rest:   NULL-terminated further arguments (the first may be "probe" or
  *          "explain")
  *
  * Return: new NULL-terminated array (strings borrowed)
  */
-static GPtrArray *peer_argv(const char *remote, const char *const *rest)
+static GPtrArray *peer_argv_config(const char *config, const char *remote,
+                                   const char *const *rest)
 {
     GPtrArray *args = g_ptr_array_new();
 
     if (*rest && (strcmp(*rest, "explain") == 0 || strcmp(*rest, "probe") == 0))
         g_ptr_array_add(args, (char *)*rest++);
     g_ptr_array_add(args, "--ssh-config");
-    g_ptr_array_add(args, ssh_config);
+    g_ptr_array_add(args, (char *)config);
     g_ptr_array_add(args, "--qemu");
     g_ptr_array_add(args, (char *)qm_test_env("QM_FAKE_QEMU"));
     g_ptr_array_add(args, "--remote-qemu");
@@ -359,6 +361,18 @@ static GPtrArray *peer_argv(const char *remote, const char *const *rest)
         g_ptr_array_add(args, (char *)*rest);
     g_ptr_array_add(args, NULL);
     return args;
+}
+
+/**
+ * peer_argv() - peer_argv_config() with the peers' own ssh_config
+ * @remote: --remote-qemu value
+ * @rest:   NULL-terminated further arguments
+ *
+ * Return: new NULL-terminated array (strings borrowed)
+ */
+static GPtrArray *peer_argv(const char *remote, const char *const *rest)
+{
+    return peer_argv_config(ssh_config, remote, rest);
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -1653,16 +1667,17 @@ static void test_no_passwd_entry(void)
  * hung_agent() - an "agent" socket that takes connections and never answers
  * @path: where to create it
  *
- * Nothing ever accept()s: the kernel queues the connection, takes the
- * request into the socket buffer, and the client's read() waits, as for
- * gpg-agent waiting on a pinentry or "ssh-add -c" waiting for a click.
+ * Nothing accept()s while a run waits: the kernel queues the connection,
+ * takes the request into the socket buffer, and the client's read() waits,
+ * as for gpg-agent waiting on a pinentry or "ssh-add -c" waiting for a
+ * click.  Non-blocking, so that queued connections can be drained.
  *
  * Return: the listening socket
  */
 static int hung_agent(const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpuint(strlen(path), <, sizeof(addr.sun_path));
@@ -1675,7 +1690,11 @@ static int hung_agent(const char *path)
 /**
  * test_hung_agent() - an ssh-agent that never answers is bounded by
  * --timeout (exit 3 naming the agent), and SIGINT ends qemu-mig while it
- * waits, dying of the signal, as at any other point of a probe
+ * waits, dying of the signal, as at any other point of a probe; with
+ * IdentitiesOnly (the peers' own ssh_config) the agent is never asked
+ *
+ * The peers' stanzas say IdentitiesOnly yes, so the agent is put first by
+ * a "Host *" block above them that says no (ssh_config: first value wins).
  */
 static void test_hung_agent(void)
 {
@@ -1688,6 +1707,8 @@ static void test_hung_agent(void)
                           "--",        "-cpu",       "host",   NULL};
     g_autoptr(GPtrArray) args = NULL;
     g_autoptr(Result) r = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *config = NULL;
     int listener;
 
     if (!need_sshd())
@@ -1695,7 +1716,29 @@ static void test_hung_agent(void)
     listener = hung_agent(sock);
     rest[3] = peers[0]->alias;
     remote = remote_cmd(PEER_CPU, NULL);
+
+    /* IdentitiesOnly yes: the IdentityFile gets in without a question to
+     * the agent (the relay connects, as ssh(1) does, in case a locked
+     * IdentityFile's key is held there) */
     args = peer_argv(remote, rest);
+    {
+        Spec spec = {.args = (const char *const *)args->pdata, .env = env};
+
+        r = run(&spec);
+        g_assert_cmpint(r->run->status, ==, 0);
+        g_clear_pointer(&r, result_free);
+    }
+
+    g_assert_true(g_file_get_contents(ssh_config, &text, NULL, NULL));
+    config = fresh_path("ssh_config-agent-first");
+    {
+        g_autofree char *agent_first =
+            g_strconcat("Host *\n    IdentitiesOnly no\n", text, NULL);
+
+        g_assert_true(g_file_set_contents(config, agent_first, -1, NULL));
+    }
+    g_clear_pointer(&args, g_ptr_array_unref);
+    args = peer_argv_config(config, remote, rest);
     {
         Spec spec = {.args = (const char *const *)args->pdata, .env = env};
 
@@ -1706,7 +1749,7 @@ static void test_hung_agent(void)
     /* the same with SIGINT while it waits, and no --timeout to help */
     rest[1] = timeout_s(60);
     g_clear_pointer(&args, g_ptr_array_unref);
-    args = peer_argv(remote, rest);
+    args = peer_argv_config(config, remote, rest);
     {
         Spec spec = {.args = (const char *const *)args->pdata, .env = env};
         g_autofree char *cache = make_dir("hung-agent-cache");
@@ -1718,16 +1761,16 @@ static void test_hung_agent(void)
         GPid pid;
         int status;
 
-        pid = spawn_quiet(argv, envp);
-        /* the first run's connection is still queued: take it away, then
-         * wait for this run's */
-        {
-            int old =
-                accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        /* the earlier runs' connections are still queued: take them
+         * away, then wait for this run's */
+        for (;;) {
+            int old = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 
-            if (old >= 0)
-                close(old);
+            if (old < 0)
+                break;
+            close(old);
         }
+        pid = spawn_quiet(argv, envp);
         g_assert_cmpint(poll(&pfd, 1, 10000 * (int)qm_test_slow()), ==, 1);
         g_usleep(200 * 1000); /* its request is written, its read() waits */
         signalled = g_get_monotonic_time();
