@@ -58,6 +58,7 @@ typedef struct {
     char *local_count;
     char *remote;
     char *qemu;
+    char *ssh_config;
     guint runs;
 } Ctx;
 
@@ -73,6 +74,7 @@ static void ctx_free(Ctx *ctx)
     g_free(ctx->local_count);
     g_free(ctx->remote);
     g_free(ctx->qemu);
+    g_free(ctx->ssh_config);
     g_free(ctx);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ctx, ctx_free)
@@ -258,7 +260,7 @@ static GPtrArray *base_args(const Ctx *ctx, const char *command)
     if (command != NULL)
         g_ptr_array_add(args, (char *)command);
     g_ptr_array_add(args, "--ssh-config");
-    g_ptr_array_add(args, ssh_config);
+    g_ptr_array_add(args, ctx->ssh_config ? ctx->ssh_config : ssh_config);
     g_ptr_array_add(args, "--qemu");
     g_ptr_array_add(args, ctx->qemu);
     g_ptr_array_add(args, "--remote-qemu");
@@ -1367,6 +1369,82 @@ static void test_warm(void)
 }
 
 /**
+ * rewrite_in_place() - replace a file's contents, keeping its inode
+ * @path: file
+ * @text: new contents
+ *
+ * As an editor that writes in place does: only size, mtime and ctime say
+ * that it changed.
+ */
+static void rewrite_in_place(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, text, strlen(text)), ==, (ssize_t)strlen(text));
+    close(fd);
+}
+
+/**
+ * test_ssh_config_edit() - the remembered ssh_config evaluation holds only
+ * while the files ssh read are unchanged: once an Included file re-points
+ * the alias (edited in place), the next run reaches, probes and caches the
+ * new host
+ */
+static void test_ssh_config_edit(void)
+{
+    g_autoptr(Ctx) ctx = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *included = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *top = NULL;
+    g_autofree char *from = NULL;
+    g_autofree char *to = NULL;
+    g_autofree char *old_name = NULL;
+    g_autoptr(GString) edited = NULL;
+
+    if (!need_sshd())
+        return;
+    ctx = ctx_new("ssh-config-edit");
+    /* a directory of their own: a new entry beside them is a change too */
+    dir = g_build_filename(ctx->dir, "ssh", NULL);
+    g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+    included = g_build_filename(dir, "peers.conf", NULL);
+    ctx->ssh_config = g_build_filename(dir, "ssh_config", NULL);
+    g_assert_true(g_file_get_contents(ssh_config, &text, NULL, NULL));
+    g_assert_true(g_file_set_contents(included, text, -1, NULL));
+    top = g_strdup_printf("Include %s\n", included);
+    g_assert_true(g_file_set_contents(ctx->ssh_config, top, -1, NULL));
+
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
+
+        g_assert_cmpstr(run->err, ==, "");
+        assert_launch(ctx, run, 1);
+    }
+    assert_probes(ctx, 1, 1, 0, 0);
+
+    /* peer1's block now answers to peer0's name as well */
+    from = g_strdup_printf("Host %s\n", peers[0]->alias);
+    old_name = g_strdup_printf("Host %s-old\n", peers[0]->alias);
+    to = g_strdup_printf("Host %s %s\n", peers[1]->alias, peers[0]->alias);
+    edited = g_string_new(text);
+    g_assert_cmpuint(g_string_replace(edited, from, old_name, 1), ==, 1);
+    g_free(from);
+    from = g_strdup_printf("Host %s\n", peers[1]->alias);
+    g_assert_cmpuint(g_string_replace(edited, from, to, 1), ==, 1);
+    rewrite_in_place(included, edited->str);
+
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(QmRun) run = launch(ctx, 1, NULL);
+
+        g_assert_cmpint(run->status, ==, 0);
+        g_assert_cmpstr(run->err, ==, "");
+    }
+    assert_probes(ctx, 1, 1, 1, 0);
+}
+
+/**
  * copy_file() - copy a file, keeping it executable
  * @from: source
  * @to:   destination
@@ -1746,6 +1824,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/offline", test_offline);
     g_test_add_func("/cache/on-unreachable", test_on_unreachable);
     g_test_add_func("/cache/warm", test_warm);
+    g_test_add_func("/cache/ssh-config-edit", test_ssh_config_edit);
     g_test_add_func("/cache/local-invalidation", test_local_invalidation);
     g_test_add_func("/cache/commands", test_commands);
     g_test_add_func("/cache/explain", test_explain);
