@@ -205,23 +205,33 @@ char *qm_cache_key_local(const char *qemu_path)
  * @user:        user after ssh_config
  * @host:        host name or address after ssh_config (HostName)
  * @port:        port after ssh_config
+ * @key_alias:   HostKeyAlias, or NULL
  * @route:       ProxyCommand (or ProxyJump) that reaches it, or NULL
  * @remote_qemu: QEMU command run there
  *
  * Keyed by what ssh_config resolves to, not by the alias typed, so two
  * aliases of one host share an entry and a re-pointed alias does not.
  * The route is part of it: 10.0.0.5 behind the jump host of site A is
- * not 10.0.0.5 behind that of site B.
+ * not 10.0.0.5 behind that of site B.  So is HostKeyAlias, which says
+ * whose host key is expected there: two names for one address that
+ * expect different keys are two hosts (one port forwarded to several
+ * machines in turn, say).
  *
  * Return: newly allocated key
  */
 char *qm_cache_key_peer(const char *user, const char *host, int port,
-                        const char *route, const char *remote_qemu)
+                        const char *key_alias, const char *route,
+                        const char *remote_qemu)
 {
+    g_autoptr(GString) key = g_string_new(NULL);
+
+    g_string_printf(key, "peer %s@%s:%d", user, host, port);
+    if (key_alias != NULL)
+        g_string_append_printf(key, " as %s", key_alias);
     if (route != NULL)
-        return g_strdup_printf("peer %s@%s:%d via %s; %s", user, host, port,
-                               route, remote_qemu);
-    return g_strdup_printf("peer %s@%s:%d %s", user, host, port, remote_qemu);
+        g_string_append_printf(key, " via %s;", route);
+    g_string_append_printf(key, " %s", remote_qemu);
+    return g_string_free(g_steal_pointer(&key), FALSE);
 }
 
 /**

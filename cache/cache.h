@@ -37,7 +37,8 @@ char *qm_cache_default_dir(void);
 
 char *qm_cache_key_local(const char *qemu_path);
 char *qm_cache_key_peer(const char *user, const char *host, int port,
-                        const char *route, const char *remote_qemu);
+                        const char *key_alias, const char *route,
+                        const char *remote_qemu);
 char *qm_cache_local_fingerprint(const char *qemu_path);
 
 gboolean qm_cache_load(QmCache *cache, const char *key, QmCacheEntry **entry,

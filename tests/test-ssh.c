@@ -447,7 +447,8 @@ static void test_hostkey_unknown(void)
 
 /**
  * test_key_route() - the cache key tells hosts behind different proxies
- *                    apart, and two aliases of one direct host not
+ *                    or with different HostKeyAliases apart, and two
+ *                    aliases of one direct host not
  *
  * 10.0.0.5 at site A and 10.0.0.5 at site B, each behind its own jump
  * host, are two hosts: they must not share a cached profile.
@@ -465,10 +466,15 @@ static void test_key_route(void)
         "    ProxyJump jump-b.example\n"
         "Host direct-1 direct-2\n"
         "    HostName 10.0.0.5\n"
-        "    User root\n";
+        "    User root\n"
+        "Host forwarded-x\n"
+        "    HostName 10.0.0.5\n"
+        "    User root\n"
+        "    HostKeyAlias x.example\n";
     g_autofree char *config = write_scratch("config-routes", config_text);
     QmSshOptions o = {.ssh_config = config};
-    const char *dests[] = {"site-a", "site-b", "direct-1", "direct-2"};
+    const char *dests[] = {"site-a", "site-b", "direct-1", "direct-2",
+                           "forwarded-x"};
     char *keys[G_N_ELEMENTS(dests)];
 
     for (gsize i = 0; i < G_N_ELEMENTS(dests); i++) {
@@ -486,6 +492,9 @@ static void test_key_route(void)
     g_assert_nonnull(strstr(keys[0], "jump-a.example"));
     g_assert_nonnull(strstr(keys[1], "jump-b.example"));
     g_assert_cmpstr(keys[2], ==, keys[3]);
+    /* the same address, where another host key is expected */
+    g_assert_cmpstr(keys[4], !=, keys[2]);
+    g_assert_nonnull(strstr(keys[4], "x.example"));
     for (gsize i = 0; i < G_N_ELEMENTS(dests); i++)
         g_free(keys[i]);
 }

@@ -72,8 +72,10 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
         if (cache != NULL && fresh != NULL)
             qm_cache_write_memo(cache, name, fresh, NULL);
     }
-    *key = qm_cache_key_peer(c->user, c->hostname, c->port, c->proxy_command,
-                             remote_qemu);
+    *key = qm_cache_key_peer(
+        c->user, c->hostname, c->port,
+        c->host_key_alias && *c->host_key_alias ? c->host_key_alias : NULL,
+        c->proxy_command, remote_qemu);
     if (config != NULL)
         *config = g_steal_pointer(&c);
     return TRUE;
