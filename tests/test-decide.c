@@ -2284,6 +2284,53 @@ static void test_tsc_user_frequency(void)
 }
 
 /**
+ * test_tsc_freq_spellings() - tsc-freq and tsc_freq, with QEMU's metric
+ * suffixes, are the user's tsc-frequency: checked, never overridden by an
+ * appended one (the later item would win in QEMU)
+ */
+static void test_tsc_freq_spellings(void)
+{
+    g_autoptr(QmProfile) a = tsc_host("local", 2000000000, "tsc-scale");
+    g_autoptr(QmProfile) b = tsc_host("fixed", 2000000000, NULL);
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(QmDecision) near =
+        decide_ok("host,invtsc=on,tsc-freq=2000.3M", a, peers, 0);
+    g_autoptr(QmDecision) under =
+        decide_ok("host,invtsc=on,tsc_freq=2G", a, peers, 0);
+    g_autoptr(GError) far = decide_fail("host,invtsc=on,tsc-freq=2.1G", a,
+                                        peers, 0, QM_ERROR_INCOMPATIBLE);
+
+    g_assert_cmpuint(item_count(near->cpu_value, "tsc-frequency"), ==, 0);
+    g_assert_cmpuint(item_count(under->cpu_value, "tsc-frequency"), ==, 0);
+    assert_mentions(far, "fixed", NULL);
+}
+
+/**
+ * test_underscore_spellings() - model_id, phys_bits and avx512f=y are
+ * the user's settings as much as model-id, phys-bits and avx512f=on
+ */
+static void test_underscore_spellings(void)
+{
+    g_autoptr(QmProfile) local = load_profile(GOLD6130, "local");
+    g_autoptr(QmProfile) peer = load_profile(I78700, "desk");
+    g_autoptr(GPtrArray) peers = peers_of(peer, NULL);
+    g_autoptr(QmDecision) id = decide_ok("host,model_id=a b", local, peers, 0);
+    g_autoptr(QmDecision) bits =
+        decide_ok("host,phys_bits=39", local, peers, 0);
+    g_autoptr(QmDecision) off = decide_ok("host,avx512f=n", local, peers, 0);
+    g_autoptr(GError) y =
+        decide_fail("host,avx512f=y", local, peers, 0, QM_ERROR_INCOMPATIBLE);
+    g_autoptr(GError) yes = decide_fail("Skylake-Server,avx512f=y", local,
+                                        peers, 0, QM_ERROR_INCOMPATIBLE);
+
+    g_assert_cmpuint(item_count(id->cpu_value, "model-id"), ==, 0);
+    g_assert_cmpuint(item_count(bits->cpu_value, "phys-bits"), ==, 0);
+    g_assert_cmpuint(item_count(off->cpu_value, "avx512f"), ==, 1);
+    assert_mentions(y, "avx512f", "desk", NULL);
+    assert_mentions(yes, "avx512f", NULL);
+}
+
+/**
  * test_tsc_unknown() - a host whose TSC frequency is unknown: refused
  */
 static void test_tsc_unknown(void)
@@ -4149,6 +4196,8 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/tsc/fixed-agree", test_tsc_fixed_agree);
     g_test_add_func("/decide/tsc/fixed-symmetric", test_tsc_fixed_symmetric);
     g_test_add_func("/decide/tsc/user-frequency", test_tsc_user_frequency);
+    g_test_add_func("/decide/tsc/freq-spellings", test_tsc_freq_spellings);
+    g_test_add_func("/decide/spellings", test_underscore_spellings);
     g_test_add_func("/decide/tsc/unknown", test_tsc_unknown);
     g_test_add_func("/decide/tsc/not-requested", test_tsc_not_requested);
     g_test_add_func("/decide/tsc/named", test_tsc_named);

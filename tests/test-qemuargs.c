@@ -289,7 +289,7 @@ typedef struct {
     const char *value;
     const char *model;
     const char *settings[12];
-    const char *props[8];
+    const char *props[10];
 } SpecCase;
 
 static const SpecCase spec_cases[] = {
@@ -309,6 +309,31 @@ static const SpecCase spec_cases[] = {
     {"yes", "host,pcid=yes", "host", {"pcid", "on", NULL}, {NULL}},
     {"no", "host,pcid=no", "host", {"pcid", "off", NULL}, {NULL}},
     {"bare", "host,pcid", "host", {"pcid", "on", NULL}, {NULL}},
+    /* qapi_bool_parse() takes y and n too */
+    {"y", "host,avx512f=y", "host", {"avx512f", "on", NULL}, {NULL}},
+    {"n", "host,pcid=n", "host", {"pcid", "off", NULL}, {NULL}},
+    /* feat2prop(): '_' is '-' in every property name */
+    {"underscore-props",
+     "host,model_id=x,phys_bits=40,host_phys_bits=off,l3_cache=off",
+     "host",
+     {"host-phys-bits", "off", "l3-cache", "off", NULL},
+     {"model-id", "x", "phys-bits", "40", NULL}},
+    /* tsc-freq is tsc-frequency, in Hz, with metric suffixes */
+    {"tsc-freq",
+     "host,invtsc=on,tsc-freq=2.5G",
+     "host",
+     {"invtsc", "on", NULL},
+     {"tsc-frequency", "2500000000", NULL}},
+    {"tsc_freq-plain",
+     "host,tsc_freq=2200000000",
+     "host",
+     {NULL},
+     {"tsc-frequency", "2200000000", NULL}},
+    {"tsc-freq-then-tsc-frequency",
+     "host,tsc-freq=2200M,tsc-frequency=2000000000",
+     "host",
+     {NULL},
+     {"tsc-frequency", "2000000000", NULL}},
     {"alias-sse4_1",
      "Skylake-Server,sse4_1=off",
      "Skylake-Server",
@@ -453,7 +478,16 @@ static void test_spec(gconstpointer data)
 }
 
 static const char *const spec_errors[] = {
-    "", ",pcid", "=x", "=x,host", "model=host", ",host",
+    "",
+    ",pcid",
+    "=x",
+    "=x,host",
+    "model=host",
+    ",host",
+    /* QEMU: "bad numerical value" */
+    "host,tsc-freq=fast",
+    "host,tsc-freq",
+    "host,tsc_freq=2.5",
 };
 
 /**

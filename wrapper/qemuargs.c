@@ -416,12 +416,13 @@ static GPtrArray *split_opts(const char *value)
  * @word: value
  * @on:   where to store the meaning
  *
- * Return: TRUE if @word is one of on/off/yes/no/true/false
+ * Return: TRUE if @word is one of on/off/yes/no/true/false/y/n
  */
 static gboolean bool_word(const char *word, gboolean *on)
 {
-    static const char *const yes[] = {"on", "yes", "true"};
-    static const char *const no[] = {"off", "no", "false"};
+    /* qapi_bool_parse(): "y" and "n" too */
+    static const char *const yes[] = {"on", "yes", "true", "y"};
+    static const char *const no[] = {"off", "no", "false", "n"};
 
     if (in_table(word, yes, G_N_ELEMENTS(yes))) {
         *on = TRUE;
@@ -435,13 +436,92 @@ static gboolean bool_word(const char *word, gboolean *on)
 }
 
 /**
+ * metric_size() - a number with an optional metric suffix, as
+ *                 qemu_strtosz_metric() reads it
+ * @text:  e.g. "2500000000", "2.5G", "2200M"
+ * @value: where to store it
+ *
+ * Return: TRUE if @text is one
+ */
+static gboolean metric_size(const char *text, gint64 *value)
+{
+    static const char suffixes[] = "BKMGTPE";
+    char *end = NULL;
+    double v;
+    const char *at;
+    double mul = 1;
+
+    if (!g_ascii_isdigit(*text))
+        return FALSE;
+    v = g_ascii_strtod(text, &end);
+    if (end == text)
+        return FALSE;
+    if (*end != '\0') {
+        at = strchr(suffixes, g_ascii_toupper(*end));
+        if (at == NULL || end[1] != '\0')
+            return FALSE;
+        for (const char *p = suffixes; p < at; p++)
+            mul *= 1000;
+    } else if (strchr(text, '.') != NULL) {
+        return FALSE; /* a fraction needs a unit */
+    }
+    v *= mul;
+    if (v < 0 || v > (double)G_MAXINT64)
+        return FALSE;
+    *value = (gint64)v;
+    return TRUE;
+}
+
+/**
+ * is_tsc_freq() - is a -cpu key QEMU's "tsc-freq"?
+ * @key: key as written
+ *
+ * Return: TRUE for tsc-freq or tsc_freq, a frequency whatever its value
+ */
+static gboolean is_tsc_freq(const char *key)
+{
+    return strcmp(key, "tsc-freq") == 0 || strcmp(key, "tsc_freq") == 0;
+}
+
+/**
+ * prop_name() - the property QEMU sets for a -cpu key
+ * @key:   key as written
+ * @value: its value, may be replaced
+ * @error: set for a tsc-freq QEMU would refuse
+ *
+ * x86_cpu_parse_featurestr() turns every '_' into '-' (feat2prop()) and
+ * reads "tsc-freq" as "tsc-frequency" in Hz, with metric suffixes: so
+ * "tsc_freq=2.5G" is tsc-frequency=2500000000, and model_id is model-id.
+ *
+ * Return: newly allocated property name, or NULL on error
+ */
+static char *prop_name(const char *key, char **value, GError **error)
+{
+    g_autofree char *name = g_strdelimit(g_strdup(key), "_", '-');
+    gint64 hz;
+
+    if (!is_tsc_freq(key))
+        return g_steal_pointer(&name);
+    if (*value == NULL || !metric_size(*value, &hz)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "-cpu %s=%s: not a frequency", key, *value ? *value : "");
+        return NULL;
+    }
+    g_free(*value);
+    *value = g_strdup_printf("%" G_GINT64_FORMAT, hz);
+    return g_strdup("tsc-frequency");
+}
+
+/**
  * qm_cpuspec_parse() - parse a -cpu value
  * @value: e.g. "host,+pcid,-stibp,sse4_1=off,model-id=foo,,bar"
  * @spec:  where to store the result
- * @error: set when the value has no model name
+ * @error: set when the value has no model name, or a tsc-freq QEMU
+ *         would refuse
  *
  * Feature settings are keyed by canonical name, so "sse4_1=off" and
- * "-sse4.1" mean the same thing to qemu-mig, as they do to QEMU.
+ * "-sse4.1" mean the same thing to qemu-mig, as they do to QEMU; other
+ * properties by the name QEMU sets (prop_name()).
  *
  * Return: TRUE on success
  */
@@ -470,7 +550,7 @@ gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
         const char *item = g_ptr_array_index(items, i);
         const char *eq = strchr(item, '=');
         g_autofree char *key = eq ? g_strndup(item, eq - item) : g_strdup(item);
-        const char *val = eq ? eq + 1 : NULL;
+        g_autofree char *val = eq ? g_strdup(eq + 1) : NULL;
         gboolean on = TRUE;
         g_autofree char *canon = NULL;
 
@@ -488,15 +568,20 @@ gboolean qm_cpuspec_parse(const char *value, QmCpuSpec **spec, GError **error)
                                          on ? "on" : "off");
                 continue;
             }
-        } else if (val == NULL || bool_word(val, &on)) {
+        } else if (!is_tsc_freq(key) && (val == NULL || bool_word(val, &on))) {
             canon = qm_feature_canon(key);
         }
-        if (canon != NULL)
+        if (canon != NULL) {
             g_hash_table_replace(out->settings, g_steal_pointer(&canon),
                                  g_strdup(on ? "on" : "off"));
-        else if (*key != '\0')
-            g_hash_table_replace(out->props, g_steal_pointer(&key),
+        } else if (*key != '\0') {
+            g_autofree char *prop = prop_name(key, &val, error);
+
+            if (prop == NULL)
+                return FALSE;
+            g_hash_table_replace(out->props, g_steal_pointer(&prop),
                                  g_strdup(val ? val : ""));
+        }
     }
     g_hash_table_iter_init(&iter, forced);
     while (g_hash_table_iter_next(&iter, &name, &state))
