@@ -2331,6 +2331,43 @@ static void test_underscore_spellings(void)
 }
 
 /**
+ * test_host_copies() - settings that copy what only the starting host has
+ * are refused with peers, whatever their spelling, and allowed without
+ */
+static void test_host_copies(void)
+{
+    static const char *const refused[] = {
+        "host,migratable=off",     "host,migratable=no",
+        "host,migratable=n",       "host,-migratable",
+        "host,hv-passthrough",     "host,hv-passthrough=on",
+        "host,host-cache-info=on", "host,host_cache_info=yes",
+        "EPYC,host-cache-info=on",
+    };
+    g_autoptr(QmProfile) local = load_profile(GOLD6130, "local");
+    g_autoptr(QmProfile) peer = load_profile(GOLD6130, "b");
+    g_autoptr(GPtrArray) peers = peers_of(peer, NULL);
+    g_autoptr(GPtrArray) none = g_ptr_array_new();
+
+    for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
+        g_autoptr(GError) e =
+            decide_fail(refused[i], local, peers, 0, QM_ERROR_INCOMPATIBLE);
+
+        g_test_message("%s: %s", refused[i], e->message);
+        g_assert_nonnull(strstr(e->message, "copies the host"));
+    }
+    /* what the user asks of one host alone is the user's business */
+    {
+        g_autoptr(QmDecision) d =
+            decide_ok("host,migratable=off", local, none, 0);
+    }
+    /* migratable=on is QEMU's default */
+    {
+        g_autoptr(QmDecision) d =
+            decide_ok("host,migratable=on", local, peers, 0);
+    }
+}
+
+/**
  * test_tsc_unknown() - a host whose TSC frequency is unknown: refused
  */
 static void test_tsc_unknown(void)
@@ -4198,6 +4235,7 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/tsc/user-frequency", test_tsc_user_frequency);
     g_test_add_func("/decide/tsc/freq-spellings", test_tsc_freq_spellings);
     g_test_add_func("/decide/spellings", test_underscore_spellings);
+    g_test_add_func("/decide/host-copies", test_host_copies);
     g_test_add_func("/decide/tsc/unknown", test_tsc_unknown);
     g_test_add_func("/decide/tsc/not-requested", test_tsc_not_requested);
     g_test_add_func("/decide/tsc/named", test_tsc_named);
