@@ -289,6 +289,18 @@ static gboolean is_help_value(const char *value)
     return FALSE;
 }
 
+/*
+ * Options whose "help" or "?" (alone or as an item) makes QEMU list
+ * choices and exit (is_help_option() callers in system/vl.c and friends).
+ * Every other option's value is a name, path or id that may well be
+ * "help": -name help starts a guest called help.
+ */
+static const char *const query_options[] = {
+    "accel",   "audio",  "audiodev", "chardev", "cpu",      "d",      "device",
+    "display", "k",      "M",        "machine", "net",      "netdev", "nic",
+    "object",  "tpmdev", "trace",    "vga",     "watchdog",
+};
+
 /**
  * qm_qemuargs_is_query() - does this invocation only ask QEMU something?
  * @argc: number of QEMU arguments
@@ -311,7 +323,9 @@ gboolean qm_qemuargs_is_query(int argc, char *const *argv)
             strcmp(name, "h") == 0 || strcmp(name, "audio-help") == 0)
             return TRUE;
         if (option_takes_arg(name, next)) {
-            if (next != NULL && is_help_value(next))
+            if (next != NULL &&
+                in_table(name, query_options, G_N_ELEMENTS(query_options)) &&
+                is_help_value(next))
                 return TRUE;
             i++;
         }
