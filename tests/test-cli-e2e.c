@@ -404,7 +404,8 @@ static void test_dry_run_every_capture(void)
         g_test_message("local %s, peer %s", local, peer);
         assert_only_level_warnings(run->err);
         words = dry_run_words(run);
-        g_assert_cmpuint(words->len, ==, 7);
+        /* no accelerator named: KVM's, which every profile describes */
+        g_assert_cmpuint(words->len, ==, 9);
         g_assert_cmpstr(g_ptr_array_index(words, 0), ==,
                         qm_test_env("QM_FAKE_QEMU"));
         g_assert_cmpstr(g_ptr_array_index(words, 1), ==, "-machine");
@@ -414,6 +415,8 @@ static void test_dry_run_every_capture(void)
         g_assert_cmpstr(g_ptr_array_index(words, 4), ==, expected);
         g_assert_cmpstr(g_ptr_array_index(words, 5), ==, "-m");
         g_assert_cmpstr(g_ptr_array_index(words, 6), ==, "512");
+        g_assert_cmpstr(g_ptr_array_index(words, 7), ==, "-accel");
+        g_assert_cmpstr(g_ptr_array_index(words, 8), ==, "kvm");
         if (strcmp(local, peer) == 0)
             g_assert_null(strstr(expected, "pmu=off"));
     }
@@ -444,6 +447,7 @@ static void test_several_peers(void)
         "host,pmu=off",
         "-serial",
         "stdio",
+        "-enable-kvm",
         NULL,
     };
     g_autoptr(GPtrArray) rest = g_ptr_array_new();
@@ -934,6 +938,8 @@ static void test_exec(void)
                                   value,
                                   "-machine",
                                   "pc-i440fx-7.2",
+                                  "-accel",
+                                  "kvm",
                                   NULL};
 
         record =
@@ -1006,6 +1012,49 @@ static void test_passthrough(void)
 }
 
 /**
+ * test_guest_refusals() - a command line whose CPU qemu-mig cannot vouch
+ * for (another accelerator, CPU properties outside -cpu, a -readconfig
+ * file, the host's power management) is refused with one line naming the
+ * option, before anything is probed, and nothing is launched
+ */
+static void test_guest_refusals(void)
+{
+    static const struct {
+        const char *option;
+        const char *value;
+        int status;
+    } cases[] = {
+        {"-accel", "tcg", 2},
+        {"-global", "host-x86_64-cpu.pmu=on", 2},
+        {"-device", "host-x86_64-cpu,socket-id=1", 2},
+        {"-readconfig", "/etc/qemu-mig-test.cfg", 2},
+        {"-overcommit", "cpu-pm=on", 7},
+    };
+    g_autofree char *count_dir =
+        g_build_filename(qm_test_tmpdir(), "counts-refusals", NULL);
+    g_autofree char *count_env =
+        g_strdup_printf("FAKE_QEMU_COUNT_DIR=%s", count_dir);
+    g_autofree char *extra = g_strdup_printf("--count-dir %s", count_dir);
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", extra);
+    const char *env[] = {count_env, NULL};
+
+    if (!need_sshd())
+        return;
+    g_mkdir_with_parents(count_dir, 0700);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *rest[] = {
+            "--peer",       peers[0]->alias, "--",   cases[i].option,
+            cases[i].value, "-cpu",          "host", NULL};
+        g_autoptr(GPtrArray) args = base_args(NULL, remote, rest);
+        g_autoptr(QmRun) run =
+            run_qm("EPYC-7713-64-Core", env, (const char *const *)args->pdata);
+
+        assert_one_line_error(run, cases[i].status, cases[i].value);
+    }
+    g_assert_cmpuint(qm_run_count_files(count_dir), ==, 0);
+}
+
+/**
  * test_probe_json() - probe --json reports every host's profile
  */
 static void test_probe_json(void)
@@ -1065,6 +1114,7 @@ int main(int argc, char **argv)
     g_test_add_func("/e2e/exec", test_exec);
     g_test_add_func("/e2e/passthrough", test_passthrough);
     g_test_add_func("/e2e/probe-json", test_probe_json);
+    g_test_add_func("/e2e/guest-refusals", test_guest_refusals);
     ret = g_test_run();
 
     for (int i = 0; i < PEERS; i++)

@@ -17,6 +17,7 @@
 #include "wrapper/cli.h"
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
+#include "wrapper/guestopts.h"
 #include "wrapper/hosts.h"
 #include "wrapper/interrupt.h"
 #include "wrapper/launch.h"
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
     g_autoptr(GPtrArray) final = g_ptr_array_new();
     struct sigaction old_pipe, ignore = {.sa_handler = SIG_IGN};
     g_autoptr(QmCache) cache = NULL;
+    QmGuestOpts guest = {0};
     const char *cpu_value, *machine_value;
     gint64 deadline;
     int cpu_index, machine_index;
@@ -426,6 +428,14 @@ int main(int argc, char **argv)
     /* -cpu auto is qemu-mig's word: QEMU must never see it, peers or not */
     decide_nothing = (opts->peers->len == 0 && !is_auto(cpu_value)) ||
                      qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
+    /* A CPU set some other way, or another accelerator: refused before
+     * anything is probed; -machine none has no CPU to decide. */
+    if (!decide_nothing) {
+        if (!qm_guestopts_check(opts->qemu_argc, opts->qemu_argv, &guest,
+                                &error))
+            return fail(error);
+        decide_nothing = guest.no_guest;
+    }
     if (!decide_nothing) {
         g_ptr_array_add(opts->peers, NULL);
         if (!open_cache(opts, &cache, &error) ||
@@ -451,6 +461,8 @@ int main(int argc, char **argv)
             {cpu_index, "-cpu", decision ? decision->cpu_value : NULL},
             {machine_index, "-machine",
              decision ? decision->machine_value : NULL},
+            /* qemu-system-x86_64 runs TCG unless told otherwise */
+            {-1, "-accel", decision && guest.add_accel ? "kvm" : NULL},
         };
 
         qemu_argv = qm_qemuargs_edit(opts->qemu_argc, opts->qemu_argv, edits,

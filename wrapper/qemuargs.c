@@ -272,6 +272,37 @@ GArray *qm_qemuargs_find_all(int argc, char *const *argv,
 }
 
 /**
+ * qm_qemuargs_find_options() - where are some options themselves?
+ * @argc:  number of QEMU arguments
+ * @argv:  QEMU arguments (without the binary)
+ * @names: NULL-terminated option names without dashes, with or without
+ *         an argument ("accel", "enable-kvm")
+ *
+ * Unlike qm_qemuargs_find_all(), for options without an argument too, and
+ * never a word that is another option's value ("-name -enable-kvm").
+ *
+ * Return: new array of int indexes of the option words, in order
+ */
+GArray *qm_qemuargs_find_options(int argc, char *const *argv,
+                                 const char *const *names)
+{
+    GArray *found = g_array_new(FALSE, FALSE, sizeof(int));
+
+    for (int i = 0; i < argc; i++) {
+        const char *name = option_name(argv[i]);
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (name == NULL)
+            continue;
+        if (g_strv_contains(names, name))
+            g_array_append_val(found, i);
+        if (option_takes_arg(name, next))
+            i++;
+    }
+    return found;
+}
+
+/**
  * is_help_value() - does an option value ask QEMU for help?
  * @value: option argument
  *

@@ -41,6 +41,8 @@ int qm_qemuargs_find_last(int argc, char *const *argv,
                           const char *const *names);
 GArray *qm_qemuargs_find_all(int argc, char *const *argv,
                              const char *const *names);
+GArray *qm_qemuargs_find_options(int argc, char *const *argv,
+                                 const char *const *names);
 char **qm_qemuargs_edit(int argc, char *const *argv, const QmArgEdit *edits,
                         gsize n);
 gboolean qm_qemuargs_is_query(int argc, char *const *argv);
