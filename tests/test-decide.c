@@ -1942,7 +1942,7 @@ static void test_identity_settings(void)
  */
 static void test_cross_vendor_identity(void)
 {
-    static const char *const f[] = {"fpu", "sse2", NULL};
+    static const char *const f[] = {"fpu", "lm", "sse2", NULL};
     g_autoptr(QmProfile) amd = synth_profile("local", "AuthenticAMD", f);
     g_autoptr(QmProfile) intel = synth_profile("intel", "GenuineIntel", f);
     g_autoptr(GPtrArray) peers = peers_of(intel, NULL);
@@ -1959,12 +1959,13 @@ static void test_cross_vendor_identity(void)
     u = decide_ok("host,vendor=AuthenticAMD", amd, peers,
                   QM_DECIDE_ALLOW_CROSS_VENDOR);
     g_assert_cmpstr(d->cpu_value, ==,
-                    "host,fpu=on,sse2=on,family=6,model=85,stepping=4,"
+                    "host,fpu=on,lm=on,sse2=on,family=6,model=85,stepping=4,"
                     "model-id=Intel Xeon,vendor=GenuineIntel,pmu=off,"
                     "host-phys-bits=off,phys-bits=48,enforce=on");
     g_assert_cmpstr(e->cpu_value, ==, d->cpu_value);
     g_assert_cmpstr(u->cpu_value, ==,
-                    "host,vendor=AuthenticAMD,fpu=on,sse2=on,family=6,model=85,"
+                    "host,vendor=AuthenticAMD,fpu=on,lm=on,sse2=on,family=6,"
+                    "model=85,"
                     "stepping=4,model-id=Intel Xeon,pmu=off,host-phys-bits=off,"
                     "phys-bits=48,enforce=on");
 }
@@ -2079,6 +2080,45 @@ static void test_phys_bits_no_peers(void)
     n = decide_ok("qemu64", local, peers, 0);
     g_assert_null(h->cpu_value);
     g_assert_null(n->cpu_value);
+}
+
+/**
+ * test_phys_bits_32bit() - a CPU without long mode gets no width items:
+ * QEMU fixes its width itself and refuses phys-bits ("phys-bits is not
+ * user-configurable in 32 bit")
+ */
+static void test_phys_bits_32bit(void)
+{
+    static const char *const none[] = {NULL};
+    static const char *const values[] = {"qemu32",     "qemu32-v1",
+                                         "kvm32",      "qemu64,lm=off",
+                                         "qemu64,-lm", "qemu64,lm=n"};
+    g_autoptr(QmProfile) local = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+
+    local->phys_bits = 46;
+    b->phys_bits = 36;
+    for (int i = 0; i < 2; i++) {
+        QmProfile *p = i ? b : local;
+
+        synth_model(p, "qemu32", none, FALSE, FALSE);
+        synth_model(p, "qemu32-v1", none, FALSE, FALSE);
+        synth_model(p, "kvm32", none, FALSE, FALSE);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(values); i++) {
+        g_autoptr(QmDecision) d = decide_ok(values[i], local, peers, 0);
+
+        g_test_message("%s -> %s", values[i], d->cpu_value);
+        g_assert_cmpuint(item_count(d->cpu_value, "phys-bits"), ==, 0);
+        g_assert_cmpuint(item_count(d->cpu_value, "guest-phys-bits"), ==, 0);
+    }
+    /* the 64-bit control: capped at the smaller host */
+    {
+        g_autoptr(QmDecision) d = decide_ok("qemu64,lm=on", local, peers, 0);
+
+        g_assert_cmpuint(item_count(d->cpu_value, "phys-bits"), ==, 1);
+    }
 }
 
 /* ---- TSC for invtsc --------------------------------------------------- */
@@ -4235,6 +4275,7 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/tsc/user-frequency", test_tsc_user_frequency);
     g_test_add_func("/decide/tsc/freq-spellings", test_tsc_freq_spellings);
     g_test_add_func("/decide/spellings", test_underscore_spellings);
+    g_test_add_func("/decide/phys-bits-32bit", test_phys_bits_32bit);
     g_test_add_func("/decide/host-copies", test_host_copies);
     g_test_add_func("/decide/tsc/unknown", test_tsc_unknown);
     g_test_add_func("/decide/tsc/not-requested", test_tsc_not_requested);

@@ -1720,7 +1720,9 @@ static void test_hung_agent(void)
     /* IdentitiesOnly yes: the IdentityFile gets in without a question to
      * the agent (the relay connects, as ssh(1) does, in case a locked
      * IdentityFile's key is held there) */
+    rest[1] = timeout_s(20); /* a healthy run, however loaded the box */
     args = peer_argv(remote, rest);
+    rest[1] = timeout_s(2);
     {
         Spec spec = {.args = (const char *const *)args->pdata, .env = env};
 

@@ -671,6 +671,46 @@ gboolean qm_pin_check(const QmPin *pin, GError **error)
     return TRUE;
 }
 
+/*
+ * QEMU's models without long mode (lm off in their full expansion, QEMU
+ * 7.2 to 10.0), without their -vN suffix.
+ */
+static const char *const models_32bit[] = {
+    "486",     "athlon",   "coreduo",  "kvm32",  "n270",
+    "pentium", "pentium2", "pentium3", "qemu32", NULL,
+};
+
+/**
+ * long_mode() - will the guest CPU have long mode (lm)?
+ * @pin: request
+ *
+ * x86_cpu_realizefn() fixes a 32-bit CPU's physical address width (36
+ * bits with PAE or PSE36, else 32) and refuses phys-bits for it: "phys-bits
+ * is not user-configurable in 32 bit".  So the widths are only pinned for
+ * a 64-bit guest CPU.
+ *
+ * Return: TRUE unless the user turned lm off, or the model has none
+ */
+static gboolean long_mode(const QmPin *pin)
+{
+    const char *lm = g_hash_table_lookup(pin->spec->settings, "lm");
+    g_autofree char *base = NULL;
+    const char *v;
+
+    if (lm != NULL)
+        return strcmp(lm, "on") == 0;
+    /* -cpu host with peers lists every feature; a named model (auto's
+     * too) keeps its own lm unless the user's value says otherwise */
+    if (pin->mode == QM_PIN_HOST)
+        return pin->on == NULL || qm_featset_has(pin->on, "lm");
+    v = g_strrstr(pin->spec->model, "-v");
+    base = v != NULL && v[2] != '\0' &&
+                   strspn(v + 2, "0123456789") == strlen(v + 2)
+               ? g_strndup(pin->spec->model, v - pin->spec->model)
+               : g_strdup(pin->spec->model);
+    return !g_strv_contains(models_32bit, base);
+}
+
 /**
  * qm_pin_values() - the values to write so every host gives the same CPU
  * @pin:      request
@@ -701,8 +741,15 @@ gboolean qm_pin_values(const QmPin *pin, GString *extra, GPtrArray *settings,
             pin_ucode(pin, extra, settings);
             pin_avx10(pin, extra, settings, warnings);
         }
-        pin_phys_bits(pin, extra, settings, warnings, &width);
-        pin_guest_phys_bits(pin, extra, settings, warnings, width);
+        if (long_mode(pin)) {
+            pin_phys_bits(pin, extra, settings, warnings, &width);
+            pin_guest_phys_bits(pin, extra, settings, warnings, width);
+        } else {
+            g_ptr_array_add(settings,
+                            g_strdup("no phys-bits: a 32-bit CPU reports 36 "
+                                     "bits (32 without PAE) on every host, "
+                                     "and QEMU refuses the setting"));
+        }
     }
     return pin_tsc(pin, extra, settings, error);
 }
