@@ -2121,6 +2121,34 @@ static void test_phys_bits_32bit(void)
     }
 }
 
+/**
+ * test_hidden_unknown_name() - a feature a newer peer QEMU names in its
+ * unavailable-features, which the local QEMU does not know, is not
+ * written (QEMU 7.2 refuses "avx10=off"); the names it knows still are
+ */
+static void test_hidden_unknown_name(void)
+{
+    static const char *const f[] = {"fpu", "lm", "sse2", "avx2", NULL};
+    static const char *const none[] = {NULL};
+    static const char *const lacks[] = {"avx10", "avx2", NULL};
+    g_autoptr(QmProfile) old = synth_profile("local", "GenuineIntel", f);
+    g_autoptr(QmProfile) newer = synth_profile("newer", "GenuineIntel", f);
+    g_autoptr(GPtrArray) peers = peers_of(newer, NULL);
+    g_autoptr(GPtrArray) back = peers_of(old, NULL);
+    g_autoptr(QmDecision) d = NULL;
+    g_autoptr(QmDecision) e = NULL;
+
+    qm_featset_add(newer->known, "avx10");
+    synth_model(old, "Model-X", none, FALSE, FALSE);
+    synth_model(newer, "Model-X", lacks, FALSE, FALSE);
+    set_phys(46, old, newer, NULL);
+    d = decide_ok("Model-X", old, peers, 0);
+    e = decide_ok("Model-X", newer, back, 0);
+    g_assert_cmpstr(d->cpu_value, ==, "Model-X,avx2=off");
+    g_assert_cmpstr(e->cpu_value, ==, "Model-X,avx10=off,avx2=off");
+    g_assert_cmpuint(item_count(d->cpu_value, "avx10"), ==, 0);
+}
+
 /* ---- TSC for invtsc --------------------------------------------------- */
 
 /**
@@ -4276,6 +4304,7 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/tsc/freq-spellings", test_tsc_freq_spellings);
     g_test_add_func("/decide/spellings", test_underscore_spellings);
     g_test_add_func("/decide/phys-bits-32bit", test_phys_bits_32bit);
+    g_test_add_func("/decide/hidden-unknown-name", test_hidden_unknown_name);
     g_test_add_func("/decide/host-copies", test_host_copies);
     g_test_add_func("/decide/tsc/unknown", test_tsc_unknown);
     g_test_add_func("/decide/tsc/not-requested", test_tsc_not_requested);

@@ -753,19 +753,37 @@ static void list_off(const QmCpuSpec *spec, GPtrArray *names,
 
 /**
  * list_hidden() - a named model: write the hidden features as "=off"
- * @spec:   parsed -cpu value
- * @hidden: sorted QmHidden array
- * @extra:  suffix being built
+ * @spec:     parsed -cpu value
+ * @local:    profile of the QEMU the command is for
+ * @hidden:   sorted QmHidden array
+ * @extra:    suffix being built
+ * @settings: reasons
+ *
+ * A newer peer QEMU can name a feature the local one has never heard of
+ * (avx10 under 7.2): the local model cannot have it, and QEMU refuses a
+ * property it does not know, so only names the local QEMU lists are
+ * written.
  */
-static void list_hidden(const QmCpuSpec *spec, GPtrArray *hidden,
-                        GString *extra)
+static void list_hidden(const QmCpuSpec *spec, const QmProfile *local,
+                        GPtrArray *hidden, GString *extra, GPtrArray *settings)
 {
+    gboolean known = g_hash_table_size(local->known) > 0;
+
     for (guint i = 0; i < hidden->len; i++) {
         const QmHidden *entry = g_ptr_array_index(hidden, i);
 
         /* the user's own "off" already does it; no duplicates */
-        if (!user_off(spec, entry->name))
-            g_string_append_printf(extra, ",%s=off", entry->name);
+        if (user_off(spec, entry->name))
+            continue;
+        if (known && !qm_featset_has(local->known, entry->name)) {
+            g_ptr_array_add(settings,
+                            g_strdup_printf("%s not written: %s's QEMU does "
+                                            "not know it, so its model "
+                                            "cannot have it",
+                                            entry->name, local->name));
+            continue;
+        }
+        g_string_append_printf(extra, ",%s=off", entry->name);
     }
 }
 
@@ -896,7 +914,7 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
         if (host_mode)
             list_off(spec, names, on, index, out->absent, items);
         else
-            list_hidden(spec, out->hidden, items);
+            list_hidden(spec, local, out->hidden, items, out->settings);
         if (out->absent->len > 0)
             g_ptr_array_add(out->settings,
                             g_strdup_printf("%u features off: no host has "
@@ -907,7 +925,7 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
         if (!check_user_parents(spec, local, index, error))
             return FALSE;
         g_ptr_array_sort(out->hidden, cmp_hidden);
-        list_hidden(spec, out->hidden, items);
+        list_hidden(spec, local, out->hidden, items, out->settings);
     }
 
     pin.on = on;
