@@ -73,6 +73,41 @@ static const char *const rhel92[] = {
     "none",
     NULL,
 };
+/* Ubuntu-style: a release-named default beside the upstream types */
+static const char *const jammy[] = {
+    "pc-i440fx-6.1",
+    "pc-i440fx-6.2=pc",
+    "pc-i440fx-7.2",
+    "pc-i440fx-jammy=ubuntu*",
+    "pc-i440fx-jammy-hpb",
+    "pc-q35-6.1",
+    "pc-q35-6.2=q35",
+    "pc-q35-7.2",
+    "pc-q35-jammy=ubuntu-q35",
+    "pc-q35-jammy-hpb",
+    "microvm",
+    "none",
+    NULL,
+};
+static const char *const lunar[] = {
+    "pc-i440fx-7.1",
+    "pc-i440fx-7.2=pc",
+    "pc-i440fx-lunar=ubuntu*",
+    "pc-q35-7.1",
+    "pc-q35-7.2=q35",
+    "pc-q35-lunar=ubuntu-q35",
+    "none",
+    NULL,
+};
+/* a RHEL-style QEMU that still has i440fx, q35 by default */
+static const char *const rhel8[] = {
+    "pc-i440fx-rhel7.6.0=pc",
+    "pc-q35-rhel8.6.0",
+    "pc-q35-7.2",
+    "pc-q35-rhel9.0.0=q35*",
+    "none",
+    NULL,
+};
 static const char *const no_default[] = {
     "pc-q35-7.2=q35",
     "none",
@@ -351,6 +386,62 @@ static void test_symmetric(void)
 }
 
 /**
+ * test_every_pair() - whichever host computes it, the same answer (or
+ * the same refusal), for every pair of machine lists: Debian's, newer
+ * upstream ones, Ubuntu-style release-named defaults, RHEL's
+ *
+ * A q35-by-default host and an i440fx-by-default one used to get a q35
+ * from one side and a refusal from the other; an Ubuntu default
+ * (pc-i440fx-jammy) against Debian's got exit 7 on one side and
+ * pc-i440fx-7.2 on the other.
+ */
+static void test_every_pair(void)
+{
+    static const char *const values[] = {NULL, "q35", "pc", "ubuntu",
+                                         "pc,usb=off"};
+    const char *const *lists[] = {qemu72, qemu82, qemu80, q35_710, q35_100,
+                                  rhel94, rhel92, jammy,  lunar,   rhel8};
+    guint chosen = 0, refused = 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
+        for (gsize j = i + 1; j < G_N_ELEMENTS(lists); j++) {
+            for (gsize v = 0; v < G_N_ELEMENTS(values); v++) {
+                g_autoptr(QmProfile) a =
+                    machine_profile("a", "8.2.0", lists[i]);
+                g_autoptr(QmProfile) b =
+                    machine_profile("b", "7.2.0", lists[j]);
+                g_autoptr(GPtrArray) w1 =
+                    g_ptr_array_new_with_free_func(g_free);
+                g_autoptr(GPtrArray) w2 =
+                    g_ptr_array_new_with_free_func(g_free);
+                g_autoptr(GError) e1 = NULL, e2 = NULL;
+                g_autofree char *o1 = NULL, *o2 = NULL;
+                gboolean ok1 = decide(values[v], a, b, NULL, &o1, w1, &e1);
+                gboolean ok2 = decide(values[v], b, a, NULL, &o2, w2, &e2);
+
+                g_test_message("lists %zu+%zu, -machine %s: %s / %s", i, j,
+                               values[v] ? values[v] : "(none)",
+                               ok1 ? (o1 ? o1 : "(unchanged)") : e1->message,
+                               ok2 ? (o2 ? o2 : "(unchanged)") : e2->message);
+                g_assert_cmpint(ok1, ==, ok2);
+                if (!ok1) {
+                    g_assert_cmpint(e1->code, ==, e2->code);
+                    refused++;
+                    continue;
+                }
+                chosen++;
+                /* unchanged on one side means the value names it there */
+                if (o1 != NULL && o2 != NULL)
+                    g_assert_cmpstr(o1, ==, o2);
+            }
+        }
+    }
+    g_test_message("%u chosen, %u refused alike", chosen, refused);
+    g_assert_cmpuint(chosen, >, 0);
+    g_assert_cmpuint(refused, >, 0);
+}
+
+/**
  * test_real_72() - the recorded QEMU 7.2 list, against itself and newer
  *
  * The real list holds pc-q35-2.9 .. pc-q35-2.12 and pc-q35-4.0.1, where
@@ -517,6 +608,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &cases[i], test_case);
     }
     g_test_add_func("/machine/symmetric", test_symmetric);
+    g_test_add_func("/machine/every-pair", test_every_pair);
     g_test_add_func("/machine/real-7.2", test_real_72);
     g_test_add_func("/machine/warning-names", test_warning_names);
     g_test_add_func("/machine/no-peers", test_no_peers);

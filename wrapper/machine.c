@@ -72,6 +72,35 @@ static const char *split_version(const char *name, char **family)
 }
 
 /**
+ * family_of() - the family of a machine type, for choosing a version
+ * @name: machine type as a host resolved it
+ *
+ * "pc-q35-7.2" and "pc-q35-rhel9.4.0" are of family "pc-q35"; so are
+ * distribution types that carry a release name instead of a version
+ * ("pc-i440fx-jammy", Ubuntu's default, alias "ubuntu"), which are never
+ * chosen themselves (they cannot be ordered) but must not make the answer
+ * depend on which host computes it.
+ *
+ * Return: newly allocated family, or NULL for an unversioned type
+ */
+static char *family_of(const char *name)
+{
+    static const char *const families[] = {"pc-i440fx", "pc-q35"};
+    char *family = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+        gsize n = strlen(families[i]);
+
+        if (strncmp(name, families[i], n) == 0 && name[n] == '-' &&
+            name[n + 1] != '\0')
+            return g_strdup(families[i]);
+    }
+    if (split_version(name, &family) == NULL)
+        return NULL;
+    return family;
+}
+
+/**
  * qm_machine_version_cmp() - order two version strings numerically
  * @a: e.g. "7.2", "10.0", "rhel9.4.0"
  * @b: likewise
@@ -171,6 +200,53 @@ static char *machine_type(const char *value, char **rest)
 }
 
 /**
+ * one_family() - the family every host's reading of the request is of
+ * @asked:  machine type or alias asked for, or NULL for each default
+ * @hosts:  every host
+ * @family: where to store it (newly allocated)
+ * @error:  set when the hosts disagree or a type has no version
+ *
+ * Every host must see the same family, whichever of them computes the
+ * answer: the defaults of a RHEL (q35) and a Debian QEMU (i440fx) are not
+ * one machine whose version is to be chosen.
+ *
+ * Return: TRUE when they agree
+ */
+static gboolean one_family(const char *asked, GPtrArray *hosts, char **family,
+                           GError **error)
+{
+    const char *first = NULL;
+
+    for (guint i = 0; i < hosts->len; i++) {
+        const QmProfile *h = g_ptr_array_index(hosts, i);
+        const QmMachine *m =
+            asked ? find_machine(h, asked) : default_machine(h);
+        g_autofree char *f = family_of(m->name);
+
+        if (f == NULL) {
+            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                        "no version of machine type %s exists on every host "
+                        "(%s has %s, which has no versions)",
+                        asked ? asked : "(default)", h->name, m->name);
+            return FALSE;
+        }
+        if (*family == NULL) {
+            *family = g_steal_pointer(&f);
+            first = m->name;
+        } else if (strcmp(*family, f) != 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                        "machine type %s is %s on %s but %s on %s; name one "
+                        "with -machine",
+                        asked ? asked : "(default)", first,
+                        ((const QmProfile *)g_ptr_array_index(hosts, 0))->name,
+                        m->name, h->name);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/**
  * qm_machine_decide() - the machine type every host can run
  * @machine_value: the effective -machine/-M value, or NULL if none
  * @local:         local profile
@@ -227,10 +303,12 @@ gboolean qm_machine_decide(const char *machine_value, const QmProfile *local,
             agree = FALSE;
     }
 
+    if (!(agree && on_every_host(first_name, hosts)) &&
+        !one_family(asked, hosts, &family, error))
+        return FALSE;
     if (agree && on_every_host(first_name, hosts)) {
         chosen = g_strdup(first_name);
-    } else if (split_version(first_name, &family) == NULL ||
-               (chosen = newest_common(family, hosts)) == NULL) {
+    } else if ((chosen = newest_common(family, hosts)) == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
                     "no version of machine type %s exists on every host",
                     asked ? asked : first_name);
