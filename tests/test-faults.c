@@ -122,6 +122,23 @@ static char **build_env(const Spec *spec, const char *record)
 }
 
 /**
+ * timeout_s() - a --timeout value, scaled by qm_test_slow()
+ * @s: seconds at normal speed
+ *
+ * Under valgrind (.ci/sanitize) qemu-mig runs several times slower, so a
+ * bound meant for the fault under test must not catch the slow but
+ * healthy parts of the run instead.
+ *
+ * Return: the value as a string (interned, never freed)
+ */
+static const char *timeout_s(guint s)
+{
+    g_autofree char *text = g_strdup_printf("%u", s * qm_test_slow());
+
+    return g_intern_string(text);
+}
+
+/**
  * build_argv() - qemu-mig, --cache-dir, then the spec's arguments
  * @spec:      the run
  * @cache_dir: cache directory
@@ -141,6 +158,10 @@ static GPtrArray *build_argv(const Spec *spec, const char *cache_dir)
         g_ptr_array_add(argv, (char *)*a++);
     g_ptr_array_add(argv, "--cache-dir");
     g_ptr_array_add(argv, (char *)cache_dir);
+    /* qemu-mig's default 10 s, scaled like every other bound (valgrind);
+     * a --timeout of the spec's own comes later and wins */
+    g_ptr_array_add(argv, "--timeout");
+    g_ptr_array_add(argv, (char *)timeout_s(10));
     for (; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
@@ -203,22 +224,6 @@ static void assert_one_line(const char *text)
  * @max_s:  the refusal must come within this many seconds (times
  *          qm_test_slow())
  */
-/**
- * timeout_s() - a --timeout value, scaled by qm_test_slow()
- * @s: seconds at normal speed
- *
- * Under valgrind (.ci/sanitize) qemu-mig runs several times slower, so a
- * bound meant for the fault under test must not catch the slow but
- * healthy parts of the run instead.
- *
- * Return: the value as a string (interned, never freed)
- */
-static const char *timeout_s(guint s)
-{
-    g_autofree char *text = g_strdup_printf("%u", s * qm_test_slow());
-
-    return g_intern_string(text);
-}
 
 static void assert_refused(const Result *r, int status, const char *needle,
                            double max_s)
