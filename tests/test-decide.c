@@ -1995,8 +1995,18 @@ static const PhysCase phys_cases[] = {
     {{0, 46, 43}, "host", "", "local"},
     {{46, 46, 0}, "host", "", "c"},
     /* the user's width stands */
-    {{46, 39, -1}, "host,phys-bits=40", "", NULL},
-    {{46, 39, -1}, "host,host-phys-bits=on", "", NULL},
+    {{46, 39, -1}, "host,phys-bits=39", "", NULL},
+    /* host-phys-bits=on where every host has one width: safe, kept */
+    {{46, 46, -1}, "host,host-phys-bits=on", "", NULL},
+    /* the user's limit caps the width written */
+    {{46, 43, -1},
+     "host,host-phys-bits-limit=40",
+     ",host-phys-bits=off,phys-bits=40",
+     NULL},
+    {{46, 39, -1},
+     "host,host-phys-bits-limit=40",
+     ",host-phys-bits=off,phys-bits=39",
+     NULL},
     /* named models use 40 bits: only a smaller host matters */
     {{46, 39, -1}, "qemu64", "qemu64,phys-bits=39", NULL},
     {{39, 39, -1}, "qemu64", "qemu64,phys-bits=39", NULL},
@@ -2063,6 +2073,39 @@ static void test_phys_bits(gconstpointer data)
         expect = expected_host_value(c->user, local, peers, NULL, NULL);
         g_assert_cmpstr(d->cpu_value, ==, expect);
     }
+}
+
+/**
+ * test_phys_bits_unsafe() - the user's width settings that would give the
+ * guest different widths are refused, or warned about, never silently kept
+ */
+static void test_phys_bits_unsafe(void)
+{
+    g_autoptr(QmProfile) local = plain_host("local", 6, 85, 4, "same");
+    g_autoptr(QmProfile) b = plain_host("b", 6, 85, 4, "same");
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(GError) on = NULL;
+    g_autoptr(GError) named = NULL;
+    g_autoptr(QmDecision) limited = NULL;
+    g_autoptr(QmDecision) wide = NULL;
+
+    local->phys_bits = 48;
+    b->phys_bits = 43;
+    on = decide_fail("host,host-phys-bits=on", local, peers, 0,
+                     QM_ERROR_INCOMPATIBLE);
+    assert_mentions(on, "host-phys-bits=on", "48", "43", "b", NULL);
+    named = decide_fail("qemu64,host_phys_bits=y", local, peers, 0,
+                        QM_ERROR_INCOMPATIBLE);
+    assert_mentions(named, "host-phys-bits=on", NULL);
+    /* a limit below both widths makes them one: kept as written */
+    limited = decide_ok("host,host-phys-bits=on,host-phys-bits-limit=40", local,
+                        peers, 0);
+    g_assert_cmpuint(item_count(limited->cpu_value, "phys-bits"), ==, 0);
+    g_assert_cmpuint(item_count(limited->cpu_value, "host-phys-bits"), ==, 1);
+    /* a width the smaller host does not have: kept, with a warning */
+    wide = decide_ok("host,phys-bits=46", local, peers, 0);
+    g_assert_cmpuint(item_count(wide->cpu_value, "phys-bits"), ==, 1);
+    g_assert_cmpuint(warning_count(wide, "phys-bits=46"), ==, 1);
 }
 
 /**
@@ -4304,6 +4347,7 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/tsc/freq-spellings", test_tsc_freq_spellings);
     g_test_add_func("/decide/spellings", test_underscore_spellings);
     g_test_add_func("/decide/phys-bits-32bit", test_phys_bits_32bit);
+    g_test_add_func("/decide/phys-bits-unsafe", test_phys_bits_unsafe);
     g_test_add_func("/decide/hidden-unknown-name", test_hidden_unknown_name);
     g_test_add_func("/decide/host-copies", test_host_copies);
     g_test_add_func("/decide/tsc/unknown", test_tsc_unknown);

@@ -399,33 +399,21 @@ static void pin_avx10(const QmPin *pin, GString *extra, GPtrArray *settings,
 }
 
 /**
- * pin_phys_bits() - one physical address width for the guest
+ * host_widths() - the smallest and largest physical address width of all
+ *                 hosts
  * @pin:      request
- * @extra:    suffix being built
- * @settings: reasons
- * @warnings: warnings
- * @width:    where to store the width the guest gets (0 when unknown)
+ * @warnings: gets a warning naming a host whose width is unknown
+ * @min:      smallest
+ * @max:      largest
+ * @small:    a host with the smallest width
  *
- * A guest that saw 46 bits on one host cannot run where only 39 exist,
- * and its memory map must not change.  -cpu host uses the host's width
- * (host-phys-bits): the smallest of all hosts' is written instead.  Named
- * models default to 40 bits: capped at the smallest host width when that
- * is below.
+ * Return: FALSE when some host's width is unknown
  */
-static void pin_phys_bits(const QmPin *pin, GString *extra, GPtrArray *settings,
-                          GPtrArray *warnings, gint64 *width)
+static gboolean host_widths(const QmPin *pin, GPtrArray *warnings, gint64 *min,
+                            gint64 *max, const QmProfile **small)
 {
-    const char *given = g_hash_table_lookup(pin->spec->props, "phys-bits");
-    gint64 min = G_MAXINT64;
-    g_autofree char *value = NULL;
-
-    *width = pin->mode == QM_PIN_HOST ? 0 : 40;
-    if (given != NULL) {
-        *width = g_ascii_strtoll(given, NULL, 10);
-        return;
-    }
-    if (qm_pin_user_sets(pin->spec, "host-phys-bits"))
-        return;
+    *min = G_MAXINT64;
+    *max = 0;
     for (guint i = 0; i < pin->hosts->len; i++) {
         const QmProfile *h = host_at(pin, i);
 
@@ -435,22 +423,98 @@ static void pin_phys_bits(const QmPin *pin, GString *extra, GPtrArray *settings,
                                             "unknown (QEMU could not tell); "
                                             "phys-bits not equalised",
                                             h->name));
-            return;
+            return FALSE;
         }
-        min = MIN(min, h->phys_bits);
+        if (h->phys_bits < *min)
+            *small = h;
+        *min = MIN(*min, h->phys_bits);
+        *max = MAX(*max, h->phys_bits);
     }
-    value = g_strdup_printf("%" G_GINT64_FORMAT, min);
-    if (pin->mode == QM_PIN_HOST) {
+    return TRUE;
+}
+
+/**
+ * pin_phys_bits() - one physical address width for the guest
+ * @pin:      request
+ * @extra:    suffix being built
+ * @settings: reasons
+ * @warnings: warnings
+ * @width:    where to store the width the guest gets (0 when unknown)
+ * @error:    set when the user's host-phys-bits=on gives the guest
+ *            different widths on different hosts
+ *
+ * A guest that saw 46 bits on one host cannot run where only 39 exist,
+ * and its memory map must not change.  -cpu host uses the host's width
+ * (host-phys-bits): the smallest of all hosts' is written instead, capped
+ * by the user's host-phys-bits-limit.  Named models default to 40 bits:
+ * capped at the smallest host width when that is below.  The user's own
+ * host-phys-bits=on stands only where it gives every host one width (the
+ * limit counts); the user's phys-bits stands, with a warning when some
+ * host has fewer bits.
+ */
+static gboolean pin_phys_bits(const QmPin *pin, GString *extra,
+                              GPtrArray *settings, GPtrArray *warnings,
+                              gint64 *width, GError **error)
+{
+    const QmCpuSpec *spec = pin->spec;
+    const char *given = g_hash_table_lookup(spec->props, "phys-bits");
+    const char *hpb = g_hash_table_lookup(spec->settings, "host-phys-bits");
+    const char *limit_text =
+        g_hash_table_lookup(spec->props, "host-phys-bits-limit");
+    gint64 limit = limit_text ? g_ascii_strtoll(limit_text, NULL, 0) : 0;
+    gint64 min, max, lo, hi;
+    const QmProfile *small = NULL;
+    g_autofree char *value = NULL;
+
+    *width = pin->mode == QM_PIN_HOST ? 0 : 40;
+    if (!host_widths(pin, warnings, &min, &max, &small)) {
+        if (given != NULL)
+            *width = g_ascii_strtoll(given, NULL, 10);
+        return TRUE;
+    }
+    lo = limit > 0 ? MIN(min, limit) : min;
+    hi = limit > 0 ? MIN(max, limit) : max;
+    if (g_strcmp0(hpb, "on") == 0) {
+        /* QEMU then ignores phys-bits and takes each host's own width */
+        if (lo != hi) {
+            g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                        "-cpu %s,host-phys-bits=on: the guest would see "
+                        "%" G_GINT64_FORMAT " address bits on one host and "
+                        "%" G_GINT64_FORMAT " on %s; drop it (qemu-mig "
+                        "then writes phys-bits=%" G_GINT64_FORMAT
+                        ") or set host-phys-bits-limit=%" G_GINT64_FORMAT,
+                        spec->model, hi, lo, small->name, lo, lo);
+            return FALSE;
+        }
+        *width = lo;
+        return TRUE;
+    }
+    if (given != NULL) {
+        *width = g_ascii_strtoll(given, NULL, 10);
+        if (*width > min)
+            g_ptr_array_add(
+                warnings, g_strdup_printf(
+                              "-cpu ...,phys-bits=%s: %s has %" G_GINT64_FORMAT
+                              " bits; a guest using addresses above them "
+                              "cannot run there",
+                              given, small->name, min));
+        return TRUE;
+    }
+    value = g_strdup_printf("%" G_GINT64_FORMAT, lo);
+    if (pin->mode == QM_PIN_HOST && hpb == NULL) {
         qm_pin_add(extra, settings, "host-phys-bits", "off",
                    "-cpu host copies the host's physical address width");
         qm_pin_add(extra, settings, "phys-bits", value,
-                   "the smallest width of all hosts");
-        *width = min;
-    } else if (min < 40) {
+                   limit > 0 && limit < min
+                       ? "your host-phys-bits-limit, below every host's width"
+                       : "the smallest width of all hosts");
+        *width = lo;
+    } else if (lo < 40) {
         qm_pin_add(extra, settings, "phys-bits", value,
-                   "a host has fewer than the named model's 40 bits");
-        *width = min;
+                   "a host has fewer than the model's 40 bits");
+        *width = lo;
     }
+    return TRUE;
 }
 
 /**
@@ -742,7 +806,8 @@ gboolean qm_pin_values(const QmPin *pin, GString *extra, GPtrArray *settings,
             pin_avx10(pin, extra, settings, warnings);
         }
         if (long_mode(pin)) {
-            pin_phys_bits(pin, extra, settings, warnings, &width);
+            if (!pin_phys_bits(pin, extra, settings, warnings, &width, error))
+                return FALSE;
             pin_guest_phys_bits(pin, extra, settings, warnings, width);
         } else {
             g_ptr_array_add(settings,
