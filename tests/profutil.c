@@ -43,7 +43,8 @@ void qm_prof_add_machines(QmProfile *p, const char *const *list)
  * @p: profile
  *
  * tests/data/qemu-7.2-machines.json is a recorded query-machines reply;
- * only name, alias and is-default are read, as the probe does.
+ * name, alias, is-default and default-cpu-type are read, as the probe
+ * does.
  */
 void qm_prof_add_real_machines(QmProfile *p)
 {
@@ -64,6 +65,14 @@ void qm_prof_add_real_machines(QmProfile *p)
             json_object_get_string_member_with_default(o, "alias", NULL));
         m->is_default =
             json_object_get_boolean_member_with_default(o, "is-default", FALSE);
+        {
+            const char *type = json_object_get_string_member_with_default(
+                o, "default-cpu-type", NULL);
+
+            if (type != NULL && g_str_has_suffix(type, "-x86_64-cpu"))
+                m->default_cpu =
+                    g_strndup(type, strlen(type) - strlen("-x86_64-cpu"));
+        }
         g_ptr_array_add(p->machines, m);
     }
 }

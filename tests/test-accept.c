@@ -343,7 +343,7 @@ static void test_pairs(gconstpointer data)
                 if (!g_str_has_prefix(values[v], "host") &&
                     (!i->definitions || !k->definitions))
                     continue;
-                if (!qm_decide(values[v], local, peers, 0, &d, &error)) {
+                if (!qm_decide(values[v], NULL, local, peers, 0, &d, &error)) {
                     /* a model some host cannot run: refused, rightly */
                     g_assert_cmpint(error->code, ==, QM_ERROR_INCOMPATIBLE);
                     continue;

@@ -118,7 +118,7 @@ static QmDecision *decide_ok(const char *value, const QmProfile *local,
 {
     QmDecision *d = NULL;
     g_autoptr(GError) error = NULL;
-    gboolean ok = qm_decide(value, local, peers, flags, &d, &error);
+    gboolean ok = qm_decide(value, NULL, local, peers, flags, &d, &error);
 
     g_assert_no_error(error);
     g_assert_true(ok);
@@ -144,7 +144,7 @@ static GError *decide_fail(const char *value, const QmProfile *local,
     QmDecision *d = NULL;
     GError *error = NULL;
 
-    g_assert_false(qm_decide(value, local, peers, flags, &d, &error));
+    g_assert_false(qm_decide(value, NULL, local, peers, flags, &d, &error));
     g_assert_error(error, QM_ERROR, code);
     g_assert_null(d);
     return error;
@@ -2165,6 +2165,38 @@ static void test_phys_bits_32bit(void)
 }
 
 /**
+ * test_default_cpu_of_machine() - without -cpu the guest's model is the
+ * machine type's default-cpu-type: a 486 for isapc, never a qemu64
+ * appended in its place
+ */
+static void test_default_cpu_of_machine(void)
+{
+    g_autoptr(QmProfile) local = load_profile(GOLD6130, "local");
+    g_autoptr(QmProfile) peer = load_profile(I78700, "desk");
+    g_autoptr(GPtrArray) peers = peers_of(peer, NULL);
+    g_autoptr(QmDecision) isapc = NULL;
+    g_autoptr(QmDecision) q35 = NULL;
+    g_autoptr(QmDecision) dflt = NULL;
+    g_autoptr(GError) error = NULL;
+
+    /* QEMU 7.2's recorded machine list, default-cpu-type included */
+    g_clear_pointer(&local->machines, g_ptr_array_unref);
+    g_clear_pointer(&peer->machines, g_ptr_array_unref);
+    qm_prof_add_real_machines(local);
+    qm_prof_add_real_machines(peer);
+    g_assert_true(qm_decide(NULL, "isapc", local, peers, 0, &isapc, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(isapc->model, ==, "486");
+    g_assert_true(isapc->cpu_value == NULL ||
+                  g_str_has_prefix(isapc->cpu_value, "486"));
+    g_assert_true(
+        qm_decide(NULL, "q35,accel=kvm", local, peers, 0, &q35, &error));
+    g_assert_cmpstr(q35->model, ==, "qemu64");
+    g_assert_true(qm_decide(NULL, NULL, local, peers, 0, &dflt, &error));
+    g_assert_cmpstr(dflt->model, ==, "qemu64");
+}
+
+/**
  * test_hidden_unknown_name() - a feature a newer peer QEMU names in its
  * unavailable-features, which the local QEMU does not know, is not
  * written (QEMU 7.2 refuses "avx10=off"); the names it knows still are
@@ -3337,7 +3369,7 @@ static void test_symmetric(gconstpointer data)
             g_autoptr(GError) error = NULL;
             int code = 0;
 
-            if (!qm_decide(values[v], local, peers, 0, &d, &error))
+            if (!qm_decide(values[v], NULL, local, peers, 0, &d, &error))
                 code = error->code;
             if (r == 0) {
                 first_code = code;
@@ -4349,6 +4381,8 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/phys-bits-32bit", test_phys_bits_32bit);
     g_test_add_func("/decide/phys-bits-unsafe", test_phys_bits_unsafe);
     g_test_add_func("/decide/hidden-unknown-name", test_hidden_unknown_name);
+    g_test_add_func("/decide/default-cpu-of-machine",
+                    test_default_cpu_of_machine);
     g_test_add_func("/decide/host-copies", test_host_copies);
     g_test_add_func("/decide/tsc/unknown", test_tsc_unknown);
     g_test_add_func("/decide/tsc/not-requested", test_tsc_not_requested);

@@ -992,6 +992,13 @@ static void check_machines(const QmProfile *profile)
                         json_object_get_boolean_member_with_default(
                             raw, "is-default", FALSE));
         defaults += m->is_default;
+        /* default-cpu-type, as the model name -cpu takes */
+        if (strcmp(m->name, "isapc") == 0)
+            g_assert_cmpstr(m->default_cpu, ==, "486");
+        else if (strcmp(m->name, "none") == 0)
+            g_assert_null(m->default_cpu);
+        else if (g_str_has_prefix(m->name, "pc-"))
+            g_assert_cmpstr(m->default_cpu, ==, "qemu64");
         if (strcmp(m->name, "pc-q35-7.2") == 0) {
             g_assert_cmpstr(m->alias, ==, "q35");
             g_assert_false(m->is_default);

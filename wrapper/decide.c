@@ -817,6 +817,9 @@ static void add_enforce(const QmCpuSpec *spec, GString *extra,
  * qm_decide() - what to change on the command line so every host can run
  *               the guest
  * @cpu_value: the effective -cpu value, or NULL when there is none
+ * @machine_value: the effective -machine value, or NULL: without -cpu,
+ *             its type's default model (query-machines' default-cpu-type,
+ *             on the QEMU the command is for) is the guest's
  * @local:     local host profile
  * @peers:     QmProfile of every peer
  * @flags:     QM_DECIDE_* flags
@@ -829,9 +832,9 @@ static void add_enforce(const QmCpuSpec *spec, GString *extra,
  *
  * Return: TRUE on success
  */
-gboolean qm_decide(const char *cpu_value, const QmProfile *local,
-                   GPtrArray *peers, unsigned flags, QmDecision **decision,
-                   GError **error)
+gboolean qm_decide(const char *cpu_value, const char *machine_value,
+                   const QmProfile *local, GPtrArray *peers, unsigned flags,
+                   QmDecision **decision, GError **error)
 {
     g_autoptr(QmDecision) out = g_new0(QmDecision, 1);
     g_autoptr(GPtrArray) hosts = all_hosts(local, peers);
@@ -841,10 +844,14 @@ gboolean qm_decide(const char *cpu_value, const QmProfile *local,
     g_autoptr(GString) items = g_string_new(NULL);
     g_autoptr(GString) extra = g_string_new(NULL);
     g_autofree char *base = NULL;
-    const char *value = cpu_value ? cpu_value : DEFAULT_MODEL;
+    const char *value = cpu_value;
     gboolean host_mode, auto_mode, generic = FALSE;
     QmPin pin = {.hosts = hosts};
 
+    if (value == NULL)
+        value = qm_machine_default_cpu(machine_value, local);
+    if (value == NULL)
+        value = DEFAULT_MODEL; /* a profile from before default-cpu-type */
     out->hidden = g_ptr_array_new_with_free_func((GDestroyNotify)hidden_free);
     out->absent = g_ptr_array_new_with_free_func(g_free);
     out->warnings = g_ptr_array_new_with_free_func(g_free);

@@ -56,9 +56,9 @@ typedef struct {
 void qm_decision_free(QmDecision *decision);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmDecision, qm_decision_free)
 
-gboolean qm_decide(const char *cpu_value, const QmProfile *local,
-                   GPtrArray *peers, unsigned flags, QmDecision **decision,
-                   GError **error);
+gboolean qm_decide(const char *cpu_value, const char *machine_value,
+                   const QmProfile *local, GPtrArray *peers, unsigned flags,
+                   QmDecision **decision, GError **error);
 gboolean qm_decide_machine(QmDecision *decision, const char *machine_value,
                            const QmProfile *local, GPtrArray *peers,
                            GError **error);

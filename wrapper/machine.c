@@ -330,6 +330,29 @@ gboolean qm_machine_decide(const char *machine_value, const QmProfile *local,
 }
 
 /**
+ * qm_machine_default_cpu() - the CPU model a machine type gets without -cpu
+ * @machine_value: the effective -machine value, or NULL for the default
+ * @profile:       the profile of the QEMU the command is for
+ *
+ * "-M isapc" starts a 486, pc and q35 a qemu64 (query-machines'
+ * default-cpu-type): appending "-cpu qemu64,..." to an isapc would change
+ * the guest.
+ *
+ * Return: the model name (owned by @profile), or NULL when unknown
+ */
+const char *qm_machine_default_cpu(const char *machine_value,
+                                   const QmProfile *profile)
+{
+    g_autofree char *rest = NULL;
+    g_autofree char *asked =
+        machine_value ? machine_type(machine_value, &rest) : NULL;
+    const QmMachine *m =
+        asked ? find_machine(profile, asked) : default_machine(profile);
+
+    return m != NULL ? m->default_cpu : NULL;
+}
+
+/**
  * qm_machine_find() - the -machine value that sets the machine type
  * @argc: number of QEMU arguments
  * @argv: QEMU arguments (without the binary)

@@ -449,7 +449,7 @@ int main(int argc, char **argv)
             return fail(error);
 
         /* Phase 4: decide (pure) and rewrite (pure). */
-        if (!qm_decide(cpu_value, local, peers,
+        if (!qm_decide(cpu_value, machine_value, local, peers,
                        opts->allow_cross_vendor ? QM_DECIDE_ALLOW_CROSS_VENDOR
                                                 : 0,
                        &decision, &error) ||

@@ -128,6 +128,7 @@ void qm_machine_free(QmMachine *machine)
         return;
     g_free(machine->name);
     g_free(machine->alias);
+    g_free(machine->default_cpu);
     g_free(machine);
 }
 
@@ -613,6 +614,7 @@ static void add_machines(JsonBuilder *builder, GPtrArray *machines)
         add_nullable_string(builder, "alias", machine->alias);
         json_builder_set_member_name(builder, "default");
         json_builder_add_boolean_value(builder, machine->is_default);
+        add_nullable_string(builder, "default-cpu", machine->default_cpu);
         json_builder_end_object(builder);
     }
     json_builder_end_array(builder);
@@ -901,9 +903,10 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
 static gboolean load_machines(QmProfile *profile, JsonArray *array,
                               GError **error)
 {
-    static const char *const machine_members[] = {"name", "alias", "default"};
+    static const char *const machine_members[] = {"name", "alias", "default",
+                                                  "default-cpu"};
     static const GType machine_types[] = {G_TYPE_STRING, G_TYPE_STRING,
-                                          G_TYPE_BOOLEAN};
+                                          G_TYPE_BOOLEAN, G_TYPE_STRING};
 
     profile->machines =
         g_ptr_array_new_with_free_func((GDestroyNotify)qm_machine_free);
@@ -929,9 +932,12 @@ static gboolean load_machines(QmProfile *profile, JsonArray *array,
         machine->alias = get_string(obj, "alias");
         machine->is_default =
             json_object_get_boolean_member_with_default(obj, "default", FALSE);
+        machine->default_cpu = get_string(obj, "default-cpu");
         g_ptr_array_add(profile->machines, machine);
-        /* as wrapper/qmp.c checks them: these reach -machine */
-        if (!qm_feature_model_name_valid(machine->name, machine->alias)) {
+        /* as wrapper/qmp.c checks them: these reach -machine and -cpu */
+        if (!qm_feature_model_name_valid(machine->name, machine->alias) ||
+            (machine->default_cpu != NULL &&
+             !qm_feature_model_name_valid(machine->default_cpu, NULL))) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "profile machines entry %u has a name with "
                         "characters outside [A-Za-z0-9._-]",

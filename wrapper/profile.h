@@ -45,11 +45,15 @@ typedef struct {
  * @name:        versioned or unversioned machine type name
  * @alias:       alias (e.g. "q35") when QEMU reports one, or NULL
  * @is_default:  TRUE for QEMU's default machine type
+ * @default_cpu: the CPU model QEMU gives it without -cpu ("qemu64", "486"
+ *               for isapc), from default-cpu-type; NULL when it has none
+ *               or QEMU did not say
  */
 typedef struct {
     char *name;
     char *alias;
     gboolean is_default;
+    char *default_cpu;
 } QmMachine;
 
 /**

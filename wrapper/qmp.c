@@ -580,6 +580,25 @@ static gboolean parse_definitions(QmProfile *profile, JsonNode *ret,
 }
 
 /**
+ * cpu_model_of() - the -cpu model a QOM CPU type name stands for
+ * @type: "qemu64-x86_64-cpu", "486-x86_64-cpu", or NULL
+ *
+ * Return: newly allocated model name ("qemu64"), or NULL when @type is
+ * NULL or not an x86 CPU type
+ */
+static char *cpu_model_of(const char *type)
+{
+    static const char *const suffixes[] = {"-x86_64-cpu", "-i386-cpu"};
+
+    for (gsize i = 0; type != NULL && i < G_N_ELEMENTS(suffixes); i++) {
+        if (g_str_has_suffix(type, suffixes[i]) &&
+            strlen(type) > strlen(suffixes[i]))
+            return g_strndup(type, strlen(type) - strlen(suffixes[i]));
+    }
+    return NULL;
+}
+
+/**
  * parse_machines() - machine types from query-machines
  * @profile: profile to fill
  * @ret:     "return" of the reply
@@ -618,6 +637,17 @@ static gboolean parse_machines(QmProfile *profile, JsonNode *ret,
         machine = g_new0(QmMachine, 1);
         machine->name = g_strdup(name);
         machine->alias = g_strdup(alias);
+        machine->default_cpu =
+            cpu_model_of(string_member(obj, "default-cpu-type"));
+        if (machine->default_cpu != NULL &&
+            !qm_feature_model_name_valid(machine->default_cpu, NULL)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
+                        "%s: query-machines gives %s a default CPU type with "
+                        "characters outside [A-Za-z0-9._-]",
+                        profile->name, name);
+            qm_machine_free(machine);
+            return FALSE;
+        }
         if (!bool_member(obj, "is-default", &machine->is_default)) {
             g_set_error(error, QM_ERROR, QM_ERROR_PROTOCOL,
                         "%s: query-machines entry %s has a non-boolean "

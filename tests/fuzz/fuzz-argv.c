@@ -266,8 +266,9 @@ static int qm_fuzz_argv(const uint8_t *data, size_t size)
     }
 
     /* what a launch does: decide, then edit */
-    if (qm_decide(cpu >= 0 ? argv[cpu] : NULL, argv_local, argv_peers, 0,
-                  &decision, &error)) {
+    if (qm_decide(cpu >= 0 ? argv[cpu] : NULL,
+                  machine >= 0 ? argv[machine] : NULL, argv_local, argv_peers,
+                  0, &decision, &error)) {
         QM_FUZZ_CHECK(decision->mode != NULL && decision->model != NULL);
         for (guint i = 0; i < decision->hidden->len; i++) {
             const QmHidden *h = g_ptr_array_index(decision->hidden, i);
