@@ -237,6 +237,40 @@ int qm_qemuargs_find_last(int argc, char *const *argv, const char *const *names)
 }
 
 /**
+ * find() - walk argv as QEMU does and note where some options are
+ * @argc:   number of QEMU arguments
+ * @argv:   QEMU arguments (without the binary)
+ * @names:  NULL-terminated option names without dashes
+ * @values: TRUE to note their values (the options then always take the
+ *          next word), FALSE to note the option words themselves
+ *
+ * Return: new array of int indexes, in order
+ */
+static GArray *find(int argc, char *const *argv, const char *const *names,
+                    gboolean values)
+{
+    GArray *found = g_array_new(FALSE, FALSE, sizeof(int));
+
+    for (int i = 0; i < argc; i++) {
+        const char *name = option_name(argv[i]);
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        gboolean hit;
+
+        if (name == NULL)
+            continue;
+        hit = g_strv_contains(names, name);
+        if (hit && (!values || next != NULL)) {
+            int index = values ? i + 1 : i;
+
+            g_array_append_val(found, index);
+        }
+        if ((hit && values) || option_takes_arg(name, next))
+            i++;
+    }
+    return found;
+}
+
+/**
  * qm_qemuargs_find_all() - where are the values of some options?
  * @argc:  number of QEMU arguments
  * @argv:  QEMU arguments (without the binary)
@@ -249,26 +283,7 @@ int qm_qemuargs_find_last(int argc, char *const *argv, const char *const *names)
 GArray *qm_qemuargs_find_all(int argc, char *const *argv,
                              const char *const *names)
 {
-    GArray *found = g_array_new(FALSE, FALSE, sizeof(int));
-
-    for (int i = 0; i < argc; i++) {
-        const char *name = option_name(argv[i]);
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (name == NULL)
-            continue;
-        if (g_strv_contains(names, name)) {
-            if (next != NULL) {
-                int index = i + 1;
-
-                g_array_append_val(found, index);
-            }
-            i++;
-        } else if (option_takes_arg(name, next)) {
-            i++;
-        }
-    }
-    return found;
+    return find(argc, argv, names, TRUE);
 }
 
 /**
@@ -286,20 +301,7 @@ GArray *qm_qemuargs_find_all(int argc, char *const *argv,
 GArray *qm_qemuargs_find_options(int argc, char *const *argv,
                                  const char *const *names)
 {
-    GArray *found = g_array_new(FALSE, FALSE, sizeof(int));
-
-    for (int i = 0; i < argc; i++) {
-        const char *name = option_name(argv[i]);
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (name == NULL)
-            continue;
-        if (g_strv_contains(names, name))
-            g_array_append_val(found, i);
-        if (option_takes_arg(name, next))
-            i++;
-    }
-    return found;
+    return find(argc, argv, names, FALSE);
 }
 
 /**
