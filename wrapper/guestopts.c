@@ -17,32 +17,6 @@
 #include "qemuargs.h"
 
 /**
- * first_item() - the implied first item of a QEMU option value, or the
- *                value of one of its keys
- * @value: e.g. "kvm,kernel-irqchip=split" or "accel=kvm"
- * @key:   key that may name the same thing ("accel", "driver"), or NULL
- *
- * Return: newly allocated item, or NULL when the value names none
- */
-static char *first_item(const char *value, const char *key)
-{
-    g_auto(GStrv) items = g_strsplit(value, ",", -1);
-    g_autofree char *prefix = key ? g_strconcat(key, "=", NULL) : NULL;
-    char *found = NULL;
-
-    for (guint i = 0; items[i] != NULL; i++) {
-        if (i == 0 && *items[i] && strchr(items[i], '=') == NULL) {
-            g_free(found);
-            found = g_strdup(items[i]);
-        } else if (prefix != NULL && g_str_has_prefix(items[i], prefix)) {
-            g_free(found);
-            found = g_strdup(items[i] + strlen(prefix));
-        }
-    }
-    return found;
-}
-
-/**
  * first_item_key() - the value of the last "KEY=" item of an option value
  * @value: option value
  * @key:   key
@@ -61,6 +35,26 @@ static char *first_item_key(const char *value, const char *key)
             found = g_strdup(items[i] + strlen(prefix));
         }
     }
+    return found;
+}
+
+/**
+ * first_item() - the implied first item of a QEMU option value, or the
+ *                value of one of its keys
+ * @value: e.g. "kvm,kernel-irqchip=split" or "accel=kvm"
+ * @key:   key that may name the same thing ("accel", "driver", "type")
+ *
+ * A "KEY=" item comes after the implied one, so the last of them is it.
+ *
+ * Return: newly allocated item, or NULL when the value names none
+ */
+static char *first_item(const char *value, const char *key)
+{
+    char *found = first_item_key(value, key);
+    gsize n = strcspn(value, ",");
+
+    if (found == NULL && n > 0 && memchr(value, '=', n) == NULL)
+        found = g_strndup(value, n);
     return found;
 }
 
@@ -132,15 +126,9 @@ static char *device_driver(const char *value)
 static gboolean item_on(const char *value, const char *key)
 {
     static const char *const yes[] = {"on", "yes", "true", "y", NULL};
-    g_auto(GStrv) items = g_strsplit(value, ",", -1);
-    g_autofree char *prefix = g_strconcat(key, "=", NULL);
-    gboolean on = FALSE;
+    g_autofree char *state = first_item_key(value, key);
 
-    for (guint i = 0; items[i] != NULL; i++) {
-        if (g_str_has_prefix(items[i], prefix))
-            on = g_strv_contains(yes, items[i] + strlen(prefix));
-    }
-    return on;
+    return state != NULL && g_strv_contains(yes, state);
 }
 
 /**
