@@ -540,8 +540,10 @@ static gboolean run_ssh_g(const char *dest, const char *what, char **argv,
             ms = 0;
         if (n > 0 && poll(fds, n, ms) < 0 && errno != EINTR)
             break;
+        /* both pipes at EOF: the kernel closes a dying process's files
+         * before it becomes a zombie, so the exit is a moment away */
         if (n == 0 && !exited)
-            g_usleep(ms * 1000);
+            g_usleep(MIN(ms, 2) * 1000);
         if (in_fd >= 0) {
             ssize_t w = write(in_fd, input + in_done, in_len - in_done);
 
@@ -808,7 +810,7 @@ static gboolean parse_openssh(QmSshConfig *c, const char *out,
     g_autofree char *jump = NULL;
     guint64 n;
 
-    c->port = 22;
+    c->port = 0;
     for (char **l = lines; *l != NULL; l++) {
         char *value = strchr(*l, ' ');
         const char *key = *l;
@@ -870,9 +872,13 @@ static gboolean parse_openssh(QmSshConfig *c, const char *out,
                     : 0;
         }
     }
-    if (c->user == NULL || c->hostname == NULL) {
+    /* ssh -G always prints these three first: without one of them the
+     * dump is not whole, and a default would reach another host */
+    if (c->user == NULL || c->hostname == NULL || c->port == 0) {
         g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
-                    "%s: ssh -G printed no user or host name", c->dest);
+                    "%s: ssh -G printed no user, host name or port "
+                    "(%zu bytes of output)",
+                    c->dest, strlen(out));
         return FALSE;
     }
     /* ssh(1) takes the first of the two that the config sets */
