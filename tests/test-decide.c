@@ -657,6 +657,22 @@ static guint warning_count(const QmDecision *d, const char *text)
 }
 
 /**
+ * setting_count() - how many settings (reasons) contain a string
+ * @d:    decision
+ * @text: string
+ *
+ * Return: count
+ */
+static guint setting_count(const QmDecision *d, const char *text)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < d->settings->len; i++)
+        n += strstr(g_ptr_array_index(d->settings, i), text) != NULL;
+    return n;
+}
+
+/**
  * set_phys() - give hosts a physical address width
  * @bits:  width for every host listed
  * @first: first profile, then more, NULL-terminated
@@ -1366,15 +1382,17 @@ static void test_cross_vendor(void)
 /* ---- named models --------------------------------------------------- */
 
 /**
- * raw_unavailable() - canonical unavailable features read from the file
+ * raw_definition() - a model's entry read from the capture, independently
+ *                    of qemu-mig's parser
  * @file:  capture
  * @model: model name
- * @set:   set to add them to
+ * @set:   set to add its canonical unavailable features to
+ * @alias: set to the versioned model it is an alias of, or NULL
  *
  * Return: TRUE when the model is listed
  */
-static gboolean raw_unavailable(const char *file, const char *model,
-                                GHashTable *set)
+static gboolean raw_definition(const char *file, const char *model,
+                               GHashTable *set, char **alias)
 {
     g_autofree char *text = qm_test_read_data(file, NULL);
     const char *start = strstr(text, "\n}\n");
@@ -1396,9 +1414,27 @@ static gboolean raw_unavailable(const char *file, const char *model,
         for (guint k = 0; k < json_array_get_length(u); k++)
             g_hash_table_add(
                 set, qm_feature_canon(json_array_get_string_element(u, k)));
+        *alias = g_strdup(
+            json_object_get_string_member_with_default(m, "alias-of", NULL));
         return TRUE;
     }
     return FALSE;
+}
+
+/**
+ * raw_unavailable() - canonical unavailable features read from the file
+ * @file:  capture
+ * @model: model name
+ * @set:   set to add them to
+ *
+ * Return: TRUE when the model is listed
+ */
+static gboolean raw_unavailable(const char *file, const char *model,
+                                GHashTable *set)
+{
+    g_autofree char *alias = NULL;
+
+    return raw_definition(file, model, set, &alias);
 }
 
 typedef struct {
@@ -1439,11 +1475,17 @@ static void test_named(gconstpointer data)
     g_autoptr(GList) want = NULL;
     g_autofree char *value = NULL;
     g_autoptr(QmDecision) d = NULL;
+    g_autofree char *alias = NULL;
+    g_autofree char *peer_alias = NULL;
+    g_autofree char *hidden = NULL;
+    const char *resolved;
     GHashTableIter iter;
     gpointer key;
 
-    g_assert_true(raw_unavailable(c->local, c->model, lu));
-    g_assert_true(raw_unavailable(c->peer, c->model, pu));
+    g_assert_true(raw_definition(c->local, c->model, lu, &alias));
+    g_assert_true(raw_definition(c->peer, c->model, pu, &peer_alias));
+    /* an alias is written as the version the local QEMU resolves it to */
+    resolved = alias ? alias : c->model;
     g_hash_table_iter_init(&iter, lu);
     while (g_hash_table_iter_next(&iter, &key, NULL))
         g_hash_table_add(all, key);
@@ -1451,7 +1493,8 @@ static void test_named(gconstpointer data)
     while (g_hash_table_iter_next(&iter, &key, NULL))
         g_hash_table_add(all, key);
     want = g_list_sort(g_hash_table_get_keys(all), cmp_str);
-    value = expected_value(c->model, want, NULL);
+    hidden = expected_value(resolved, want, NULL);
+    value = g_strconcat(hidden ? hidden : resolved, ",enforce=on", NULL);
 
     g_assert_cmpuint(g_hash_table_size(all), >=, c->min_hidden);
 
@@ -1459,7 +1502,7 @@ static void test_named(gconstpointer data)
     g_test_message("%s on %s + %s: %u hidden", c->model, c->local, c->peer,
                    d->hidden->len);
     g_assert_cmpstr(d->mode, ==, "named");
-    g_assert_cmpstr(d->model, ==, c->model);
+    g_assert_cmpstr(d->model, ==, resolved);
     assert_hidden_names(d, want);
     for (guint i = 0; i < d->hidden->len; i++) {
         const QmHidden *h = g_ptr_array_index(d->hidden, i);
@@ -1498,7 +1541,8 @@ static void test_named_skylake_facts(void)
     }
     g_assert_cmpstr(d->cpu_value, ==,
                     "Skylake-Server,-pcid,+avx2,avx512bw=off,avx512cd=off,"
-                    "avx512dq=off,avx512f=off,avx512vl=off,clwb=off");
+                    "avx512dq=off,avx512f=off,avx512vl=off,clwb=off,"
+                    "enforce=on");
 }
 
 /**
@@ -1514,7 +1558,7 @@ static void test_named_user_off(void)
 
     g_assert_cmpstr(d->cpu_value, ==,
                     "Skylake-Server,avx512f=off,-clwb,avx512bw=off,"
-                    "avx512cd=off,avx512dq=off,avx512vl=off");
+                    "avx512cd=off,avx512dq=off,avx512vl=off,enforce=on");
 }
 
 /**
@@ -1606,7 +1650,65 @@ static void test_named_deprecated(void)
         warned |=
             strstr(g_ptr_array_index(d->warnings, i), "Old-Model") != NULL;
     g_assert_true(warned);
-    g_assert_null(d->cpu_value);
+    g_assert_cmpstr(d->cpu_value, ==, "Old-Model,enforce=on");
+}
+
+/**
+ * synth_alias() - add an alias model to a synthetic profile
+ * @p:      profile
+ * @name:   alias name
+ * @target: versioned model it resolves to
+ */
+static void synth_alias(QmProfile *p, const char *name, const char *target)
+{
+    static const char *const none[] = {NULL};
+
+    synth_model(p, name, none, FALSE, FALSE);
+    ((QmCpuModel *)g_ptr_array_index(p->cpu_models, p->cpu_models->len - 1))
+        ->alias_of = g_strdup(target);
+}
+
+/**
+ * test_named_versioned() - an alias is written as the version q35 gives
+ * it (so that no machine type's compat properties or microvm's own
+ * resolution can change it), when every host resolves it alike; a host
+ * whose QEMU has no versions keeps the name as written, on every side
+ */
+static void test_named_versioned(void)
+{
+    static const char *const f[] = {"fpu", "lm", "sse2", NULL};
+    static const char *const none[] = {NULL};
+    g_autoptr(QmProfile) a = synth_profile("local", "GenuineIntel", f);
+    g_autoptr(QmProfile) b = synth_profile("b", "GenuineIntel", f);
+    g_autoptr(QmProfile) old = synth_profile("old", "GenuineIntel", f);
+    g_autoptr(GPtrArray) peers = peers_of(b, NULL);
+    g_autoptr(GPtrArray) with_old = peers_of(old, NULL);
+    g_autoptr(GPtrArray) from_old = peers_of(a, NULL);
+    g_autoptr(GPtrArray) none_peers = g_ptr_array_new();
+    g_autoptr(QmDecision) d = NULL;
+    g_autoptr(QmDecision) o = NULL;
+    g_autoptr(QmDecision) r = NULL;
+    g_autoptr(QmDecision) alone = NULL;
+
+    set_phys(40, a, b, old, NULL);
+    synth_alias(a, "Model-X", "Model-X-v1");
+    synth_model(a, "Model-X-v1", none, FALSE, FALSE);
+    synth_alias(b, "Model-X", "Model-X-v1");
+    synth_model(b, "Model-X-v1", none, FALSE, FALSE);
+    synth_model(old, "Model-X", none, FALSE, FALSE);
+
+    d = decide_ok("Model-X,+sse2", a, peers, 0);
+    g_assert_cmpstr(d->model, ==, "Model-X-v1");
+    g_assert_cmpstr(d->cpu_value, ==, "Model-X-v1,+sse2,enforce=on");
+    g_assert_cmpuint(setting_count(d, "Model-X written as Model-X-v1"), ==, 1);
+    /* mixed with a QEMU without versions: as written, from both sides */
+    o = decide_ok("Model-X", a, with_old, 0);
+    r = decide_ok("Model-X", old, from_old, 0);
+    g_assert_cmpstr(o->cpu_value, ==, "Model-X,enforce=on");
+    g_assert_cmpstr(r->cpu_value, ==, o->cpu_value);
+    /* alone, nothing is rewritten */
+    alone = decide_ok("Model-X", a, none_peers, 0);
+    g_assert_null(alone->cpu_value);
 }
 
 /**
@@ -1656,8 +1758,9 @@ static void test_default_recorded(void)
     g_assert_cmpstr(d->mode, ==, "default");
     g_assert_cmpstr(d->model, ==, "qemu64");
     g_assert_cmpuint(d->hidden->len, ==, 0);
-    g_assert_null(d->cpu_value);
-    g_assert_false(d->add_cpu);
+    /* nothing hidden, but the model is still made a checked one */
+    g_assert_cmpstr(d->cpu_value, ==, "qemu64,enforce=on");
+    g_assert_true(d->add_cpu);
 }
 
 /**
@@ -1679,7 +1782,7 @@ static void test_default_synthetic(void)
     d = decide_ok(NULL, local, peers, 0);
     g_assert_cmpstr(d->mode, ==, "default");
     g_assert_cmpstr(d->model, ==, "qemu64");
-    g_assert_cmpstr(d->cpu_value, ==, "qemu64,lahf-lm=off,svm=off");
+    g_assert_cmpstr(d->cpu_value, ==, "qemu64,lahf-lm=off,svm=off,enforce=on");
     g_assert_true(d->add_cpu);
 
     /* the same model written explicitly is "named" and not added */
@@ -1844,14 +1947,15 @@ static const IdentityCase identity_cases[] = {
  * full_identity_value() - an identity case's whole expected value
  * @c: the case
  *
- * Return: newly allocated value, or NULL when it stays unchanged
+ * Return: newly allocated value
  */
 static char *full_identity_value(const IdentityCase *c)
 {
     gsize n = strlen(c->user);
 
+    /* a named model is only made a checked one */
     if (c->expect == NULL)
-        return NULL;
+        return g_strconcat(c->user, ",enforce=on", NULL);
     g_assert_true(g_str_has_prefix(c->expect, c->user));
     return g_strdup_printf("%s,fpu=on,lm=on,sse2=on%s,host-phys-bits=off,"
                            "phys-bits=46,enforce=on",
@@ -2007,16 +2111,23 @@ static const PhysCase phys_cases[] = {
      "host,host-phys-bits-limit=40",
      ",host-phys-bits=off,phys-bits=39",
      NULL},
-    /* named models use 40 bits: only a smaller host matters */
-    {{46, 39, -1}, "qemu64", "qemu64,phys-bits=39", NULL},
-    {{39, 39, -1}, "qemu64", "qemu64,phys-bits=39", NULL},
-    {{46, 42, 40}, "qemu64", NULL, NULL},
-    {{46, 36, 39}, "qemu64,+sse2", "qemu64,+sse2,phys-bits=36", NULL},
-    {{46, 0, -1}, "qemu64", NULL, "b"},
-    {{46, 39, -1}, "qemu64,phys-bits=39", NULL, NULL},
+    /* named models use 40 bits: only a smaller host matters (and with
+     * peers a named model is always checked: enforce) */
+    {{46, 39, -1}, "qemu64", "qemu64,phys-bits=39,enforce=on", NULL},
+    {{39, 39, -1}, "qemu64", "qemu64,phys-bits=39,enforce=on", NULL},
+    {{46, 42, 40}, "qemu64", "qemu64,enforce=on", NULL},
+    {{46, 36, 39},
+     "qemu64,+sse2",
+     "qemu64,+sse2,phys-bits=36,enforce=on",
+     NULL},
+    {{46, 0, -1}, "qemu64", "qemu64,enforce=on", "b"},
+    {{46, 39, -1},
+     "qemu64,phys-bits=39",
+     "qemu64,phys-bits=39,enforce=on",
+     NULL},
     /* no -cpu: qemu64, which then must be written out */
-    {{46, 39, -1}, NULL, "qemu64,phys-bits=39", NULL},
-    {{46, 46, -1}, NULL, NULL, NULL},
+    {{46, 39, -1}, NULL, "qemu64,phys-bits=39,enforce=on", NULL},
+    {{46, 46, -1}, NULL, "qemu64,enforce=on", NULL},
 };
 
 /**
@@ -2219,8 +2330,8 @@ static void test_hidden_unknown_name(void)
     set_phys(46, old, newer, NULL);
     d = decide_ok("Model-X", old, peers, 0);
     e = decide_ok("Model-X", newer, back, 0);
-    g_assert_cmpstr(d->cpu_value, ==, "Model-X,avx2=off");
-    g_assert_cmpstr(e->cpu_value, ==, "Model-X,avx10=off,avx2=off");
+    g_assert_cmpstr(d->cpu_value, ==, "Model-X,avx2=off,enforce=on");
+    g_assert_cmpstr(e->cpu_value, ==, "Model-X,avx10=off,avx2=off,enforce=on");
     g_assert_cmpuint(item_count(d->cpu_value, "avx10"), ==, 0);
 }
 
@@ -2561,7 +2672,7 @@ static void test_tsc_named(void)
     g_autoptr(QmDecision) d = decide_ok("qemu64,+invtsc", a, peers, 0);
 
     g_assert_cmpstr(d->cpu_value, ==,
-                    "qemu64,+invtsc,tsc-frequency=2000000000");
+                    "qemu64,+invtsc,tsc-frequency=2000000000,enforce=on");
 }
 
 /**
@@ -3036,21 +3147,6 @@ static void test_auto_pair(gconstpointer data)
     g_test_message("%s + %s: %u models runnable on both, winner %s, %u "
                    "features on",
                    c->local, c->peer, runnable, d->model, on);
-}
-
-/**
- * synth_alias() - add an alias model to a synthetic profile
- * @p:      profile
- * @name:   alias name
- * @target: versioned model it resolves to
- */
-static void synth_alias(QmProfile *p, const char *name, const char *target)
-{
-    static const char *const none[] = {NULL};
-
-    synth_model(p, name, none, FALSE, FALSE);
-    ((QmCpuModel *)g_ptr_array_index(p->cpu_models, p->cpu_models->len - 1))
-        ->alias_of = g_strdup(target);
 }
 
 /**
@@ -3730,7 +3826,7 @@ static void test_pin_levels(void)
     /* named models have their own levels */
     g_clear_pointer(&w, qm_decision_free);
     w = decide_ok("qemu64", a, peers, 0);
-    g_assert_null(w->cpu_value);
+    g_assert_cmpstr(w->cpu_value, ==, "qemu64,enforce=on");
 }
 
 /**
@@ -3812,7 +3908,7 @@ static void test_pin_guest_phys_bits(void)
     assert_item(d->cpu_value, "guest-phys-bits", "0");
     g_clear_pointer(&d, qm_decision_free);
     d = decide_ok("qemu64", a, peers, 0);
-    g_assert_cmpstr(d->cpu_value, ==, "qemu64,guest-phys-bits=0");
+    g_assert_cmpstr(d->cpu_value, ==, "qemu64,guest-phys-bits=0,enforce=on");
     /* both have it: the smallest, never above phys-bits */
     give_props(b, props);
     b->guest_phys_bits = 48;
@@ -3825,7 +3921,7 @@ static void test_pin_guest_phys_bits(void)
     b->guest_phys_bits = 46;
     g_clear_pointer(&d, qm_decision_free);
     d = decide_ok("qemu64", a, peers, 0);
-    g_assert_null(d->cpu_value);
+    g_assert_cmpstr(d->cpu_value, ==, "qemu64,enforce=on");
     /* a QEMU that has it but could not tell: not pinned, said so */
     b->guest_phys_bits = -1;
     g_clear_pointer(&d, qm_decision_free);
@@ -4351,6 +4447,7 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/named/no-definitions", test_named_no_definitions);
     g_test_add_func("/decide/named/unnamed", test_named_unnamed);
     g_test_add_func("/decide/named/deprecated", test_named_deprecated);
+    g_test_add_func("/decide/named/versioned", test_named_versioned);
     g_test_add_func("/decide/named/determinism", test_named_determinism);
     g_test_add_func("/decide/default/recorded", test_default_recorded);
     g_test_add_func("/decide/default/synthetic", test_default_synthetic);

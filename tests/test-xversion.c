@@ -403,6 +403,61 @@ static void test_machine_alias(void)
     resume(a);
 }
 
+/**
+ * bool_prop() - a boolean property of a vCPU, asserting it is one
+ * @vcpu: the vCPU
+ * @name: property
+ *
+ * Return: its value
+ */
+static gboolean bool_prop(const QmVcpu *vcpu, const char *name)
+{
+    JsonNode *node = g_hash_table_lookup(vcpu->values, name);
+
+    g_assert_nonnull(node);
+    g_assert_true(JSON_NODE_HOLDS_VALUE(node) &&
+                  json_node_get_value_type(node) == G_TYPE_BOOLEAN);
+    return json_node_get_boolean(node);
+}
+
+/**
+ * test_versioned_model() - why a named model is written versioned: under
+ * pc-i440fx-3.1 both QEMUs give Skylake-Client MPX (a compat property of
+ * the alias's type), but not Skylake-Client-v1, which has the very
+ * feature words Skylake-Client has under q35, what the probe checked
+ * @data: the QEMU (Qemu)
+ */
+static void test_versioned_model(gconstpointer data)
+{
+    const Qemu *q = data;
+    QmMigTestVm *legacy, *versioned, *probed;
+    g_autoptr(QmVcpu) l = NULL;
+    g_autoptr(QmVcpu) v = NULL;
+    g_autoptr(QmVcpu) p = NULL;
+    g_autoptr(QmVcpuComparison) c = NULL;
+
+    if (q->reason != NULL) {
+        g_test_skip(q->reason);
+        return;
+    }
+    legacy = start_vm("alias", q, "pc-i440fx-3.1", "Skylake-Client", FALSE);
+    versioned =
+        start_vm("versioned", q, "pc-i440fx-3.1", "Skylake-Client-v1", FALSE);
+    probed = start_vm("probe", q, "q35", "Skylake-Client", FALSE);
+    l = read_vcpu(legacy);
+    v = read_vcpu(versioned);
+    p = read_vcpu(probed);
+    g_assert_true(bool_prop(l, "mpx"));
+    g_assert_false(bool_prop(v, "mpx"));
+    g_assert_false(bool_prop(p, "mpx"));
+    c = compare_logged(v, p, versioned, probed);
+    for (guint i = 0; i < c->differences->len; i++) {
+        const QmVcpuDiff *d = g_ptr_array_index(c->differences, i);
+
+        g_assert_false(g_str_has_prefix(d->name, "feature-words"));
+    }
+}
+
 int main(int argc, char **argv)
 {
     qm_test_init(&argc, &argv);
@@ -414,5 +469,9 @@ int main(int argc, char **argv)
                          test_same_cpu);
     g_test_add_func("/xversion/control/machine-alias", test_machine_alias);
     g_test_add_func("/xversion/control/cpu-max", test_cpu_max);
+    g_test_add_data_func("/xversion/versioned-model/7.2", &qemu_old,
+                         test_versioned_model);
+    g_test_add_data_func("/xversion/versioned-model/10.0", &qemu_new,
+                         test_versioned_model);
     return g_test_run();
 }

@@ -788,6 +788,56 @@ static void list_hidden(const QmCpuSpec *spec, const QmProfile *local,
 }
 
 /**
+ * resolve_version() - write a model alias as the versioned model it is
+ * @spec:     parsed -cpu value; its model becomes the versioned name
+ * @hosts:    every host, local first
+ * @base:     the value written so far, its model name replaced
+ * @settings: reasons
+ *
+ * An unversioned name such as Skylake-Client is an alias that the guest's
+ * machine type resolves: pc and q35 types since 4.1 to -v1, microvm in
+ * QEMU 9.2 and older to the latest version, and machine types before 4.1
+ * to a type of its own that their compat properties change (pc-i440fx-3.1
+ * turns mpx on for Skylake-Client).  The probe resolves it as q35 does;
+ * written as that version, the guest gets the very model every host was
+ * checked for, whatever its machine type: compat properties name the
+ * alias's type, never a versioned one.
+ */
+static void resolve_version(QmCpuSpec *spec, GPtrArray *hosts, char **base,
+                            GPtrArray *settings)
+{
+    const QmCpuModel *def =
+        qm_profile_find_model(g_ptr_array_index(hosts, 0), spec->model);
+    const char *rest;
+
+    if (def == NULL || def->alias_of == NULL)
+        return;
+    /* every host must compute the same command: a QEMU older than 4.1
+     * has no versions, and then the name stays as written */
+    for (guint i = 1; i < hosts->len; i++) {
+        const QmCpuModel *other =
+            qm_profile_find_model(g_ptr_array_index(hosts, i), spec->model);
+
+        if (other == NULL || g_strcmp0(other->alias_of, def->alias_of) != 0)
+            return;
+    }
+    rest = strchr(*base, ',');
+    g_ptr_array_add(settings,
+                    g_strdup_printf("%s written as %s, the model it names on "
+                                    "q35: the guest's machine type cannot "
+                                    "change it",
+                                    spec->model, def->alias_of));
+    g_free(spec->model);
+    spec->model = g_strdup(def->alias_of);
+    {
+        char *resolved = g_strconcat(def->alias_of, rest ? rest : "", NULL);
+
+        g_free(*base);
+        *base = resolved;
+    }
+}
+
+/**
  * add_enforce() - make QEMU check what qemu-mig decided
  * @spec:     parsed -cpu value
  * @extra:    suffix being built
@@ -895,6 +945,8 @@ gboolean qm_decide(const char *cpu_value, const char *machine_value,
         spec->model = g_steal_pointer(&winner);
     } else {
         out->mode = g_strdup(cpu_value ? "named" : "default");
+        if (peers->len > 0)
+            resolve_version(spec, hosts, &base, out->settings);
         if (!hide_named_mode(spec->model, hosts, out->hidden, index,
                              out->warnings, error))
             return FALSE;
@@ -939,7 +991,7 @@ gboolean qm_decide(const char *cpu_value, const char *machine_value,
     pin.generic = generic;
     if (!qm_pin_values(&pin, extra, out->settings, out->warnings, error))
         return FALSE;
-    if (auto_mode || (host_mode && peers->len > 0))
+    if (auto_mode || peers->len > 0)
         add_enforce(spec, extra, out->settings, out->warnings);
 
     g_string_append(items, extra->str);
