@@ -22,7 +22,7 @@
 #include "cache.h"
 
 /* Bumped whenever the record layout or the profile's meaning changes. */
-#define CACHE_FORMAT 4
+#define CACHE_FORMAT 5
 
 /* A cache file larger than this is not a profile. */
 #define CACHE_MAX_FILE (32 * 1024 * 1024)

@@ -222,30 +222,30 @@ static int reap(GPid pid, gint64 deadline)
 }
 
 /**
- * qm_probe_local() - probe this host through its own QEMU
+ * run_local() - run the local QEMU with a QMP conversation on its stdin
  * @qemu_path: absolute path of the local QEMU
+ * @args:      its arguments (NULL-terminated)
+ * @request:   what to write to its stdin
  * @deadline:  g_get_monotonic_time() deadline
- * @profile:   where to store the profile (named "local")
- * @error:     set on failure
+ * @out:       its stdout
+ * @err:       its stderr, NUL-terminated
+ * @status:    its exit status (see reap())
+ * @error:     set when it cannot start, times out or is interrupted
  *
- * Return: TRUE on success
+ * Return: TRUE when it ran to its end
  */
-gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
-                        QmProfile **profile, GError **error)
+static gboolean run_local(const char *qemu_path, const char *const *args,
+                          const char *request, gint64 deadline, GByteArray *out,
+                          GByteArray *err, int *status, GError **error)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GByteArray) out = g_byte_array_new();
-    g_autoptr(GByteArray) err = g_byte_array_new();
     g_autoptr(GError) local = NULL;
-    g_autoptr(QmProfile) prof = NULL;
-    g_autoptr(QmHostId) id = NULL;
     int fds[3] = {-1, -1, -1};
     GPid pid;
-    int status;
     gboolean ok;
 
     g_ptr_array_add(argv, (char *)qemu_path);
-    for (const char *const *a = qm_qmp_probe_argv(); *a; a++)
+    for (const char *const *a = args; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
 
@@ -262,24 +262,80 @@ gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
         return FALSE;
     }
 
-    ok = pump(fds, qm_qmp_request(), out, err, deadline, &local);
+    ok = pump(fds, request, out, err, deadline, &local);
     for (int k = 0; k < 3; k++) {
         if (fds[k] >= 0)
             close(fds[k]);
     }
     if (!ok)
         kill(pid, SIGKILL);
-    status = reap(pid, ok ? deadline : 0);
+    *status = reap(pid, ok ? deadline : 0);
     g_spawn_close_pid(pid);
     if (!ok) {
         g_set_error(error, QM_ERROR, local->code, "local: %s", local->message);
         return FALSE;
     }
-
     g_byte_array_append(err, (const guint8 *)"", 1);
+    return TRUE;
+}
+
+/**
+ * probe_models() - ask the local QEMU what each of its CPU models has
+ * @qemu_path: absolute path of the local QEMU
+ * @profile:   the local profile, its models' features filled in
+ * @deadline:  g_get_monotonic_time() deadline
+ *
+ * A second, short run (-machine none: no guest, no KVM), once per local
+ * probe: ~100 static expansions.  Without it -cpu auto ranks by
+ * generation only, so a failure here is not the probe's failure.
+ */
+static void probe_models(const char *qemu_path, QmProfile *profile,
+                         gint64 deadline)
+{
+    g_autofree char *request = qm_qmp_models_request(profile);
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autoptr(GByteArray) err = g_byte_array_new();
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    if (request == NULL)
+        return;
+    if (!run_local(qemu_path, qm_qmp_models_argv(), request, deadline, out, err,
+                   &status, &error)) {
+        g_debug("local: CPU model catalogue not read: %s", error->message);
+        return;
+    }
+    g_debug("local: features of %u CPU models read (QEMU exit status %d)",
+            qm_qmp_models_from_transcript(profile, (const char *)out->data,
+                                          out->len),
+            status);
+}
+
+/**
+ * qm_probe_local() - probe this host through its own QEMU
+ * @qemu_path: absolute path of the local QEMU
+ * @deadline:  g_get_monotonic_time() deadline
+ * @profile:   where to store the profile (named "local")
+ * @error:     set on failure
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_probe_local(const char *qemu_path, gint64 deadline,
+                        QmProfile **profile, GError **error)
+{
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autoptr(GByteArray) err = g_byte_array_new();
+    g_autoptr(QmProfile) prof = NULL;
+    g_autoptr(QmHostId) id = NULL;
+    int status;
+
+    if (!run_local(qemu_path, qm_qmp_probe_argv(), qm_qmp_request(), deadline,
+                   out, err, &status, error))
+        return FALSE;
     if (!interpret("local", qemu_path, (const char *)out->data, out->len,
                    (const char *)err->data, status, &prof, error))
         return FALSE;
+    probe_models(qemu_path, prof, deadline);
     prof->probe_method = g_strdup("local-qmp");
     prof->probed_at = g_get_real_time() / G_USEC_PER_SEC;
     if (qm_hostid_read(&id, NULL))

@@ -17,6 +17,12 @@
  *   --machines FILE    FAKE_QEMU_MACHINES   query-machines reply (default:
  *                                           qemu-7.2-machines.json next to
  *                                           the replay file)
+ *   --models FILE      FAKE_QEMU_MODELS     static expansions of named
+ *                                           models, one reply per line with
+ *                                           the id "model:NAME", as real
+ *                                           QEMU wrote them (default:
+ *                                           qemu-10.0-cpu-models.qmp next
+ *                                           to the replay file)
  *   --mode MODE        FAKE_QEMU_MODE       misbehaviour, see below
  *   --count-dir DIR    FAKE_QEMU_COUNT_DIR  one new file per probe start
  *   --record FILE      FAKE_QEMU_RECORD     exec mode: what was launched
@@ -36,6 +42,10 @@
  *
  *   -version anywhere  print "QEMU emulator version X.Y.Z (fake-qemu)" and
  *                      QEMU's copyright line, exit 0.
+ *   -machine none with -qmp stdio: the local probe's model catalogue run
+ *                      (wrapper/qmp.c): as a probe, but neither counted
+ *                      nor recorded, and a named model's expansion is
+ *                      answered from the models file.
  *   -qmp stdio         probe: QMP greeting on stdout, then one reply line
  *                      per command line read from stdin, flushed each time,
  *                      exit 0 at EOF or after "quit".  Like QEMU, commands
@@ -131,6 +141,7 @@ extern char **environ;
 #define FAKE_EXIT_CONFIG  2
 #define HUGE_PROP_LEN     (20 * 1024 * 1024)
 #define MACHINES_BASENAME "qemu-7.2-machines.json"
+#define MODELS_BASENAME   "qemu-10.0-cpu-models.qmp"
 #define MALFORMED_REPLY                                                        \
     "{\"return\": {\"model\": {\"name\": \"host\", \"props\": {\"pcid\": tru"
 #define BADNAME_PROP "\"evil flag;touch /tmp/pwned\": true"
@@ -197,6 +208,7 @@ typedef struct {
     char *version;
     char *package;
     char *machines;
+    char *models;
     char *mode_name;
     char *count_dir;
     char *record;
@@ -227,6 +239,7 @@ static const OptionSpec option_specs[] = {
     {"--qemu-version", "FAKE_QEMU_VERSION", offsetof(FakeConfig, version)},
     {"--package", "FAKE_QEMU_PACKAGE", offsetof(FakeConfig, package)},
     {"--machines", "FAKE_QEMU_MACHINES", offsetof(FakeConfig, machines)},
+    {"--models", "FAKE_QEMU_MODELS", offsetof(FakeConfig, models)},
     {"--mode", "FAKE_QEMU_MODE", offsetof(FakeConfig, mode_name)},
     {"--count-dir", "FAKE_QEMU_COUNT_DIR", offsetof(FakeConfig, count_dir)},
     {"--record", "FAKE_QEMU_RECORD", offsetof(FakeConfig, record)},
@@ -262,7 +275,8 @@ typedef struct {
 typedef struct {
     const FakeConfig *cfg;
     Replay replay;
-    GString *machines; /* compact "return" of the machines file */
+    GString *machines;  /* compact "return" of the machines file */
+    GHashTable *models; /* model name -> raw "return" text, or NULL */
     gboolean negotiated;
     GString *held;    /* out-of-order: reply waiting for its partner */
     JsonObject *args; /* the current command's "arguments", or NULL */
@@ -1176,8 +1190,25 @@ static GString *cmd_qom_get(Probe *p, const char *id)
 static GString *cmd_query_cpu_model_expansion(Probe *p, const char *id)
 {
     const Recorded *rec = &p->replay.docs[DOC_EXPANSION];
+    JsonObject *model = p->args && json_object_has_member(p->args, "model")
+                            ? json_object_get_object_member(p->args, "model")
+                            : NULL;
+    const char *name =
+        model ? json_object_get_string_member_with_default(model, "name", NULL)
+              : NULL;
     GString *reply;
 
+    /* a named model is QEMU's definition, not this host's: the models
+     * file answers, as QEMU would for a model it does not know */
+    if (name != NULL && strcmp(name, "host") != 0) {
+        const char *ret =
+            p->models ? g_hash_table_lookup(p->models, name) : NULL;
+        g_autofree char *desc =
+            g_strdup_printf("The CPU definition '%s' not found.", name);
+
+        return ret ? reply_return(ret, id)
+                   : reply_error("GenericError", desc, id);
+    }
     if (rec->text) {
         reply = reply_recorded(rec, id);
     } else {
@@ -1488,6 +1519,79 @@ static void print_nokvm(const FakeConfig *cfg)
 }
 
 /**
+ * has_arg() - whether a QEMU argument is present, in - or -- form
+ * @cfg: configuration
+ * @name: the option without dashes
+ * @value: required next argument, or NULL
+ *
+ * Return: TRUE if found
+ */
+static gboolean has_arg(const FakeConfig *cfg, const char *name,
+                        const char *value)
+{
+    int i;
+
+    for (i = 0; i < cfg->qemu_argc; i++) {
+        const char *a = cfg->qemu_argv[i];
+
+        if (a[0] != '-') {
+            continue;
+        }
+        a += a[1] == '-' ? 2 : 1;
+        if (strcmp(a, name) == 0 &&
+            (!value || (i + 1 < cfg->qemu_argc &&
+                        strcmp(cfg->qemu_argv[i + 1], value) == 0))) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/**
+ * load_models() - index the models file by model name
+ * @cfg: configuration (its replay file locates the default models file)
+ *
+ * Return: model name -> raw "return" text of its expansion; empty when
+ * there is no such file (every named model is then unknown)
+ */
+static GHashTable *load_models(const FakeConfig *cfg)
+{
+    GHashTable *models =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autofree char *path = NULL;
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (cfg->models) {
+        path = g_strdup(cfg->models);
+    } else if (cfg->replay) {
+        g_autofree char *dir = g_path_get_dirname(cfg->replay);
+
+        path = g_build_filename(dir, MODELS_BASENAME, NULL);
+    }
+    if (!path || !g_file_get_contents(path, &text, NULL, NULL)) {
+        return models;
+    }
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        gsize len = strlen(*l), s, e, is, ie;
+        g_autofree char *id = NULL;
+
+        /* raw text, never through a JsonNode (see the header) */
+        if (!raw_member(*l, len, 0, "id", &is, &ie) ||
+            !raw_member(*l, len, 0, "return", &s, &e) || ie - is < 2) {
+            continue;
+        }
+        id = g_strndup(*l + is + 1, ie - is - 2);
+        if (g_str_has_prefix(id, "model:")) {
+            g_hash_table_replace(models, g_strdup(id + strlen("model:")),
+                                 g_strndup(*l + s, e - s));
+        }
+    }
+    return models;
+}
+
+/**
  * probe_run() - act as QEMU with "-qmp stdio"
  * @cfg: configuration
  *
@@ -1495,6 +1599,7 @@ static void print_nokvm(const FakeConfig *cfg)
  */
 static int probe_run(const FakeConfig *cfg, int argc, char **argv)
 {
+    gboolean catalogue = has_arg(cfg, "machine", "none");
     Probe p = {.cfg = cfg};
     Replay machines = {0};
     g_autofree char *machines_path = NULL;
@@ -1503,8 +1608,12 @@ static int probe_run(const FakeConfig *cfg, int argc, char **argv)
     size_t cap = 0;
     ssize_t n;
 
-    count_probe(cfg->count_dir);
-    if (cfg->probe_record) {
+    if (catalogue) {
+        p.models = load_models(cfg);
+    } else {
+        count_probe(cfg->count_dir);
+    }
+    if (cfg->probe_record && !catalogue) {
         g_autoptr(GArray) fds = list_open_fds();
 
         write_record(cfg->probe_record, argc, argv, fds);
@@ -1590,6 +1699,7 @@ static int probe_run(const FakeConfig *cfg, int argc, char **argv)
     probe_release_held(&p);
     replay_clear(&p.replay);
     g_string_free(p.machines, TRUE);
+    g_clear_pointer(&p.models, g_hash_table_unref);
     return 0;
 }
 
@@ -1932,35 +2042,6 @@ static void config_clear(FakeConfig *cfg)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FakeConfig, config_clear)
-
-/**
- * has_arg() - whether a QEMU argument is present, in - or -- form
- * @cfg: configuration
- * @name: the option without dashes
- * @value: required next argument, or NULL
- *
- * Return: TRUE if found
- */
-static gboolean has_arg(const FakeConfig *cfg, const char *name,
-                        const char *value)
-{
-    int i;
-
-    for (i = 0; i < cfg->qemu_argc; i++) {
-        const char *a = cfg->qemu_argv[i];
-
-        if (a[0] != '-') {
-            continue;
-        }
-        a += a[1] == '-' ? 2 : 1;
-        if (strcmp(a, name) == 0 &&
-            (!value || (i + 1 < cfg->qemu_argc &&
-                        strcmp(cfg->qemu_argv[i + 1], value) == 0))) {
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
 
 /**
  * main() - pick -version, probe or exec behaviour from the QEMU arguments

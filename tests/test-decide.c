@@ -2868,13 +2868,19 @@ static int test_rank(const char *name, int *version, const char **vendor)
         base = g_strdup(name);
     }
     *vendor = NULL;
-    for (gsize i = 0; i < G_N_ELEMENTS(test_generations); i++) {
-        if (strcmp(base, test_generations[i].name) == 0) {
-            *vendor = test_generations[i].vendor;
-            return (int)i + 1;
+    /* an older QEMU's variant (Skylake-Client-IBRS) is its generation's */
+    for (char *cut = base + strlen(base);;) {
+        for (gsize i = 0; i < G_N_ELEMENTS(test_generations); i++) {
+            if (strcmp(base, test_generations[i].name) == 0) {
+                *vendor = test_generations[i].vendor;
+                return (int)i + 1;
+            }
         }
+        cut = strrchr(base, '-');
+        if (cut == NULL)
+            return 0;
+        *cut = '\0';
     }
-    return 0;
 }
 
 /**
@@ -3000,8 +3006,10 @@ static guint check_auto_winner(const QmDecision *d, GPtrArray *hosts)
         if (r > wr || (r == wr && v > wv))
             g_test_message("%s ranks above the winner %s", m->name, d->model);
         g_assert_true(r < wr || (r == wr && v <= wv));
+        /* a tie (Skylake-Server and an older QEMU's Skylake-Server-IBRS)
+         * goes to the smaller name, so every host picks the same */
         if (r == wr && v == wv)
-            g_assert_cmpstr(m->name, ==, d->model);
+            g_assert_cmpint(strcmp(m->name, d->model), >=, 0);
     }
     /* one line per runnable model, the count of the others, the winner */
     g_assert_cmpuint(d->candidates->len, ==, runnable + alias_lines + 2);
@@ -4403,6 +4411,189 @@ static void test_every_pair_and_triple(void)
  *
  * Return: g_test_run()'s status
  */
+/* ---- -cpu auto against libvirt's host-model -------------------------- */
+
+/**
+ * HostModelCase - one CPU for which libvirt's tests record its host-model
+ * @cpu:    capture short name (x86_64-cpuid-@cpu.json)
+ * @pick:   the model qemu-mig picks, as QEMU's versioned name
+ * @why:    NULL when qemu-mig picks libvirt's model (or its q35 version);
+ *          else why it differs, as the README explains it
+ */
+typedef struct {
+    const char *cpu;
+    const char *pick;
+    const char *why;
+} HostModelCase;
+
+static const HostModelCase host_model_cases[] = {
+    {"Cooperlake", NULL, NULL},
+    {"Core-i7-8700", NULL, NULL},
+    {"EPYC-7502-32-Core", NULL, NULL},
+    {"EPYC-7713-64-Core", NULL, NULL},
+    {"EPYC-9334-32-Core", NULL, NULL},
+    {"Ice-Lake-Server", NULL, NULL},
+    {"Xeon-Gold-6130", "Skylake-Server-v2",
+     "a tie in QEMU's feature names (Cascadelake-Server-v1: 20 to add, "
+     "avx512vnni to remove; Skylake-Server-v2: 22 to add) broken by fewest "
+     "removed; libvirt, counting in its cpu_map's names, found "
+     "Cascadelake-Server strictly closer (11 to add, 1 to remove)"},
+    {"Xeon-Gold-6530", "SapphireRapids-v3",
+     "QEMU's versioned SapphireRapids-v3 (ss, tsc-adjust, cldemote, "
+     "movdiri, movdir64b added to v1) is closer than GraniteRapids, which "
+     "needs Granite Rapids' own amx-fp16, prefetchiti and more removed; "
+     "libvirt ranks its cpu_map's models, not QEMU's versions"},
+};
+
+/**
+ * libvirt_model() - the model of libvirt's host-model result
+ * @cpu: capture short name
+ *
+ * Return: newly allocated model name, as libvirt's cpu_map names it
+ */
+static char *libvirt_model(const char *cpu)
+{
+    g_autofree char *file =
+        g_strdup_printf("libvirt-host-model/x86_64-cpuid-%s-json.xml", cpu);
+    g_autofree char *xml = qm_test_read_data(file, NULL);
+    const char *at = strstr(xml, "<model");
+    const char *end;
+
+    g_assert_nonnull(at);
+    at = strchr(at, '>');
+    g_assert_nonnull(at);
+    end = strchr(++at, '<');
+    g_assert_nonnull(end);
+    return g_strndup(at, end - at);
+}
+
+/**
+ * with_catalogue() - a capture's profile with real QEMU 10.0's model
+ *                    catalogue, as the local probe reads it
+ * @cpu: capture short name
+ *
+ * The catalogue names models as QEMU 10.0 does; a capture from an older
+ * QEMU also lists names that are aliases there (Skylake-Client-IBRS is
+ * Skylake-Client-v2, Icelake-Server is Icelake-Server-v1): those get
+ * their version's features, as that QEMU's own catalogue run would give
+ * them.
+ *
+ * Return: the profile
+ */
+static QmProfile *with_catalogue(const char *cpu)
+{
+    g_autofree char *file = g_strdup_printf("x86_64-cpuid-%s.json", cpu);
+    QmProfile *p = load_profile(file, "local");
+    g_autofree char *text = qm_test_read_data("qemu-10.0-cpu-models.qmp", NULL);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autoptr(JsonNode) defs = json_from_string(lines[0], NULL);
+    JsonArray *list;
+    g_autoptr(GString) all = g_string_new(text);
+
+    g_assert_nonnull(defs);
+    list = json_object_get_array_member(json_node_get_object(defs), "return");
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        JsonObject *m = json_array_get_object_element(list, i);
+        const char *alias = json_object_get_string_member(m, "name");
+        const char *target =
+            json_object_get_string_member_with_default(m, "alias-of", NULL);
+        g_autofree char *id = NULL;
+
+        if (target == NULL)
+            continue;
+        id = g_strdup_printf("\"id\": \"model:%s\"", target);
+        for (char **l = lines; *l != NULL; l++) {
+            if (strstr(*l, id) != NULL) {
+                g_autoptr(GString) copy = g_string_new(*l);
+                g_autofree char *mine =
+                    g_strdup_printf("\"id\": \"model:%s\"", alias);
+
+                g_string_replace(copy, id, mine, 1);
+                g_string_append_printf(all, "%s\n", copy->str);
+                break;
+            }
+        }
+    }
+    g_assert_cmpuint(qm_qmp_models_from_transcript(p, all->str, all->len), >,
+                     0);
+    return p;
+}
+
+/**
+ * as_on_q35() - the versioned model a name is on q35, by real QEMU 10.0's
+ *               definitions (an older capture may list it unaliased)
+ * @name: model name
+ *
+ * Return: newly allocated name
+ */
+static char *as_on_q35(const char *name)
+{
+    g_autofree char *text = qm_test_read_data("qemu-10.0-cpu-models.qmp", NULL);
+    g_autofree char *first = g_strndup(text, strcspn(text, "\n"));
+    g_autoptr(JsonNode) defs = json_from_string(first, NULL);
+    JsonArray *list;
+
+    g_assert_nonnull(defs);
+    list = json_object_get_array_member(json_node_get_object(defs), "return");
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        JsonObject *m = json_array_get_object_element(list, i);
+        const char *target =
+            json_object_get_string_member_with_default(m, "alias-of", NULL);
+
+        if (target != NULL &&
+            strcmp(json_object_get_string_member(m, "name"), name) == 0)
+            return g_strdup(target);
+    }
+    return g_strdup(name);
+}
+
+/**
+ * test_auto_vs_libvirt() - -cpu auto on one host picks the model libvirt
+ * picks for its host-model (both as QEMU resolves them on q35), or the
+ * documented other one
+ * @data: HostModelCase
+ */
+static void test_auto_vs_libvirt(gconstpointer data)
+{
+    const HostModelCase *c = data;
+    g_autoptr(QmProfile) local = with_catalogue(c->cpu);
+    g_autoptr(GPtrArray) peers = g_ptr_array_new();
+    g_autofree char *theirs = libvirt_model(c->cpu);
+    g_autofree char *theirs_q35 = as_on_q35(theirs);
+    g_autoptr(QmDecision) d = decide_ok("auto", local, peers, 0);
+    g_autofree char *ours_q35 = as_on_q35(d->model);
+
+    /* the lines that say why: the winner's, and libvirt's model's */
+    for (guint i = 0; i < d->candidates->len; i++) {
+        const char *line = g_ptr_array_index(d->candidates, i);
+        const char *colon = strchr(line, ':');
+        g_autofree char *name =
+            colon ? g_strndup(line, colon - line) : g_strdup("");
+        g_autofree char *name_q35 = as_on_q35(name);
+
+        if (g_str_has_prefix(line, "winner") ||
+            strcmp(name_q35, theirs_q35) == 0)
+            g_test_message("%s", line);
+    }
+    {
+        g_autoptr(GString) off = g_string_new(NULL);
+
+        for (guint i = 0; i < d->hidden->len; i++)
+            g_string_append_printf(
+                off, " %s",
+                ((const QmHidden *)g_ptr_array_index(d->hidden, i))->name);
+        g_test_message("turned off on %s:%s", d->model,
+                       off->len ? off->str : " nothing");
+    }
+    g_test_message("%s: libvirt %s (%s), qemu-mig %s (%s)%s%s", c->cpu, theirs,
+                   theirs_q35, d->model, ours_q35, c->why ? ": differs, " : "",
+                   c->why ? c->why : "");
+    if (c->why == NULL)
+        g_assert_cmpstr(ours_q35, ==, theirs_q35);
+    else
+        g_assert_cmpstr(ours_q35, ==, c->pick);
+}
+
 int main(int argc, char **argv)
 {
     qm_test_keep_going(&argc, &argv);
@@ -4448,6 +4639,12 @@ int main(int argc, char **argv)
     g_test_add_func("/decide/named/unnamed", test_named_unnamed);
     g_test_add_func("/decide/named/deprecated", test_named_deprecated);
     g_test_add_func("/decide/named/versioned", test_named_versioned);
+    for (gsize i = 0; i < G_N_ELEMENTS(host_model_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/decide/auto-vs-libvirt/%s",
+                                                host_model_cases[i].cpu);
+
+        g_test_add_data_func(path, &host_model_cases[i], test_auto_vs_libvirt);
+    }
     g_test_add_func("/decide/named/determinism", test_named_determinism);
     g_test_add_func("/decide/default/recorded", test_default_recorded);
     g_test_add_func("/decide/default/synthetic", test_default_synthetic);

@@ -185,6 +185,52 @@ static void test_round_trip(gconstpointer data)
 }
 
 /**
+ * missing_from() - g_hash_table_find() callback: a key @set lacks
+ * @key:   name
+ * @value: unused
+ * @set:   the other set
+ *
+ * Return: TRUE when @set lacks @key
+ */
+static gboolean missing_from(gpointer key, gpointer value, gpointer set)
+{
+    return !g_hash_table_contains(set, key);
+}
+
+/**
+ * test_round_trip_model_features() - the catalogue's model features are
+ * stored with their model and read back; a model without one stays
+ * without, and a non-canonical name in the list is refused
+ */
+static void test_round_trip_model_features(void)
+{
+    g_autoptr(QmProfile) p =
+        load_capture("x86_64-cpuid-EPYC-9334-32-Core.json");
+    g_autoptr(QmProfile) back = NULL;
+    gsize len = 0;
+    g_autofree char *text = qm_test_read_data("qemu-10.0-cpu-models.qmp", &len);
+    guint with = 0;
+
+    g_assert_cmpuint(qm_qmp_models_from_transcript(p, text, len), >, 0);
+    back = round_trip(p);
+    for (guint i = 0; i < p->cpu_models->len; i++) {
+        const QmCpuModel *a = g_ptr_array_index(p->cpu_models, i);
+        const QmCpuModel *b = g_ptr_array_index(back->cpu_models, i);
+
+        g_assert_cmpstr(a->name, ==, b->name);
+        g_assert_cmpint(a->features == NULL, ==, b->features == NULL);
+        if (a->features == NULL)
+            continue;
+        with++;
+        g_assert_cmpuint(g_hash_table_size(a->features), ==,
+                         g_hash_table_size(b->features));
+        g_assert_true(g_hash_table_find(a->features, (GHRFunc)missing_from,
+                                        b->features) == NULL);
+    }
+    g_assert_cmpuint(with, >, 50);
+}
+
+/**
  * test_round_trip_minimal() - NULL members stay NULL, not empty
  */
 static void test_round_trip_minimal(void)
@@ -571,6 +617,8 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, roundtrip_files[i], test_round_trip);
     }
     g_test_add_func("/profile/round-trip-minimal", test_round_trip_minimal);
+    g_test_add_func("/profile/round-trip-model-features",
+                    test_round_trip_model_features);
     g_test_add_func("/profile/round-trip-empty-lists",
                     test_round_trip_empty_lists);
     g_test_add_func("/profile/round-trip-flags", test_round_trip_flags);

@@ -1759,6 +1759,87 @@ static void test_request(void)
  *
  * Return: g_test_run()'s status
  */
+/**
+ * test_models_request() - the catalogue run asks for every model that is
+ * not an alias (host, max and base neither), one static expansion each
+ */
+static void test_models_request(void)
+{
+    g_autoptr(QmProfile) p =
+        load_capture("x86_64-cpuid-EPYC-9334-32-Core.json");
+    g_autofree char *request = qm_qmp_models_request(p);
+    g_auto(GStrv) lines = g_strsplit(request, "\n", -1);
+    guint asked = 0, expected = 0;
+
+    for (guint i = 0; i < p->cpu_models->len; i++) {
+        const QmCpuModel *m = g_ptr_array_index(p->cpu_models, i);
+        g_autofree char *id = g_strdup_printf("\"id\": \"model:%s\"", m->name);
+        gboolean asks = m->alias_of == NULL && strcmp(m->name, "host") != 0 &&
+                        strcmp(m->name, "max") != 0 &&
+                        strcmp(m->name, "base") != 0;
+
+        expected += asks;
+        g_assert_cmpint(strstr(request, id) != NULL, ==, asks);
+    }
+    for (char **l = lines; *l != NULL; l++)
+        asked += strstr(*l, "\"type\": \"static\"") != NULL;
+    g_assert_cmpuint(asked, ==, expected);
+    g_assert_cmpuint(expected, >, 50);
+    g_assert_true(
+        g_str_has_prefix(request, "{\"execute\": \"qmp_capabilities\"}"));
+    g_assert_true(g_str_has_suffix(request, "{\"execute\": \"quit\"}\n"));
+}
+
+/**
+ * test_models_transcript() - each model gets the features QEMU 10.0's
+ * static expansion turns on, among the names the profile knows; errors,
+ * aliases, foreign ids and non-boolean values are skipped
+ */
+static void test_models_transcript(void)
+{
+    g_autoptr(QmProfile) p =
+        load_capture("x86_64-cpuid-EPYC-9334-32-Core.json");
+    gsize len = 0;
+    g_autofree char *text = qm_test_read_data("qemu-10.0-cpu-models.qmp", &len);
+    const QmCpuModel *rome = qm_profile_find_model(p, "EPYC-Rome-v1");
+    const QmCpuModel *alias = qm_profile_find_model(p, "EPYC-Rome");
+    static const char *const junk =
+        "{\"QMP\": {}}\n"
+        "{\"id\": \"model:EPYC-v1\", \"error\": {\"class\": "
+        "\"GenericError\", \"desc\": \"x\"}}\n"
+        "{\"return\": {\"model\": {\"name\": \"base\", \"props\": "
+        "{\"avx2\": \"yes\", \"fpu\": true, \"family\": 23}}}, "
+        "\"id\": \"model:EPYC-v2\"}\n"
+        "{\"return\": {\"model\": {\"name\": \"base\", \"props\": "
+        "{\"fpu\": true}}}, \"id\": \"other\"}\n";
+    g_autoptr(QmProfile) q =
+        load_capture("x86_64-cpuid-EPYC-9334-32-Core.json");
+    const QmCpuModel *v1, *v2;
+
+    g_assert_nonnull(rome);
+    g_assert_nonnull(alias);
+    g_assert_nonnull(alias->alias_of);
+    g_assert_cmpuint(qm_qmp_models_from_transcript(p, text, len), >, 50);
+    g_assert_nonnull(rome->features);
+    g_assert_null(alias->features);
+    /* EPYC-Rome has AVX2 and SHA, but no AVX-512 */
+    g_assert_true(qm_featset_has(rome->features, "avx2"));
+    g_assert_true(qm_featset_has(rome->features, "sha-ni"));
+    g_assert_false(qm_featset_has(rome->features, "avx512f"));
+    /* static props that are not features are not kept */
+    g_assert_false(qm_featset_has(rome->features, "family"));
+    g_assert_false(qm_featset_has(rome->features, "model-id"));
+
+    g_assert_cmpuint(qm_qmp_models_from_transcript(q, junk, strlen(junk)), ==,
+                     1);
+    v1 = qm_profile_find_model(q, "EPYC-v1");
+    v2 = qm_profile_find_model(q, "EPYC-v2");
+    g_assert_null(v1->features);
+    g_assert_nonnull(v2->features);
+    g_assert_cmpuint(g_hash_table_size(v2->features), ==, 1);
+    g_assert_true(qm_featset_has(v2->features, "fpu"));
+}
+
 int main(int argc, char **argv)
 {
     g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
@@ -1845,6 +1926,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/transcript/evil-prop-string",
                     test_transcript_evil_prop_string);
     g_test_add_func("/qmp/request", test_request);
+    g_test_add_func("/qmp/models/request", test_models_request);
+    g_test_add_func("/qmp/models/transcript", test_models_transcript);
 
     ret = g_test_run();
     return ret;

@@ -431,13 +431,25 @@ static int model_rank(const char *name, int *version, const char **vendor)
     } else {
         base = g_strdup(name);
     }
-    for (gsize i = 0; i < G_N_ELEMENTS(generations); i++) {
-        if (strcmp(base, generations[i].name) == 0) {
-            *vendor = generations[i].vendor;
-            return (int)i + 1;
+    /* the longest generation the name starts with: older QEMUs name
+     * variants such as Skylake-Client-IBRS or Cascadelake-Server-noTSX,
+     * which newer ones keep as aliases of a version */
+    {
+        gsize best_len = 0;
+        int found = 0;
+
+        for (gsize i = 0; i < G_N_ELEMENTS(generations); i++) {
+            gsize n = strlen(generations[i].name);
+
+            if (n > best_len && strncmp(base, generations[i].name, n) == 0 &&
+                (base[n] == '\0' || base[n] == '-')) {
+                best_len = n;
+                found = (int)i + 1;
+                *vendor = generations[i].vendor;
+            }
         }
+        return found;
     }
-    return 0;
 }
 
 /**
@@ -457,20 +469,144 @@ static gboolean listed_everywhere(GPtrArray *hosts, const char *name)
 }
 
 /**
- * pick_auto() - the best named model every host can run
+ * Candidate - a model -cpu auto may pick
+ * @model:   its local definition
+ * @rank:    generation + 1 (model_rank())
+ * @version: N of -vN
+ * @generic: one of QEMU's generic models (told the hosts' vendor)
+ * @runnable: every host can give all of its features
+ * @added:   features the guest gets that the model lacks
+ * @removed: features the model has that the guest does not get
+ * @score:   libvirt's measure of the distance: @added, plus 2, 3, 4, ...
+ *           for each removed feature in turn
+ */
+typedef struct {
+    const QmCpuModel *model;
+    int rank;
+    int version;
+    gboolean generic;
+    gboolean runnable;
+    guint added;
+    guint removed;
+    guint score;
+} Candidate;
+
+/**
+ * common_set() - features every host has, among those every host's QEMU
+ *                knows
+ * @hosts: every host
+ * @known: where to store the names every host's QEMU knows
+ *
+ * Counting only names every QEMU knows keeps the ranking the same from
+ * every side: a feature only a newer QEMU names cannot tip it.
+ *
+ * Return: new set
+ */
+static QmFeatureSet *common_set(GPtrArray *hosts, QmFeatureSet **known)
+{
+    const QmProfile *local = g_ptr_array_index(hosts, 0);
+    QmFeatureSet *on = qm_featset_new();
+    GHashTableIter iter;
+    gpointer name;
+
+    *known = qm_featset_new();
+    g_hash_table_iter_init(&iter, local->known);
+    while (g_hash_table_iter_next(&iter, &name, NULL)) {
+        gboolean everywhere = TRUE, named = TRUE;
+
+        for (guint i = 0; i < hosts->len; i++) {
+            const QmProfile *h = g_ptr_array_index(hosts, i);
+
+            named &= qm_featset_has(h->known, name);
+            everywhere &= qm_featset_has(h->features, name);
+        }
+        if (named)
+            qm_featset_add(*known, name);
+        if (named && everywhere)
+            qm_featset_add(on, name);
+    }
+    return on;
+}
+
+/**
+ * measure() - how far a model is from the guest's features
+ * @c:     candidate, its @added, @removed and @score set
+ * @on:    the features every host gives
+ * @known: the names every host's QEMU knows
+ */
+static void measure(Candidate *c, QmFeatureSet *on, QmFeatureSet *known)
+{
+    GHashTableIter iter;
+    gpointer name;
+
+    c->added = c->removed = 0;
+    g_hash_table_iter_init(&iter, on);
+    while (g_hash_table_iter_next(&iter, &name, NULL))
+        c->added += !qm_featset_has(c->model->features, name);
+    g_hash_table_iter_init(&iter, c->model->features);
+    while (g_hash_table_iter_next(&iter, &name, NULL))
+        c->removed += qm_featset_has(known, name) && !qm_featset_has(on, name);
+    /* each removed feature costs more than the one before (libvirt's
+     * virCPUx86CompareCandidateFeatureList()) */
+    c->score = c->added + 2 * c->removed + c->removed * (c->removed - 1) / 2;
+}
+
+/**
+ * newer() - is candidate @a newer than @b?
+ * @a: candidate
+ * @b: candidate
+ *
+ * Return: TRUE for a later generation, or a higher version of the same,
+ * or (for one answer from every host) the smaller name
+ */
+static gboolean newer(const Candidate *a, const Candidate *b)
+{
+    if (a->rank != b->rank)
+        return a->rank > b->rank;
+    if (a->version != b->version)
+        return a->version > b->version;
+    return strcmp(a->model->name, b->model->name) < 0;
+}
+
+/**
+ * closer() - is candidate @a a better -cpu auto than @b, by distance?
+ * @a: candidate
+ * @b: candidate
+ *
+ * As libvirt's host-model: the smaller score, then fewer removed
+ * features, then the newer model.
+ *
+ * Return: TRUE if so
+ */
+static gboolean closer(const Candidate *a, const Candidate *b)
+{
+    if (a->score != b->score)
+        return a->score < b->score;
+    if (a->removed != b->removed)
+        return a->removed < b->removed;
+    return newer(a, b);
+}
+
+/**
+ * pick_auto() - the named model closest to what every host gives
  * @hosts:      every host
  * @vendor:     the guest's CPU vendor
  * @candidates: filled with one line per model considered
  * @generic:    set when the winner is one of QEMU's generic models, which
  *              must be told the vendor
- * @error:      set when none is runnable everywhere
+ * @error:      set when there is no candidate
  *
- * An alias is left out when the versioned model it names is listed by
- * every host (that one is the candidate), but not otherwise: a QEMU older
- * than 4.1 lists only the unversioned names, which a newer QEMU reports as
- * aliases, and every host must see the same candidates to pick the same
- * model.  Ties go to the smaller name, for the same reason.  Only models
- * of @vendor, or generic ones, are candidates.
+ * Candidates are the models of @vendor (or generic ones) that every
+ * host's QEMU lists.  An alias is left out when the versioned model it
+ * names is listed by every host (that one is the candidate), but not
+ * otherwise: a QEMU older than 4.1 lists only the unversioned names.
+ *
+ * When the local QEMU said what each model has (the catalogue run), the
+ * winner is the closest, as libvirt picks a host-model: fewest features
+ * to add, and to remove at a rising cost, then the newest; a feature some
+ * host lacks is then turned off, and every feature is written anyway.
+ * Without the catalogue (a profile from an older qemu-mig), the newest
+ * model every host can run wins.
  *
  * Return: newly allocated model name, or NULL
  */
@@ -478,9 +614,12 @@ static char *pick_auto(GPtrArray *hosts, const char *vendor,
                        GPtrArray *candidates, gboolean *generic, GError **error)
 {
     const QmProfile *local = g_ptr_array_index(hosts, 0);
-    const QmCpuModel *best = NULL;
-    int best_rank = -1, best_version = -1;
-    guint rejected = 0, foreign = 0;
+    g_autoptr(GArray) all = g_array_new(FALSE, TRUE, sizeof(Candidate));
+    g_autoptr(GHashTable) on = NULL;
+    g_autoptr(GHashTable) known = NULL;
+    const Candidate *best = NULL;
+    gboolean by_distance;
+    guint foreign = 0, unrunnable = 0, with_features = 0;
 
     *generic = FALSE;
     for (guint i = 0; i < hosts->len; i++) {
@@ -495,63 +634,106 @@ static char *pick_auto(GPtrArray *hosts, const char *vendor,
     }
     for (guint m = 0; m < local->cpu_models->len; m++) {
         const QmCpuModel *model = g_ptr_array_index(local->cpu_models, m);
-        const char *lacking = NULL, *model_vendor;
-        int rank, version;
+        const char *model_vendor;
+        Candidate c = {.model = model, .runnable = TRUE};
+        gboolean everywhere = TRUE;
 
         if ((model->alias_of != NULL &&
              listed_everywhere(hosts, model->alias_of)) ||
             strcmp(model->name, "host") == 0 ||
             strcmp(model->name, "max") == 0 || strcmp(model->name, "base") == 0)
             continue;
-        rank = model_rank(model->name, &version, &model_vendor);
-        if (rank == 0 ||
+        c.rank = model_rank(model->name, &c.version, &model_vendor);
+        if (c.rank == 0 ||
             (model_vendor != NULL && g_strcmp0(model_vendor, vendor) != 0)) {
             foreign++;
             continue;
         }
-        for (guint i = 0; i < hosts->len && lacking == NULL; i++) {
-            const QmProfile *h = g_ptr_array_index(hosts, i);
-            const QmCpuModel *def = qm_profile_find_model(h, model->name);
+        c.generic = model_vendor == NULL;
+        for (guint i = 0; i < hosts->len && everywhere; i++) {
+            const QmCpuModel *def =
+                qm_profile_find_model(g_ptr_array_index(hosts, i), model->name);
 
-            if (def == NULL || def->unavailable->len > 0 ||
-                def->unnamed_unavailable)
-                lacking = h->name;
+            /* a bit QEMU cannot name cannot be turned off */
+            everywhere = def != NULL && !def->unnamed_unavailable;
+            c.runnable &= def != NULL && def->unavailable->len == 0;
         }
-        if (lacking != NULL) {
-            rejected++;
+        if (!everywhere)
             continue;
-        }
-        g_ptr_array_add(candidates,
-                        g_strdup_printf("%s: runnable on every host, "
-                                        "generation %d, version %d",
-                                        model->name, rank, version));
-        if (rank > best_rank ||
-            (rank == best_rank && (version > best_version ||
-                                   (version == best_version &&
-                                    strcmp(model->name, best->name) < 0)))) {
-            best = model;
-            best_rank = rank;
-            best_version = version;
-            *generic = model_vendor == NULL;
+        with_features += model->features != NULL;
+        unrunnable += !c.runnable;
+        g_array_append_val(all, c);
+    }
+    /* the local QEMU named every model's features in its catalogue run;
+     * one whose expansion failed there cannot be measured */
+    by_distance = with_features > 0;
+    if (by_distance)
+        on = common_set(hosts, &known);
+    for (guint i = 0; i < all->len; i++) {
+        Candidate *c = &g_array_index(all, Candidate, i);
+
+        if (by_distance && c->model->features == NULL) {
+            g_ptr_array_add(candidates,
+                            g_strdup_printf("%s: the local QEMU did not say "
+                                            "what it has",
+                                            c->model->name));
+        } else if (by_distance) {
+            measure(c, on, known);
+            g_ptr_array_add(candidates,
+                            g_strdup_printf("%s: %u features to add, %u to "
+                                            "remove (score %u), generation "
+                                            "%d, version %d",
+                                            c->model->name, c->added,
+                                            c->removed, c->score, c->rank,
+                                            c->version));
+            if (best == NULL || closer(c, best))
+                best = c;
+        } else if (c->runnable) {
+            g_ptr_array_add(candidates,
+                            g_strdup_printf("%s: runnable on every host, "
+                                            "generation %d, version %d",
+                                            c->model->name, c->rank,
+                                            c->version));
+            if (best == NULL || newer(c, best))
+                best = c;
         }
     }
     if (best == NULL) {
         g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
                     "-cpu auto: no named CPU model of vendor %s (or generic) "
-                    "is runnable on every host",
-                    vendor);
+                    "is %s every host",
+                    vendor, all->len > 0 ? "runnable on" : "listed by");
         return NULL;
     }
-    g_ptr_array_add(candidates,
-                    g_strdup_printf("%u other models of vendor %s (or "
-                                    "generic) are not runnable on every host; "
-                                    "%u are of another or unknown vendor",
-                                    rejected, vendor, foreign));
-    g_ptr_array_add(candidates,
-                    g_strdup_printf("winner: %s (newest generation runnable "
-                                    "everywhere, then highest version)",
-                                    best->name));
-    return g_strdup(best->name);
+    *generic = best->generic;
+    if (by_distance) {
+        g_ptr_array_add(candidates,
+                        g_strdup_printf("%u models of another or unknown "
+                                        "vendor",
+                                        foreign));
+        g_ptr_array_add(candidates,
+                        g_strdup_printf("winner: %s (closest to what every "
+                                        "host gives: %u features added, %u "
+                                        "removed; then fewest removed, then "
+                                        "newest)",
+                                        best->model->name, best->added,
+                                        best->removed));
+    } else {
+        g_ptr_array_add(candidates,
+                        g_strdup_printf("%u other models of vendor %s (or "
+                                        "generic) are not runnable on every "
+                                        "host; %u are of another or unknown "
+                                        "vendor (the local QEMU's model "
+                                        "catalogue is unknown: ranked by "
+                                        "generation)",
+                                        unrunnable, vendor, foreign));
+        g_ptr_array_add(candidates,
+                        g_strdup_printf("winner: %s (newest generation "
+                                        "runnable everywhere, then highest "
+                                        "version)",
+                                        best->model->name));
+    }
+    return g_strdup(best->model->name);
 }
 
 /**
@@ -938,6 +1120,11 @@ gboolean qm_decide(const char *cpu_value, const char *machine_value,
         if (winner == NULL)
             return FALSE;
         out->mode = g_strdup("auto");
+        /* the closest model need not be runnable everywhere: what a host
+         * lacks is turned off, as for a named model */
+        if (!hide_named_mode(winner, hosts, out->hidden, index, out->warnings,
+                             error))
+            return FALSE;
         /* "auto" is qemu-mig's word: QEMU gets the winner in its place */
         g_free(base);
         base = g_strconcat(winner, value + strlen("auto"), NULL);

@@ -115,6 +115,7 @@ void qm_cpu_model_free(QmCpuModel *model)
     g_free(model->name);
     g_free(model->alias_of);
     g_clear_pointer(&model->unavailable, g_ptr_array_unref);
+    g_clear_pointer(&model->features, g_hash_table_unref);
     g_free(model);
 }
 
@@ -592,6 +593,8 @@ static void add_models(JsonBuilder *builder, GPtrArray *models)
         json_builder_add_boolean_value(builder, model->migration_safe);
         json_builder_set_member_name(builder, "deprecated");
         json_builder_add_boolean_value(builder, model->deprecated);
+        if (model->features != NULL)
+            add_featset(builder, "features", model->features);
         json_builder_end_object(builder);
     }
     json_builder_end_array(builder);
@@ -888,6 +891,12 @@ static gboolean load_models(QmProfile *profile, JsonArray *array,
         if (!load_names(obj, "unavailable-features", add_to_array,
                         model->unavailable, error))
             return FALSE;
+        if (json_object_has_member(obj, "features")) {
+            model->features = qm_featset_new();
+            if (!load_names(obj, "features", add_to_set, model->features,
+                            error))
+                return FALSE;
+        }
     }
     return TRUE;
 }

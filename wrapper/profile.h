@@ -30,6 +30,9 @@ GPtrArray *qm_featset_sorted(const QmFeatureSet *set);
  *                   turned off by name
  * @migration_safe:  QEMU's migration-safe flag
  * @deprecated:      QEMU's deprecated flag (FALSE when not reported)
+ * @features:        canonical features the model has, from the local
+ *                   QEMU's static expansion of it (qm_probe_local()); NULL
+ *                   for an alias, a peer's model or when not known
  */
 typedef struct {
     char *name;
@@ -38,6 +41,7 @@ typedef struct {
     gboolean unnamed_unavailable;
     gboolean migration_safe;
     gboolean deprecated;
+    QmFeatureSet *features;
 } QmCpuModel;
 
 /**

@@ -971,3 +971,126 @@ gboolean qm_qmp_parse_transcript(const char *host, const char *buf, gsize len,
     }
     return TRUE;
 }
+
+/*
+ * The model catalogue: what each named model has, asked of the local QEMU
+ * in a run of its own once its models are known (-cpu auto ranks by it).
+ * A model's definition does not depend on the host nor on the
+ * accelerator, so -machine none (TCG, no KVM needed) is enough; it only
+ * changes what an alias resolves to, and aliases are not asked.
+ */
+static const char *const models_argv[] = {
+    "-machine", "none", "-nodefaults", "-nographic",
+    "-S",       "-qmp", "stdio",       NULL,
+};
+
+/**
+ * qm_qmp_models_argv() - QEMU arguments that start the catalogue run
+ *
+ * Return: static NULL-terminated array (QEMU binary not included)
+ */
+const char *const *qm_qmp_models_argv(void)
+{
+    return models_argv;
+}
+
+/**
+ * asks_model() - is this model one the catalogue asks about?
+ * @model: a query-cpu-definitions entry
+ *
+ * Return: TRUE for a versioned or unaliased named model
+ */
+static gboolean asks_model(const QmCpuModel *model)
+{
+    return model->alias_of == NULL && strcmp(model->name, "host") != 0 &&
+           strcmp(model->name, "max") != 0 && strcmp(model->name, "base") != 0;
+}
+
+/**
+ * qm_qmp_models_request() - the catalogue run's QMP conversation
+ * @profile: the local profile, with its CPU models
+ *
+ * One static expansion per model, each with the id "model:NAME".  Names
+ * were checked to be [A-Za-z0-9._-] when parsed, so they need no quoting.
+ *
+ * Return: newly allocated text, or NULL when there is nothing to ask
+ */
+char *qm_qmp_models_request(const QmProfile *profile)
+{
+    g_autoptr(GString) s = NULL;
+    guint n = 0;
+
+    if (profile->cpu_models == NULL)
+        return NULL;
+    s = g_string_new("{\"execute\": \"qmp_capabilities\"}\n");
+    for (guint i = 0; i < profile->cpu_models->len; i++) {
+        const QmCpuModel *m = g_ptr_array_index(profile->cpu_models, i);
+
+        if (!asks_model(m))
+            continue;
+        g_string_append_printf(s,
+                               "{\"execute\": \"query-cpu-model-expansion\", "
+                               "\"arguments\": {\"type\": \"static\", "
+                               "\"model\": {\"name\": \"%s\"}}, "
+                               "\"id\": \"model:%s\"}\n",
+                               m->name, m->name);
+        n++;
+    }
+    g_string_append(s, "{\"execute\": \"quit\"}\n");
+    return n > 0 ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}
+
+/**
+ * qm_qmp_models_from_transcript() - give each model the features the
+ *                                   catalogue run reported for it
+ * @profile: the local profile
+ * @buf:     what QEMU wrote
+ * @len:     its length
+ *
+ * Only features @profile knows are kept (a static expansion also lists
+ * family, model-id and the like); a model without a well-formed reply
+ * keeps no feature list, so it is ranked without one.
+ *
+ * Return: the number of models that got their features
+ */
+guint qm_qmp_models_from_transcript(QmProfile *profile, const char *buf,
+                                    gsize len)
+{
+    g_autoptr(GPtrArray) docs = NULL;
+    guint n = 0;
+
+    if (profile->cpu_models == NULL || !qm_qmp_split(buf, len, &docs, NULL))
+        return 0;
+    for (guint i = 0; i < docs->len; i++) {
+        JsonNode *doc = g_ptr_array_index(docs, i);
+        JsonObject *obj =
+            JSON_NODE_HOLDS_OBJECT(doc) ? json_node_get_object(doc) : NULL;
+        const char *id = obj ? string_member(obj, "id") : NULL;
+        JsonObject *ret, *model, *props;
+        QmCpuModel *m;
+        g_autoptr(GList) names = NULL;
+
+        if (id == NULL || !g_str_has_prefix(id, "model:"))
+            continue;
+        m = (QmCpuModel *)qm_profile_find_model(profile, id + strlen("model:"));
+        ret = qm_profile_json_object(obj, "return");
+        model = ret ? qm_profile_json_object(ret, "model") : NULL;
+        props = model ? qm_profile_json_object(model, "props") : NULL;
+        if (m == NULL || !asks_model(m) || props == NULL || m->features)
+            continue;
+        m->features = qm_featset_new();
+        names = json_object_get_members(props);
+        for (GList *l = names; l != NULL; l = l->next) {
+            JsonNode *v = json_object_get_member(props, l->data);
+            g_autofree char *canon = qm_feature_canon(l->data);
+
+            if (canon != NULL && JSON_NODE_HOLDS_VALUE(v) &&
+                json_node_get_value_type(v) == G_TYPE_BOOLEAN &&
+                json_node_get_boolean(v) &&
+                qm_featset_has(profile->known, canon))
+                qm_featset_add(m->features, canon);
+        }
+        n++;
+    }
+    return n;
+}

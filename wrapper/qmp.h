@@ -17,6 +17,10 @@
 
 const char *qm_qmp_request(void);
 const char *const *qm_qmp_probe_argv(void);
+const char *const *qm_qmp_models_argv(void);
+char *qm_qmp_models_request(const QmProfile *profile);
+guint qm_qmp_models_from_transcript(QmProfile *profile, const char *buf,
+                                    gsize len);
 
 gsize qm_qmp_find_greeting(const char *buf, gsize len, char **noise);
 gboolean qm_qmp_split(const char *buf, gsize len, GPtrArray **docs,
