@@ -217,6 +217,42 @@ JsonNode *qm_run_read_json(const char *path)
 }
 
 /**
+ * qm_run_take_registration() - check and remove the monitor a real launch
+ *                              registers its guest by
+ * @argv: an exec'd argv; its last two words are removed
+ *
+ * The last two words must be "-qmp unix:DIR/ID.qmp,server=on,wait=off"
+ * with DIR the runtime directory the test environment gives
+ * ($XDG_RUNTIME_DIR/qemu-mig), where the record DIR/ID.json must be.
+ *
+ * Return: the record's path, newly allocated
+ */
+char *qm_run_take_registration(GPtrArray *argv)
+{
+    g_autofree char *dir =
+        g_build_filename(g_getenv("XDG_RUNTIME_DIR"), "qemu-mig", NULL);
+    g_autofree char *prefix = g_strdup_printf("unix:%s/", dir);
+    const char *value;
+    const char *end;
+    g_autofree char *id = NULL;
+    char *record;
+
+    g_assert_cmpuint(argv->len, >=, 2);
+    g_assert_cmpstr(g_ptr_array_index(argv, argv->len - 2), ==, "-qmp");
+    value = g_ptr_array_index(argv, argv->len - 1);
+    g_assert_true(g_str_has_prefix(value, prefix));
+    g_assert_true(g_str_has_suffix(value, ".qmp,server=on,wait=off"));
+    end = strstr(value, ".qmp,server=on,wait=off");
+    id = g_strndup(value + strlen(prefix), end - value - strlen(prefix));
+    g_assert_cmpuint(strspn(id, "0123456789abcdef"), ==, 16);
+    g_assert_cmpuint(strlen(id), ==, 16);
+    record = g_strdup_printf("%s/%s.json", dir, id);
+    g_assert_true(g_file_test(record, G_FILE_TEST_IS_REGULAR));
+    g_ptr_array_set_size(argv, argv->len - 2);
+    return record;
+}
+
+/**
  * qm_run_record_argv() - the argv a fake QEMU's exec record holds
  * @record: the record root
  *

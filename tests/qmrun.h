@@ -57,3 +57,4 @@ GPtrArray *qm_run_eval_line(const char *line);
 guint qm_run_count_files(const char *dir);
 JsonNode *qm_run_read_json(const char *path);
 GPtrArray *qm_run_record_argv(JsonNode *record);
+char *qm_run_take_registration(GPtrArray *argv);

@@ -26,6 +26,15 @@ typedef struct {
 
 static const CliCase cli_cases[] = {
     {
+        .name = "list-json",
+        .argv = {"qemu-mig", "list", "--json", NULL},
+        .command = QM_CMD_LIST,
+        .peers = {NULL},
+        .dests = {NULL},
+        .qemu_start = -1,
+        .json = TRUE,
+    },
+    {
         .name = "peers-then-dashdash",
         .argv = {"qemu-mig", "--peer", "a", "--peer", "b,c", "--", "-cpu",
                  "host", NULL},
@@ -349,6 +358,8 @@ static void test_defaults(void)
     g_assert_null(opts->known_hosts);
     g_assert_false(opts->allow_cross_vendor);
     g_assert_false(opts->dry_run);
+    g_assert_null(opts->runtime_dir);
+    g_assert_false(opts->no_register);
     g_assert_cmpuint(opts->peers->len, ==, 0);
     g_assert_true(opts->qemu_argv[0] == argv[1]);
 }
@@ -372,6 +383,9 @@ static void test_value_options(void)
         "--allow-cross-vendor",
         "--remote-qemu",
         "sudo qemu-system-x86_64",
+        "--runtime-dir",
+        "/run/user/0/qm",
+        "--no-register",
         "--",
         NULL,
     };
@@ -388,6 +402,8 @@ static void test_value_options(void)
     g_assert_cmpstr(opts->identity, ==, "/tmp/id_ed25519");
     g_assert_cmpstr(opts->known_hosts, ==, "/tmp/kh");
     g_assert_true(opts->allow_cross_vendor);
+    g_assert_cmpstr(opts->runtime_dir, ==, "/run/user/0/qm");
+    g_assert_true(opts->no_register);
     g_assert_cmpint(opts->qemu_argc, ==, 0);
     g_assert_null(opts->qemu_argv[0]);
 }
@@ -400,6 +416,9 @@ typedef struct {
 } BadCase;
 
 static const BadCase bad_cases[] = {
+    {"list-argument", {"qemu-mig", "list", "vm1", NULL}, "vm1"},
+    {"no-register-value", {"qemu-mig", "--no-register=yes", NULL}, "takes"},
+    {"runtime-dir-empty", {"qemu-mig", "--runtime-dir=", NULL}, "runtime-dir"},
     {"misspelt", {"qemu-mig", "--peeer", "x", NULL}, "peeer"},
     {"peer-no-value", {"qemu-mig", "--peer", NULL}, "peer"},
     /* g_strsplit("", ",", -1) gives no item: must still be refused */

@@ -4528,23 +4528,34 @@ static QmProfile *with_catalogue(const char *cpu)
  */
 static char *as_on_q35(const char *name)
 {
-    g_autofree char *text = qm_test_read_data("qemu-10.0-cpu-models.qmp", NULL);
-    g_autofree char *first = g_strndup(text, strcspn(text, "\n"));
-    g_autoptr(JsonNode) defs = json_from_string(first, NULL);
-    JsonArray *list;
+    static GHashTable *aliases; /* alias -> versioned model, read once */
+    const char *target;
 
-    g_assert_nonnull(defs);
-    list = json_object_get_array_member(json_node_get_object(defs), "return");
-    for (guint i = 0; i < json_array_get_length(list); i++) {
-        JsonObject *m = json_array_get_object_element(list, i);
-        const char *target =
-            json_object_get_string_member_with_default(m, "alias-of", NULL);
+    if (aliases == NULL) {
+        g_autofree char *text =
+            qm_test_read_data("qemu-10.0-cpu-models.qmp", NULL);
+        g_autofree char *first = g_strndup(text, strcspn(text, "\n"));
+        g_autoptr(JsonNode) defs = json_from_string(first, NULL);
+        JsonArray *list;
 
-        if (target != NULL &&
-            strcmp(json_object_get_string_member(m, "name"), name) == 0)
-            return g_strdup(target);
+        g_assert_nonnull(defs);
+        aliases =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        list =
+            json_object_get_array_member(json_node_get_object(defs), "return");
+        for (guint i = 0; i < json_array_get_length(list); i++) {
+            JsonObject *m = json_array_get_object_element(list, i);
+            const char *to =
+                json_object_get_string_member_with_default(m, "alias-of", NULL);
+
+            if (to != NULL)
+                g_hash_table_insert(
+                    aliases, g_strdup(json_object_get_string_member(m, "name")),
+                    g_strdup(to));
+        }
     }
-    return g_strdup(name);
+    target = g_hash_table_lookup(aliases, name);
+    return g_strdup(target ? target : name);
 }
 
 /**

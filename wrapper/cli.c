@@ -20,6 +20,7 @@ static const char usage_text[] =
     "  qemu-mig explain [OPTIONS] [--] QEMU_ARGS...  show the decision\n"
     "  qemu-mig probe [OPTIONS] [DEST...]            show host profiles\n"
     "  qemu-mig cache [OPTIONS] list|show DEST|clear [DEST...]\n"
+    "  qemu-mig list [OPTIONS]                       guests started here\n"
     "\n"
     "Starts qemu-system-x86_64 with a guest CPU that every --peer can also\n"
     "give it, so the guest can be live-migrated there later.  Each peer's\n"
@@ -43,11 +44,16 @@ static const char usage_text[] =
     "  --for DEST             with explain or --dry-run: the command to run\n"
     "                         on peer DEST for the same guest (its QEMU is\n"
     "                         --remote-qemu)\n"
-    "  --json                 explain/probe: print JSON\n"
+    "  --json                 explain/probe/list: print JSON\n"
     "  --cache-dir DIR        host-profile cache (default:\n"
     "                         $QEMU_MIG_CACHE_DIR, else\n"
     "                         $XDG_CACHE_HOME/qemu-mig)\n"
     "  --no-cache             neither read nor write the cache\n"
+    "  --runtime-dir DIR      guest records and monitors (default:\n"
+    "                         $XDG_RUNTIME_DIR/qemu-mig, for root\n"
+    "                         /run/qemu-mig)\n"
+    "  --no-register          start the guest without a record or the\n"
+    "                         extra QMP monitor `list` finds it by\n"
     "  --max-age DURATION     re-probe a peer whose profile is older\n"
     "                         (e.g. 30m, 12h, 7d; default 1d)\n"
     "  --refresh              re-probe every host now\n"
@@ -60,12 +66,12 @@ static const char usage_text[] =
     "  --help                 show this help\n"
     "  --version              show the version\n"
     "\n"
-    "Exit status: QEMU's own when it runs; 0 for --dry-run, explain and\n"
-    "probe; 1 internal error; 2 usage; 3 peer unreachable or timed out;\n"
-    "4 host key unknown or changed; 5 a QEMU unusable (missing, too old,\n"
-    "no KVM); 6 bad QMP reply; 7 hosts incompatible; 8 cache refused or\n"
-    "missing with --offline; 126 local QEMU not executable; 127 local\n"
-    "QEMU not found.  See qemu-mig(1).\n";
+    "Exit status: QEMU's own when it runs; 0 for --dry-run, explain,\n"
+    "probe and list; 1 internal error; 2 usage; 3 peer unreachable or\n"
+    "timed out; 4 host key unknown or changed; 5 a QEMU unusable (missing,\n"
+    "too old, no KVM); 6 bad QMP reply; 7 hosts incompatible; 8 cache or\n"
+    "runtime directory refused, or missing with --offline; 126 local QEMU\n"
+    "not executable; 127 local QEMU not found.  See qemu-mig(1).\n";
 
 /**
  * qm_cli_usage() - the --help text
@@ -95,6 +101,7 @@ void qm_options_free(QmOptions *options)
     g_free(options->cache_dir);
     g_free(options->cache_action);
     g_free(options->for_dest);
+    g_free(options->runtime_dir);
     g_free(options);
 }
 
@@ -102,7 +109,7 @@ void qm_options_free(QmOptions *options)
 static const char *const value_options[] = {
     "peer",     "qemu",           "remote-qemu", "ssh-config",
     "identity", "known-hosts",    "timeout",     "cache-dir",
-    "max-age",  "on-unreachable", "for",
+    "max-age",  "on-unreachable", "for",         "runtime-dir",
 };
 
 /**
@@ -271,6 +278,8 @@ static gboolean set_value(QmOptions *options, const char *name,
         slot = &options->cache_dir;
     else if (strcmp(name, "for") == 0)
         slot = &options->for_dest;
+    else if (strcmp(name, "runtime-dir") == 0)
+        slot = &options->runtime_dir;
     else
         slot = &options->known_hosts;
     g_free(*slot);
@@ -306,6 +315,7 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         {"no-cache", G_STRUCT_OFFSET(QmOptions, no_cache)},
         {"refresh", G_STRUCT_OFFSET(QmOptions, refresh)},
         {"offline", G_STRUCT_OFFSET(QmOptions, offline)},
+        {"no-register", G_STRUCT_OFFSET(QmOptions, no_register)},
     };
 
     for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {
@@ -383,6 +393,9 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
     } else if (i < argc && strcmp(argv[i], "cache") == 0) {
         out->command = QM_CMD_CACHE;
         i++;
+    } else if (i < argc && strcmp(argv[i], "list") == 0) {
+        out->command = QM_CMD_LIST;
+        i++;
     }
 
     for (; i < argc; i++) {
@@ -427,6 +440,11 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         }
     }
 
+    if (out->command == QM_CMD_LIST && i < argc) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "list takes no arguments ('%s')", argv[i]);
+        return FALSE;
+    }
     if ((out->command == QM_CMD_PROBE || out->command == QM_CMD_CACHE) &&
         i < argc) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
@@ -458,7 +476,7 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
     }
     if (out->command == QM_CMD_LAUNCH && out->json) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "--json is for explain and probe");
+                    "--json is for explain, probe and list");
         return FALSE;
     }
     out->qemu_argc = argc - i;

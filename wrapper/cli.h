@@ -10,6 +10,7 @@ typedef enum {
     QM_CMD_EXPLAIN,
     QM_CMD_PROBE,
     QM_CMD_CACHE,
+    QM_CMD_LIST,
     QM_CMD_HELP,
     QM_CMD_VERSION,
 } QmCommand;
@@ -38,6 +39,8 @@ typedef enum {
  * @stale_ok:     --on-unreachable=stale (the default) rather than fail
  * @cache_action: cache command: "list", "show" or "clear"
  * @for_dest:     --for DEST: print the command for that peer instead
+ * @runtime_dir:  --runtime-dir DIR, or NULL for the default
+ * @no_register:  --no-register: start the guest without a record
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -64,6 +67,8 @@ typedef struct {
     gboolean stale_ok;
     char *cache_action;
     char *for_dest;
+    char *runtime_dir;
+    gboolean no_register;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;

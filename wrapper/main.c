@@ -18,6 +18,7 @@
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
 #include "wrapper/guestopts.h"
+#include "wrapper/guests.h"
 #include "wrapper/hosts.h"
 #include "wrapper/interrupt.h"
 #include "wrapper/launch.h"
@@ -245,6 +246,72 @@ static gboolean cache_key(const QmOptions *opts, const char *dest, char **key,
 }
 
 /**
+ * run_list() - qemu-mig list: the guests started here that still run
+ * @opts: parsed options
+ *
+ * Return: exit status
+ */
+static int run_list(const QmOptions *opts)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) guests = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *text = NULL;
+    guint removed = 0;
+
+    if (!qm_guests_dir(opts->runtime_dir, &dir, &error) ||
+        !qm_guests_list(dir, &guests, &removed, &error))
+        return fail(error);
+    if (removed > 0 && opts->verbose > 0)
+        fprintf(stderr,
+                "qemu-mig: removed %u record(s) of guests that are "
+                "gone\n",
+                removed);
+    text = qm_guests_format(guests, opts->json);
+    return print_stdout(text);
+}
+
+/**
+ * register_guest() - record the guest about to be started, and the
+ *                    monitor it is found by
+ * @opts:     parsed options
+ * @qemu:     the local QEMU's path
+ * @decision: what was decided, or NULL
+ * @guest:    where to store the registered guest
+ * @qmp:      where to store the -qmp value to add
+ * @error:    set when the runtime directory or record is refused
+ *
+ * Return: TRUE on success
+ */
+static gboolean register_guest(const QmOptions *opts, const char *qemu,
+                               const QmDecision *decision, QmGuest **guest,
+                               char **qmp, GError **error)
+{
+    g_autoptr(QmGuest) g = g_new0(QmGuest, 1);
+    g_autofree char *dir = NULL;
+    g_autoptr(GStrvBuilder) peers = g_strv_builder_new();
+
+    if (!qm_guests_dir(opts->runtime_dir, &dir, error))
+        return FALSE;
+    for (guint i = 0; i < opts->peers->len; i++) {
+        const char *p = g_ptr_array_index(opts->peers, i);
+
+        if (p != NULL)
+            g_strv_builder_add(peers, p);
+    }
+    g->name = qm_guests_name(opts->qemu_argc, opts->qemu_argv);
+    g->qemu = g_strdup(qemu);
+    g->argv = g_strdupv(opts->qemu_argv);
+    g->peers = g_strv_builder_end(peers);
+    g->cpu = g_strdup(decision ? decision->cpu_value : NULL);
+    g->machine = g_strdup(decision ? decision->machine_value : NULL);
+    if (!qm_guests_register(dir, g, qmp, error))
+        return FALSE;
+    *guest = g_steal_pointer(&g);
+    return TRUE;
+}
+
+/**
  * run_cache() - `qemu-mig cache list | show DEST | clear [DEST...]`
  * @opts: parsed options
  *
@@ -389,11 +456,13 @@ int main(int argc, char **argv)
     g_autoptr(GPtrArray) final = g_ptr_array_new();
     struct sigaction old_pipe, ignore = {.sa_handler = SIG_IGN};
     g_autoptr(QmCache) cache = NULL;
+    g_autoptr(QmGuest) registered = NULL;
+    g_autofree char *qmp = NULL;
     QmGuestOpts guest = {0};
     const char *cpu_value, *machine_value;
     gint64 deadline;
     int cpu_index, machine_index;
-    gboolean decide_nothing;
+    gboolean decide_nothing, query;
 
     /* Phase 0: whatever fds we were given belong to QEMU. */
     qm_launch_record_inherited_fds();
@@ -415,6 +484,8 @@ int main(int argc, char **argv)
         return run_probe(opts, deadline);
     if (opts->command == QM_CMD_CACHE)
         return run_cache(opts);
+    if (opts->command == QM_CMD_LIST)
+        return run_list(opts);
 
     /* Phase 2: the real QEMU (exit 127/126 before any network work). */
     if (!qm_launch_resolve(opts->qemu, &qemu_path, &error))
@@ -426,8 +497,8 @@ int main(int argc, char **argv)
     machine_index = qm_machine_find(opts->qemu_argc, opts->qemu_argv);
     machine_value = machine_index >= 0 ? opts->qemu_argv[machine_index] : NULL;
     /* -cpu auto is qemu-mig's word: QEMU must never see it, peers or not */
-    decide_nothing = (opts->peers->len == 0 && !is_auto(cpu_value)) ||
-                     qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
+    query = qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
+    decide_nothing = (opts->peers->len == 0 && !is_auto(cpu_value)) || query;
     /* A CPU set some other way, or another accelerator: refused before
      * anything is probed; -machine none has no CPU to decide. */
     if (!decide_nothing) {
@@ -456,6 +527,12 @@ int main(int argc, char **argv)
             !qm_decide_machine(decision, machine_value, local, peers, &error))
             return fail(error);
     }
+    /* Phase 5: a guest that is started for real is registered, so that
+     * `list` (and a migration) find it again; not a command to print. */
+    if (opts->command == QM_CMD_LAUNCH && !opts->dry_run && !query &&
+        !opts->no_register &&
+        !register_guest(opts, qemu_path, decision, &registered, &qmp, &error))
+        return fail(error);
     {
         QmArgEdit edits[] = {
             {cpu_index, "-cpu", decision ? decision->cpu_value : NULL},
@@ -463,6 +540,8 @@ int main(int argc, char **argv)
              decision ? decision->machine_value : NULL},
             /* qemu-system-x86_64 runs TCG unless told otherwise */
             {-1, "-accel", decision && guest.add_accel ? "kvm" : NULL},
+            /* one more monitor: nothing the guest sees changes */
+            {-1, "-qmp", qmp},
         };
 
         qemu_argv = qm_qemuargs_edit(opts->qemu_argc, opts->qemu_argv, edits,
@@ -474,7 +553,7 @@ int main(int argc, char **argv)
         g_ptr_array_add(final, *a);
     g_ptr_array_add(final, NULL);
 
-    /* Phase 5: show, or become QEMU. */
+    /* Phase 6: show, or become QEMU. */
     if (opts->command == QM_CMD_EXPLAIN) {
         g_autofree char *text = NULL;
         g_autofree char *line = command_line(opts, final);
@@ -512,5 +591,7 @@ int main(int argc, char **argv)
 
     sigaction(SIGPIPE, &old_pipe, NULL);
     qm_launch_exec(qemu_path, qemu_argv, &error);
+    if (registered != NULL)
+        qm_guests_unregister(registered);
     return fail(error);
 }

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: guests this host's qemu-mig started, found again later.
+ */
+#pragma once
+
+#include <glib.h>
+
+/**
+ * QmGuest - one registered guest
+ * @id:       random id, the stem of its two files
+ * @record:   its record file, DIR/ID.json
+ * @socket:   its QMP monitor socket, DIR/ID.qmp
+ * @name:     the guest name of its -name, or NULL
+ * @qemu:     the QEMU binary that was started
+ * @argv:     the user's QEMU arguments as given to qemu-mig
+ * @peers:    the --peer destinations
+ * @cpu:      the -cpu value qemu-mig decided, or NULL (left alone)
+ * @machine:  the -machine value qemu-mig decided, or NULL
+ * @started:  wall-clock time of the launch, seconds since the epoch
+ * @launcher: PID that exec'd QEMU (QEMU's own, unless it daemonized)
+ * @pid:      QEMU's PID from the monitor socket (SO_PEERCRED), 0 when the
+ *            monitor does not answer yet
+ */
+typedef struct {
+    char *id;
+    char *record;
+    char *socket;
+    char *name;
+    char *qemu;
+    char **argv;
+    char **peers;
+    char *cpu;
+    char *machine;
+    gint64 started;
+    gint64 launcher;
+    gint64 pid;
+} QmGuest;
+
+void qm_guest_free(QmGuest *guest);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmGuest, qm_guest_free)
+
+gboolean qm_guests_dir(const char *override, char **dir, GError **error);
+char *qm_guests_name(int argc, char *const *argv);
+gboolean qm_guests_register(const char *dir, QmGuest *guest, char **qmp_value,
+                            GError **error);
+void qm_guests_unregister(const QmGuest *guest);
+gboolean qm_guests_list(const char *dir, GPtrArray **guests, guint *removed,
+                        GError **error);
+char *qm_guests_format(GPtrArray *guests, gboolean json);
