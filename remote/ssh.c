@@ -140,14 +140,14 @@ static void conn_abandon(QmSshConn *c)
 
 /**
  * qm_ssh_conn_free() - tear down a connection, on every path out of
- *                      qm_ssh_run()
+ *                      qm_ssh_run() and of a forward
  * @c: connection, may be NULL
  *
  * The order matters: the channel belongs to the session, and the session's
  * socket must go back to the session's own poll context before the event
  * that borrowed it is freed.
  */
-static void qm_ssh_conn_free(QmSshConn *c)
+void qm_ssh_conn_free(QmSshConn *c)
 {
     if (c == NULL)
         return;
@@ -184,8 +184,6 @@ static void qm_ssh_conn_free(QmSshConn *c)
         g_string_free(c->err, TRUE);
     g_free(c);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshConn, qm_ssh_conn_free)
-
 /**
  * qm_ssh_result_free() - free a result from qm_ssh_run()
  * @result: result, may be NULL
@@ -809,6 +807,57 @@ static gboolean conn_init(QmSshConn *c, const char *dest, gint64 deadline,
 }
 
 /**
+ * conn_open() - connect and authenticate
+ * @c:        connection (zeroed)
+ * @dest:     destination as the user wrote it (borrowed by @c)
+ * @options:  what the user said about SSH, may be NULL
+ * @deadline: g_get_monotonic_time() deadline
+ * @max_out:  bound for an exec channel's stdout
+ * @error:    set on failure
+ *
+ * Return: TRUE when the session is authenticated
+ */
+static gboolean conn_open(QmSshConn *c, const char *dest,
+                          const QmSshOptions *options, gint64 deadline,
+                          gsize max_out, GError **error)
+{
+    if (!conn_init(c, dest, deadline, max_out, error))
+        return FALSE;
+    /* ssh_config as ssh(1) reads it, unless the caller did that already */
+    if (options != NULL && options->config != NULL) {
+        c->cfg = options->config;
+    } else {
+        if (!qm_ssh_config_evaluate(dest, options, deadline, &c->own_cfg,
+                                    error))
+            return FALSE;
+        c->cfg = c->own_cfg;
+    }
+    return conn_configure(c, error) && conn_connect(c, error) &&
+           qm_ssh_hostkey_check(c, error) && qm_ssh_auth_run(c, options, error);
+}
+
+/**
+ * qm_ssh_conn_open() - an authenticated connection, for a channel of
+ *                      another kind than qm_ssh_run()'s (sshforward.c)
+ * @dest:     destination as the user wrote it (borrowed: it must outlive
+ *            the connection)
+ * @options:  what the user said about SSH, may be NULL
+ * @deadline: g_get_monotonic_time() deadline for connecting
+ * @error:    set on failure, as for qm_ssh_run()
+ *
+ * Return: the connection (qm_ssh_conn_free()), or NULL
+ */
+QmSshConn *qm_ssh_conn_open(const char *dest, const QmSshOptions *options,
+                            gint64 deadline, GError **error)
+{
+    g_autoptr(QmSshConn) c = g_new0(QmSshConn, 1);
+
+    if (!conn_open(c, dest, options, deadline, 0, error))
+        return NULL;
+    return g_steal_pointer(&c);
+}
+
+/**
  * qm_ssh_run() - run one command on a peer and collect what it did
  * @dest:      "[user@]host[:port]", "[user@][v6addr][:port]", or a Host
  *             alias from ssh_config
@@ -849,26 +898,12 @@ gboolean qm_ssh_run(const char *dest, const QmSshOptions *options,
     g_return_val_if_fail(result != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
-    if (!conn_init(c, dest, deadline, max_out, error))
+    if (!conn_open(c, dest, options, deadline, max_out, error))
         return FALSE;
-    /* ssh_config as ssh(1) reads it, unless the caller did that already */
-    if (options != NULL && options->config != NULL) {
-        c->cfg = options->config;
-    } else {
-        if (!qm_ssh_config_evaluate(dest, options, deadline, &c->own_cfg,
-                                    error))
-            return FALSE;
-        c->cfg = c->own_cfg;
-    }
     /* POSIX sh, bash, dash, ksh and zsh all run this as meant */
     announced = g_strdup_printf("echo " QM_SSH_PGID_TAG "$$ >&2; %s", command);
-    if (!conn_configure(c, error) || !conn_connect(c, error) ||
-        !qm_ssh_hostkey_check(c, error) ||
-        !qm_ssh_auth_run(c, options, error) ||
-        !conn_exec(c, announced, error) ||
-        !conn_io(c, input, input_len, error)) {
+    if (!conn_exec(c, announced, error) || !conn_io(c, input, input_len, error))
         return FALSE;
-    }
 
     if (stderr_pgid(c->err, &tag_at, &tag_len) != 0)
         g_string_erase(c->err, tag_at, tag_len);

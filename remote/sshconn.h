@@ -68,6 +68,11 @@ typedef struct {
     guint locked_keys;
 } QmSshConn;
 
+void qm_ssh_conn_free(QmSshConn *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshConn, qm_ssh_conn_free)
+
+QmSshConn *qm_ssh_conn_open(const char *dest, const QmSshOptions *options,
+                            gint64 deadline, GError **error);
 gboolean qm_ssh_conn_wait(QmSshConn *c, const char *what, GError **error);
 gboolean qm_ssh_conn_fail(const QmSshConn *c, const char *what, GError **error);
 double qm_ssh_conn_elapsed_s(const QmSshConn *c);

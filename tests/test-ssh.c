@@ -15,6 +15,8 @@
 #include <glib/gstdio.h>
 
 #include "../remote/ssh.h"
+#include "../remote/sshforward.h"
+#include "../wrapper/monitor.h"
 #include "../wrapper/hosts.h"
 #include "../wrapper/error.h"
 #include "sshd.h"
@@ -1559,6 +1561,106 @@ static void test_cloexec(void)
 }
 
 /**
+ * start_qemu_monitor() - a real QEMU (TCG, no guest) serving QMP on a unix
+ *                        socket, as a destination QEMU would
+ * @path: socket path
+ *
+ * Return: its PID, or 0 when there is no QEMU here (the test skips)
+ */
+static GPid start_qemu_monitor(const char *path)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", path);
+    const char *argv[] = {qemu,  "-machine",    "none",     "-accel",
+                          "tcg", "-nodefaults", "-display", "none",
+                          "-S",  "-qmp",        qmp,        NULL};
+    g_autoptr(GError) error = NULL;
+    gint64 deadline = g_get_monotonic_time() + TIMEOUT_US;
+    GPid pid;
+
+    if (qemu == NULL) {
+        g_test_skip("no qemu-system-x86_64 in PATH");
+        return 0;
+    }
+    g_assert_true(
+        g_spawn_async(NULL, (char **)argv, NULL,
+                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                      NULL, NULL, &pid, &error));
+    g_assert_no_error(error);
+    while (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(10000);
+    }
+    return pid;
+}
+
+/**
+ * test_forward_unix() - a QMP monitor on the peer, reached through a
+ * direct-streamlocal channel: the greeting, a command and its reply go
+ * through; freeing the forward leaves no fd and the QEMU untouched; a
+ * socket that is not there is an error naming it
+ */
+static void test_forward_unix(void)
+{
+    g_autofree char *path =
+        g_build_filename(qm_test_tmpdir(), "fwd-qmp.sock", NULL);
+    g_autofree char *missing =
+        g_build_filename(qm_test_tmpdir(), "no-such.sock", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    QmSshForward *fwd = NULL;
+    QmMonitor *mon;
+    QmSshOptions o;
+    GPid pid;
+    guint fds;
+    int fd = -1;
+
+    if (!need_peers())
+        return;
+    pid = start_qemu_monitor(path);
+    if (pid == 0)
+        return;
+    o = options_for(peer1);
+    fds = qm_test_count_fds();
+    g_assert_true(qm_ssh_forward_unix(peer1->dest, &o, path,
+                                      g_get_monotonic_time() + TIMEOUT_US, &fwd,
+                                      &fd, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(fcntl(fd, F_GETFD) & FD_CLOEXEC, ==, FD_CLOEXEC);
+    mon = qm_monitor_new_fd(fd, g_get_monotonic_time() + TIMEOUT_US, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(mon);
+    g_assert_true(g_str_has_prefix(qm_monitor_qemu_version(mon), "7.") ||
+                  g_str_has_prefix(qm_monitor_qemu_version(mon), "1"));
+    g_assert_true(qm_monitor_execute(mon, "query-status", NULL,
+                                     g_get_monotonic_time() + TIMEOUT_US, &ret,
+                                     &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(
+        json_object_get_string_member(json_node_get_object(ret), "status"), ==,
+        "prelaunch");
+    qm_monitor_free(mon);
+    qm_ssh_forward_free(fwd);
+    g_assert_cmpuint(qm_test_count_fds(), ==, fds);
+    /* the QEMU behind it is still there */
+    g_assert_cmpint(kill(pid, 0), ==, 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+
+    fwd = NULL;
+    fd = -1;
+    g_assert_false(qm_ssh_forward_unix(peer1->dest, &o, missing,
+                                       g_get_monotonic_time() + TIMEOUT_US,
+                                       &fwd, &fd, &error));
+    g_assert_error(error, QM_ERROR, QM_ERROR_UNREACHABLE);
+    g_assert_nonnull(strstr(error->message, missing));
+    g_assert_true(g_str_has_prefix(error->message, peer1->dest));
+    g_assert_null(fwd);
+    g_assert_cmpint(fd, ==, -1);
+    g_assert_cmpuint(qm_test_count_fds(), ==, fds);
+}
+
+/**
  * main() - run the qm_ssh_run() integration tests
  * @argc: argument count
  * @argv: arguments
@@ -1609,6 +1711,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ssh/output/stderr-bounded", test_stderr_bounded);
     g_test_add_func("/ssh/threads/parallel", test_parallel);
     g_test_add_func("/ssh/fd/cloexec", test_cloexec);
+    g_test_add_func("/ssh/forward/unix", test_forward_unix);
 
     ret = g_test_run();
     g_clear_pointer(&peer1, qm_test_sshd_stop);
