@@ -2,6 +2,7 @@
  * qemu-mig tests: which files a migration needs on the destination, read
  * from QEMU's command line as QEMU reads it, and the shell check of them.
  */
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -131,6 +132,139 @@ static void test_missing_script(void)
     g_assert_cmpstr(none, ==, "true");
 }
 
+/**
+ * DetachCase - a command line and its daemon form
+ * @name:  test name
+ * @argv:  QEMU arguments, NULL-terminated
+ * @want:  expected result, NULL-terminated (DIR is /run/qm, ID g1)
+ * @notes: how many notes
+ */
+typedef struct {
+    const char *name;
+    const char *argv[12];
+    const char *want[14];
+    guint notes;
+} DetachCase;
+
+#define SOCK(what) "unix:/run/qm/g1." what ",server=on,wait=off"
+
+static const DetachCase detach_cases[] = {
+    {"untouched",
+     {"-m", "64", "-serial", "pty", "-display", "vnc=:1", NULL},
+     {"-m", "64", "-serial", "pty", "-display", "vnc=:1", NULL},
+     0},
+    {"nographic",
+     {"-nographic", "-m", "64", NULL},
+     {"-display", "none", "-serial", SOCK("serial0"), "-m", "64", NULL},
+     2},
+    /* the user's -serial stays the serial port */
+    {"nographic-serial",
+     {"-nographic", "-serial", "file:/tmp/s", NULL},
+     {"-display", "none", "-serial", "file:/tmp/s", NULL},
+     1},
+    {"stdio-options",
+     {"-serial", "mon:stdio", "-serial", "stdio", "-monitor", "stdio", "-qmp",
+      "stdio", NULL},
+     {"-serial", SOCK("serial0"), "-serial", SOCK("serial1"), "-monitor",
+      SOCK("monitor0"), "-qmp", SOCK("qmp0"), NULL},
+     4},
+    {"chardev",
+     {"-chardev", "stdio,id=con,mux=on,signal=off", "-mon", "chardev=con",
+      NULL},
+     {"-chardev",
+      "socket,id=con,mux=on,path=/run/qm/g1.chardev-con,server=on,wait=off",
+      "-mon", "chardev=con", NULL},
+     1},
+    {"display",
+     {"-display", "gtk,gl=on", "--display", "curses", NULL},
+     {"-display", "none", "--display", "none", NULL},
+     2},
+    /* an option's value is not an option */
+    {"values",
+     {"-name", "-nographic", "-append", "-serial stdio", NULL},
+     {"-name", "-nographic", "-append", "-serial stdio", NULL},
+     0},
+};
+
+/**
+ * test_detach() - one DetachCase
+ * @data: the case
+ */
+static void test_detach(gconstpointer data)
+{
+    const DetachCase *c = data;
+    int argc = (int)g_strv_length((char **)c->argv);
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+    g_auto(GStrv) got =
+        qm_migcmd_detach(argc, (char *const *)c->argv, "/run/qm", "g1", notes);
+
+    for (guint i = 0; i < notes->len; i++)
+        g_test_message("%s", (char *)g_ptr_array_index(notes, i));
+    g_assert_cmpstrv(got, c->want);
+    g_assert_cmpuint(notes->len, ==, c->notes);
+}
+
+/**
+ * test_detach_real_qemu() - the real QEMU refuses -daemonize with the
+ * terminal options, and takes their daemon form: it daemonizes, and the
+ * console is on the socket the note names
+ */
+static void test_detach_real_qemu(void)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "detach", NULL);
+    g_autofree char *pidfile = g_build_filename(dir, "qemu.pid", NULL);
+    g_autofree char *console = g_build_filename(dir, "g1.serial0", NULL);
+    const char *args[] = {
+        "-machine", "q35", "-accel",     "tcg",      "-m",
+        "64",       "-S",  "-nographic", "-chardev", "stdio,id=c1,signal=off",
+        NULL};
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+    g_auto(GStrv) detached = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *err = NULL;
+    int status;
+
+    if (qemu == NULL) {
+        g_test_skip("no qemu-system-x86_64 in PATH");
+        return;
+    }
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+    for (int round = 0; round < 2; round++) {
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+        g_auto(GStrv) argv = NULL;
+        g_autoptr(GError) error = NULL;
+
+        if (round == 1)
+            detached = qm_migcmd_detach(G_N_ELEMENTS(args) - 1,
+                                        (char *const *)args, dir, "g1", notes);
+        g_strv_builder_add(b, qemu);
+        g_strv_builder_addv(b, round == 0 ? (const char **)args
+                                          : (const char **)detached);
+        g_strv_builder_add_many(b, "-daemonize", "-pidfile", pidfile, NULL);
+        argv = g_strv_builder_end(b);
+        g_clear_pointer(&err, g_free);
+        g_assert_true(g_spawn_sync(NULL, argv, NULL,
+                                   G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, &error));
+        g_assert_no_error(error);
+        g_test_message("round %d: status %d: %s", round, status, err);
+        if (round == 0)
+            g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        else
+            g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    /* the daemon goes first, whatever the checks find */
+    g_assert_true(g_file_get_contents(pidfile, &text, NULL, NULL));
+    {
+        gboolean listening = g_file_test(console, G_FILE_TEST_EXISTS);
+
+        g_assert_cmpint(kill((pid_t)g_ascii_strtoll(text, NULL, 10), SIGKILL),
+                        ==, 0);
+        g_assert_true(listening);
+    }
+}
+
 int main(int argc, char **argv)
 {
     qm_test_init(&argc, &argv);
@@ -141,5 +275,12 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &path_cases[i], test_paths);
     }
     g_test_add_func("/migcmd/missing-script", test_missing_script);
+    for (gsize i = 0; i < G_N_ELEMENTS(detach_cases); i++) {
+        g_autofree char *path =
+            g_strdup_printf("/migcmd/detach/%s", detach_cases[i].name);
+
+        g_test_add_data_func(path, &detach_cases[i], test_detach);
+    }
+    g_test_add_func("/migcmd/detach/real-qemu", test_detach_real_qemu);
     return g_test_run();
 }

@@ -263,3 +263,150 @@ GPtrArray *qm_migcmd_missing_parse(const char *out, gsize len)
     }
     return missing;
 }
+
+/**
+ * sock_value() - a unix-socket chardev value in the destination's
+ *                runtime directory
+ * @dir:  runtime directory on the destination
+ * @id:   the guest's id there
+ * @what: what the socket is for ("serial0", "monitor0", "char-con")
+ *
+ * Return: newly allocated "unix:DIR/ID.WHAT,server=on,wait=off"
+ */
+static char *sock_value(const char *dir, const char *id, const char *what)
+{
+    return g_strdup_printf("unix:%s/%s.%s,server=on,wait=off", dir, id, what);
+}
+
+/**
+ * is_stdio() - is a chardev value the terminal?
+ * @value: e.g. "stdio", "mon:stdio", "stdio,signal=off"
+ *
+ * Return: TRUE if so
+ */
+static gboolean is_stdio(const char *value)
+{
+    if (g_str_has_prefix(value, "mon:"))
+        value += strlen("mon:");
+    return strcmp(value, "stdio") == 0 || g_str_has_prefix(value, "stdio,");
+}
+
+/**
+ * qm_migcmd_detach() - a command line that runs as a daemon on the
+ *                      destination
+ * @argc:  number of QEMU arguments
+ * @argv:  QEMU arguments, as the source runs them
+ * @dir:   the destination's runtime directory
+ * @id:    the guest's id there
+ * @notes: one line per rewritten option: where its terminal went
+ *
+ * The destination QEMU must outlive the SSH session that starts it
+ * (-daemonize), and QEMU refuses -daemonize with anything bound to the
+ * terminal.  So: -nographic becomes -display none, with the serial port
+ * it would have put on stdio on a unix socket instead (unless -serial is
+ * given); -serial, -parallel, -monitor, -qmp and -debugcon on stdio, and
+ * -chardev stdio, become unix sockets in @dir (server, no wait: connect
+ * to attach); -display gtk, sdl, curses and cocoa become -display none.
+ * None of it is seen by the guest: a serial port is the same device
+ * whatever its backend.  Everything else is copied byte for byte.
+ *
+ * Return: newly allocated NULL-terminated argv
+ */
+char **qm_migcmd_detach(int argc, char *const *argv, const char *dir,
+                        const char *id, GPtrArray *notes)
+{
+    static const char *const stdio_opts[] = {"serial", "parallel", "monitor",
+                                             "qmp",    "debugcon", NULL};
+    static const char *const all[] = {"nographic", "serial",  "parallel",
+                                      "monitor",   "qmp",     "debugcon",
+                                      "chardev",   "display", NULL};
+    static const char *const serial[] = {"serial", NULL};
+    g_autoptr(GArray) at = qm_qemuargs_find_options(argc, argv, all);
+    g_autoptr(GArray) serials = qm_qemuargs_find_all(argc, argv, serial);
+    g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+    g_autoptr(GHashTable) counts = g_hash_table_new(g_str_hash, g_str_equal);
+    guint k = 0;
+
+    for (int i = 0; i < argc; i++) {
+        const char *opt;
+        const char *value;
+
+        if (k >= at->len || g_array_index(at, int, k) != i) {
+            g_strv_builder_add(out, argv[i]);
+            continue;
+        }
+        k++;
+        opt = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+        if (strcmp(opt, "nographic") == 0) {
+            g_strv_builder_add_many(out, "-display", "none", NULL);
+            g_ptr_array_add(notes, g_strdup("-nographic: -display none on the "
+                                            "destination"));
+            if (serials->len == 0) {
+                g_autofree char *v = sock_value(dir, id, "serial0");
+
+                g_strv_builder_add_many(out, "-serial", v, NULL);
+                g_ptr_array_add(notes,
+                                g_strdup_printf("-nographic's serial port: "
+                                                "%s/%s.serial0",
+                                                dir, id));
+            }
+            continue;
+        }
+        if (i + 1 >= argc) {
+            g_strv_builder_add(out, argv[i]);
+            continue;
+        }
+        value = argv[++i];
+        if (g_strv_contains(stdio_opts, opt) && is_stdio(value)) {
+            guint n = GPOINTER_TO_UINT(g_hash_table_lookup(counts, opt));
+            g_autofree char *what = g_strdup_printf("%s%u", opt, n);
+            g_autofree char *v = sock_value(dir, id, what);
+
+            g_hash_table_insert(counts, (gpointer)opt, GUINT_TO_POINTER(n + 1));
+            g_strv_builder_add_many(out, argv[i - 1], v, NULL);
+            g_ptr_array_add(notes,
+                            g_strdup_printf("%s %s: %s/%s.%s", argv[i - 1],
+                                            value, dir, id, what));
+        } else if (strcmp(opt, "chardev") == 0 &&
+                   (strcmp(value, "stdio") == 0 ||
+                    g_str_has_prefix(value, "stdio,"))) {
+            g_autoptr(GPtrArray) items = split_items(value);
+            g_autoptr(GString) v = g_string_new("socket");
+            g_autofree char *name = NULL;
+
+            for (guint j = 1; j < items->len; j++) {
+                const char *item = g_ptr_array_index(items, j);
+
+                /* the id and multiplexing stay; stdio's own options go */
+                if (g_str_has_prefix(item, "id=")) {
+                    g_free(name);
+                    name = g_strdup(item + strlen("id="));
+                }
+                if (g_str_has_prefix(item, "id=") ||
+                    g_str_has_prefix(item, "mux="))
+                    g_string_append_printf(v, ",%s", item);
+            }
+            g_string_append_printf(v,
+                                   ",path=%s/%s.chardev-%s,server=on,"
+                                   "wait=off",
+                                   dir, id, name ? name : "");
+            g_strv_builder_add_many(out, argv[i - 1], v->str, NULL);
+            g_ptr_array_add(notes, g_strdup_printf("-chardev stdio (id %s): "
+                                                   "%s/%s.chardev-%s",
+                                                   name ? name : "", dir, id,
+                                                   name ? name : ""));
+        } else if (strcmp(opt, "display") == 0 &&
+                   (g_str_has_prefix(value, "gtk") ||
+                    g_str_has_prefix(value, "sdl") ||
+                    g_str_has_prefix(value, "curses") ||
+                    g_str_has_prefix(value, "cocoa"))) {
+            g_strv_builder_add_many(out, argv[i - 1], "none", NULL);
+            g_ptr_array_add(notes, g_strdup_printf("-display %s: none on "
+                                                   "the destination",
+                                                   value));
+        } else {
+            g_strv_builder_add_many(out, argv[i - 1], value, NULL);
+        }
+    }
+    return g_strv_builder_end(out);
+}
