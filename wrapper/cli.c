@@ -21,6 +21,8 @@ static const char usage_text[] =
     "  qemu-mig probe [OPTIONS] [DEST...]            show host profiles\n"
     "  qemu-mig cache [OPTIONS] list|show DEST|clear [DEST...]\n"
     "  qemu-mig list [OPTIONS]                       guests started here\n"
+    "  qemu-mig migrate [OPTIONS] GUEST|--qmp SOCKET --to DEST\n"
+    "                                                live-migrate a guest\n"
     "\n"
     "Starts qemu-system-x86_64 with a guest CPU that every --peer can also\n"
     "give it, so the guest can be live-migrated there later.  Each peer's\n"
@@ -52,6 +54,19 @@ static const char usage_text[] =
     "  --runtime-dir DIR      guest records and monitors (default:\n"
     "                         $XDG_RUNTIME_DIR/qemu-mig, for root\n"
     "                         /run/qemu-mig)\n"
+    "  --to DEST              migrate: the destination\n"
+    "  --qmp SOCKET           migrate: a guest not started by qemu-mig,\n"
+    "                         by its own QMP monitor\n"
+    "  --keep-source          migrate: leave the source QEMU paused\n"
+    "  --force                migrate: go on although the vCPUs differ\n"
+    "  --migrate-timeout SECONDS\n"
+    "                         migrate: bound on the transfer (default:\n"
+    "                         none)\n"
+    "  --migrate-address ADDR migrate: where the destination listens\n"
+    "                         (default: the address SSH reached)\n"
+    "  --remote-runtime-dir DIR\n"
+    "                         migrate: the destination's runtime\n"
+    "                         directory\n"
     "  --no-register          start the guest without a record or the\n"
     "                         extra QMP monitor `list` finds it by\n"
     "  --max-age DURATION     re-probe a peer whose profile is older\n"
@@ -102,14 +117,33 @@ void qm_options_free(QmOptions *options)
     g_free(options->cache_action);
     g_free(options->for_dest);
     g_free(options->runtime_dir);
+    g_free(options->to);
+    g_free(options->qmp);
+    g_free(options->guest);
+    g_free(options->remote_runtime_dir);
+    g_free(options->migrate_address);
     g_free(options);
 }
 
 /* Options that take a value, as --opt VALUE or --opt=VALUE. */
 static const char *const value_options[] = {
-    "peer",     "qemu",           "remote-qemu", "ssh-config",
-    "identity", "known-hosts",    "timeout",     "cache-dir",
-    "max-age",  "on-unreachable", "for",         "runtime-dir",
+    "peer",
+    "qemu",
+    "remote-qemu",
+    "ssh-config",
+    "identity",
+    "known-hosts",
+    "timeout",
+    "cache-dir",
+    "max-age",
+    "on-unreachable",
+    "for",
+    "runtime-dir",
+    "to",
+    "qmp",
+    "migrate-timeout",
+    "remote-runtime-dir",
+    "migrate-address",
 };
 
 /**
@@ -251,6 +285,8 @@ static gboolean set_value(QmOptions *options, const char *name,
         return parse_timeout(value, &options->timeout_ms, error);
     if (strcmp(name, "max-age") == 0)
         return parse_duration(value, &options->max_age_s, error);
+    if (strcmp(name, "migrate-timeout") == 0)
+        return parse_duration(value, &options->migrate_timeout_s, error);
     if (strcmp(name, "on-unreachable") == 0) {
         if (strcmp(value, "stale") != 0 && strcmp(value, "fail") != 0) {
             g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
@@ -280,6 +316,14 @@ static gboolean set_value(QmOptions *options, const char *name,
         slot = &options->for_dest;
     else if (strcmp(name, "runtime-dir") == 0)
         slot = &options->runtime_dir;
+    else if (strcmp(name, "to") == 0)
+        slot = &options->to;
+    else if (strcmp(name, "qmp") == 0)
+        slot = &options->qmp;
+    else if (strcmp(name, "remote-runtime-dir") == 0)
+        slot = &options->remote_runtime_dir;
+    else if (strcmp(name, "migrate-address") == 0)
+        slot = &options->migrate_address;
     else
         slot = &options->known_hosts;
     g_free(*slot);
@@ -316,8 +360,16 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         {"refresh", G_STRUCT_OFFSET(QmOptions, refresh)},
         {"offline", G_STRUCT_OFFSET(QmOptions, offline)},
         {"no-register", G_STRUCT_OFFSET(QmOptions, no_register)},
+        {"keep-source", G_STRUCT_OFFSET(QmOptions, keep_source)},
+        {"force", G_STRUCT_OFFSET(QmOptions, force)},
     };
 
+    /* QEMU's -qmp may be spelled --qmp: ours only in migrate */
+    if (options->command != QM_CMD_MIGRATE && strcmp(name, "qmp") == 0 &&
+        qm_qemuargs_is_known_option(name)) {
+        *done = TRUE;
+        return TRUE;
+    }
     for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {
         if (strcmp(name, value_options[k]) != 0)
             continue;
@@ -396,6 +448,9 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
     } else if (i < argc && strcmp(argv[i], "list") == 0) {
         out->command = QM_CMD_LIST;
         i++;
+    } else if (i < argc && strcmp(argv[i], "migrate") == 0) {
+        out->command = QM_CMD_MIGRATE;
+        i++;
     }
 
     for (; i < argc; i++) {
@@ -415,6 +470,9 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
                 return FALSE;
             if (done)
                 break;
+        } else if (out->command == QM_CMD_MIGRATE && arg[0] != '-' &&
+                   out->guest == NULL) {
+            out->guest = g_strdup(arg);
         } else if (out->command == QM_CMD_CACHE && arg[0] != '-' &&
                    out->cache_action == NULL) {
             if (strcmp(arg, "list") != 0 && strcmp(arg, "show") != 0 &&
@@ -440,6 +498,24 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         }
     }
 
+    if (out->command == QM_CMD_MIGRATE &&
+        (i < argc || out->to == NULL ||
+         (out->guest == NULL) == (out->qmp == NULL))) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "usage: qemu-mig migrate [OPTIONS] GUEST|--qmp SOCKET "
+                    "--to DEST");
+        return FALSE;
+    }
+    if (out->command != QM_CMD_MIGRATE &&
+        (out->to != NULL || out->qmp != NULL || out->keep_source ||
+         out->force || out->migrate_timeout_s != 0 ||
+         out->remote_runtime_dir != NULL || out->migrate_address != NULL)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--to, --qmp, --keep-source, --force, --migrate-timeout, "
+                    "--migrate-address and --remote-runtime-dir are for "
+                    "migrate");
+        return FALSE;
+    }
     if (out->command == QM_CMD_LIST && i < argc) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "list takes no arguments ('%s')", argv[i]);

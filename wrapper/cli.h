@@ -11,6 +11,7 @@ typedef enum {
     QM_CMD_PROBE,
     QM_CMD_CACHE,
     QM_CMD_LIST,
+    QM_CMD_MIGRATE,
     QM_CMD_HELP,
     QM_CMD_VERSION,
 } QmCommand;
@@ -41,6 +42,14 @@ typedef enum {
  * @for_dest:     --for DEST: print the command for that peer instead
  * @runtime_dir:  --runtime-dir DIR, or NULL for the default
  * @no_register:  --no-register: start the guest without a record
+ * @to:           migrate --to DEST
+ * @qmp:          migrate --qmp SOCKET: a guest not started by qemu-mig
+ * @guest:        migrate's GUEST (name or PID), or NULL with --qmp
+ * @keep_source:  migrate --keep-source: leave the source paused
+ * @force:        migrate --force: go on despite vCPU differences
+ * @migrate_timeout_s: migrate --migrate-timeout, 0 for none
+ * @remote_runtime_dir: migrate --remote-runtime-dir DIR on the destination
+ * @migrate_address:    migrate --migrate-address ADDR
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -69,6 +78,14 @@ typedef struct {
     char *for_dest;
     char *runtime_dir;
     gboolean no_register;
+    char *to;
+    char *qmp;
+    char *guest;
+    gboolean keep_source;
+    gboolean force;
+    gint64 migrate_timeout_s;
+    char *remote_runtime_dir;
+    char *migrate_address;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;

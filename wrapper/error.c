@@ -32,6 +32,8 @@ int qm_error_exit_code(const GError *error)
         return 7;
     case QM_ERROR_CACHE:
         return 8;
+    case QM_ERROR_MIGRATION:
+        return 9;
     case QM_ERROR_NOT_EXECUTABLE:
         return 126;
     case QM_ERROR_NOT_FOUND:

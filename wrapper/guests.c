@@ -313,6 +313,19 @@ gboolean qm_guests_register(const char *dir, QmGuest *guest, char **qmp_value,
 }
 
 /**
+ * qm_guests_record_text() - a guest's record, as written to its file
+ * @guest: guest
+ *
+ * Return: newly allocated JSON text
+ */
+char *qm_guests_record_text(const QmGuest *guest)
+{
+    g_autoptr(JsonNode) node = guest_to_json(guest, FALSE);
+
+    return json_to_string(node, TRUE);
+}
+
+/**
  * qm_guests_unregister() - forget a guest that did not start
  * @guest: registered guest
  */
@@ -412,7 +425,7 @@ static gboolean read_record(const char *dir, const char *file, QmGuest **guest)
 }
 
 /**
- * monitor_pid() - the PID of the QEMU serving a monitor socket
+ * qm_guests_socket_pid() - the PID of the QEMU serving a monitor socket
  * @path: socket path
  *
  * A unix socket connect() completes at once when QEMU listens (it
@@ -422,7 +435,7 @@ static gboolean read_record(const char *dir, const char *file, QmGuest **guest)
  *
  * Return: the PID, or 0 when nothing listens there
  */
-static gint64 monitor_pid(const char *path)
+gint64 qm_guests_socket_pid(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct ucred cred = {0};
@@ -525,7 +538,7 @@ gboolean qm_guests_list(const char *dir, GPtrArray **guests, guint *removed,
         if (!g_str_has_suffix(file, ".json") || file[0] == '.' ||
             !read_record(dir, file, &g))
             continue;
-        g->pid = monitor_pid(g->socket);
+        g->pid = qm_guests_socket_pid(g->socket);
         if (g->pid == 0 && !starting(g)) {
             qm_guests_unregister(g);
             (*removed)++;

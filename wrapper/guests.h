@@ -47,3 +47,5 @@ void qm_guests_unregister(const QmGuest *guest);
 gboolean qm_guests_list(const char *dir, GPtrArray **guests, guint *removed,
                         GError **error);
 char *qm_guests_format(GPtrArray *guests, gboolean json);
+char *qm_guests_record_text(const QmGuest *guest);
+gint64 qm_guests_socket_pid(const char *path);

@@ -105,6 +105,34 @@ gboolean qm_interrupt_check(const char *who, GError **error)
 }
 
 /**
+ * qm_interrupt_take() - clear the flag for a while, keeping the signal
+ *
+ * Undoing a half-done migration needs the very SSH and QMP waits that an
+ * interruption cuts short: they run with the flag cleared (a second
+ * signal sets it again and cuts them short after all), then
+ * qm_interrupt_put() gives it back.
+ *
+ * Return: the signal that came, 0 if none
+ */
+int qm_interrupt_take(void)
+{
+    int sig = qm_interrupt_signo;
+
+    qm_interrupt_signo = 0;
+    return sig;
+}
+
+/**
+ * qm_interrupt_put() - give back a signal qm_interrupt_take() took
+ * @sig: the signal, or 0
+ */
+void qm_interrupt_put(int sig)
+{
+    if (sig != 0 && qm_interrupt_signo == 0)
+        qm_interrupt_signo = sig;
+}
+
+/**
  * qm_interrupt_release() - restore the default actions, and die of the
  *                          signal that came meanwhile, if any
  *

@@ -10,3 +10,5 @@ gboolean qm_interrupt_pending(void);
 int qm_interrupt_poll_ms(gint64 deadline);
 gboolean qm_interrupt_check(const char *who, GError **error);
 void qm_interrupt_release(void);
+int qm_interrupt_take(void);
+void qm_interrupt_put(int sig);

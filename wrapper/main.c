@@ -23,6 +23,7 @@
 #include "wrapper/interrupt.h"
 #include "wrapper/launch.h"
 #include "wrapper/machine.h"
+#include "wrapper/migrate.h"
 #include "wrapper/qemuargs.h"
 #include "wrapper/report.h"
 #include "wrapper/shquote.h"
@@ -272,6 +273,44 @@ static int run_list(const QmOptions *opts)
 }
 
 /**
+ * run_migrate() - qemu-mig migrate GUEST --to DEST
+ * @opts: parsed options
+ *
+ * A signal cancels the migration cleanly (the guest runs on here), then
+ * takes us as usual, after the error line.
+ *
+ * Return: exit status
+ */
+static int run_migrate(const QmOptions *opts)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmMigrateReport) report = NULL;
+    gboolean ok;
+
+    qm_interrupt_catch();
+    ok = qm_migrate_run(opts, &report, &error);
+    if (!ok) {
+        int status = fail(error);
+
+        qm_interrupt_release();
+        return status;
+    }
+    qm_interrupt_release();
+    if (!opts->quiet) {
+        for (guint i = 0; i < report->notes->len; i++)
+            fprintf(stderr, "qemu-mig: %s\n",
+                    (char *)g_ptr_array_index(report->notes, i));
+    }
+    fprintf(stderr,
+            "qemu-mig: migrated to %s in %.1f s (%" G_GINT64_FORMAT
+            " bytes, downtime %" G_GINT64_FORMAT
+            " ms); QEMU PID %" G_GINT64_FORMAT " there, monitor %s/%s.qmp\n",
+            opts->to, report->seconds, report->bytes, report->downtime_ms,
+            report->dest_pid, report->dest_dir, report->dest_id);
+    return 0;
+}
+
+/**
  * register_guest() - record the guest about to be started, and the
  *                    monitor it is found by
  * @opts:     parsed options
@@ -486,6 +525,8 @@ int main(int argc, char **argv)
         return run_cache(opts);
     if (opts->command == QM_CMD_LIST)
         return run_list(opts);
+    if (opts->command == QM_CMD_MIGRATE)
+        return run_migrate(opts);
 
     /* Phase 2: the real QEMU (exit 127/126 before any network work). */
     if (!qm_launch_resolve(opts->qemu, &qemu_path, &error))

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qemu-mig: qemu-mig migrate, one guest to one peer.
+ *
+ * The destination QEMU runs the source's own command line (its -cpu and
+ * -machine are what the guest has), in its daemon form (migcmd.c), paused
+ * and waiting for the stream (-incoming defer), with a QMP monitor of
+ * qemu-mig's on a unix socket in the destination's runtime directory,
+ * reached through SSH (sshforward.c).  Before a page moves, every vCPU
+ * property of the running source is compared with the paused destination
+ * (vcpu.c, the comparison the test suites prove migrations with): any
+ * difference, and the destination is torn down and the source left as it
+ * was.  Then QEMU migrates to QEMU over TCP, the destination continues
+ * the guest and the source quits.
+ *
+ * Every failure before the switch-over leaves the source running as
+ * before and nothing on the destination: the guest is never lost, and
+ * never runs twice.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../remote/ssh.h"
+#include "../remote/sshconfig.h"
+#include "../remote/sshforward.h"
+#include "error.h"
+#include "guests.h"
+#include "interrupt.h"
+#include "migcmd.h"
+#include "migrate.h"
+#include "monitor.h"
+#include "qemuargs.h"
+#include "shquote.h"
+#include "vcpu.h"
+
+/* Bound on what a set-up command on the destination prints */
+#define QM_MIG_MAX_OUT (1024 * 1024)
+
+/* How often the transfer is looked at */
+#define QM_MIG_POLL_US (100 * 1000)
+
+/* Differences listed in the refusal at most */
+#define QM_MIG_MAX_LISTED 12
+
+/**
+ * Mig - one migration under way
+ * @opts:         the user's options
+ * @ssh:          SSH options for the destination
+ * @deadline:     g_get_monotonic_time() deadline of the current set-up step
+ * @socket:       the source's QMP socket
+ * @src:          the source's monitor
+ * @src_pid:      the source QEMU's PID
+ * @args:         the source's QEMU arguments, without the monitor we use
+ * @src_running:  the guest was running when we came
+ * @dir:          the destination's runtime directory
+ * @id:           the guest's id on the destination
+ * @started:      a destination QEMU may run: tear it down on failure
+ * @fwd:          the forward to the destination's monitor
+ * @dst:          the destination's monitor
+ * @migrating:    the source was told to migrate: cancel on failure
+ * @report:       what to tell the user
+ */
+typedef struct {
+    const QmOptions *opts;
+    QmSshOptions ssh;
+    gint64 deadline;
+    char *socket;
+    QmMonitor *src;
+    gint64 src_pid;
+    GPtrArray *args;
+    gboolean src_running;
+    char *dir;
+    char *id;
+    gboolean started;
+    QmSshForward *fwd;
+    QmMonitor *dst;
+    gboolean migrating;
+    QmMigrateReport *report;
+} Mig;
+
+/**
+ * qm_migrate_report_free() - free a report
+ * @report: report, or NULL
+ */
+void qm_migrate_report_free(QmMigrateReport *report)
+{
+    if (report == NULL)
+        return;
+    g_free(report->dest_dir);
+    g_free(report->dest_id);
+    if (report->notes != NULL)
+        g_ptr_array_unref(report->notes);
+    g_free(report);
+}
+
+/**
+ * step_deadline() - a fresh --timeout for the next set-up step
+ * @m: migration
+ */
+static void step_deadline(Mig *m)
+{
+    m->deadline = g_get_monotonic_time() + m->opts->timeout_ms * 1000;
+}
+
+/**
+ * find_socket() - the monitor socket of the guest the user named
+ * @m:     migration
+ * @error: QM_ERROR_USAGE when no guest, or more than one, is named so
+ *
+ * Return: TRUE with @m->socket set
+ */
+static gboolean find_socket(Mig *m, GError **error)
+{
+    const char *want = m->opts->guest;
+    g_autoptr(GPtrArray) guests = NULL;
+    g_autoptr(GString) pids = g_string_new(NULL);
+    g_autofree char *dir = NULL;
+    const QmGuest *found = NULL;
+    guint64 pid = 0;
+    guint removed, n = 0;
+
+    if (m->opts->qmp != NULL) {
+        m->socket = g_strdup(m->opts->qmp);
+        return TRUE;
+    }
+    if (!qm_guests_dir(m->opts->runtime_dir, &dir, error) ||
+        !qm_guests_list(dir, &guests, &removed, error))
+        return FALSE;
+    g_ascii_string_to_unsigned(want, 10, 1, G_MAXINT, &pid, NULL);
+    for (guint i = 0; i < guests->len; i++) {
+        const QmGuest *g = g_ptr_array_index(guests, i);
+
+        if (g->pid > 0 &&
+            ((guint64)g->pid == pid || g_strcmp0(g->name, want) == 0)) {
+            found = g;
+            n++;
+            g_string_append_printf(pids, "%s%" G_GINT64_FORMAT,
+                                   pids->len ? ", " : "", g->pid);
+        }
+    }
+    if (n == 0) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "no guest %s here (qemu-mig list shows them; --qmp "
+                    "SOCKET for one qemu-mig did not start)",
+                    want);
+        return FALSE;
+    }
+    if (n > 1) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "%s names %u guests (PIDs %s): give the PID", want, n,
+                    pids->str);
+        return FALSE;
+    }
+    m->socket = g_strdup(found->socket);
+    return TRUE;
+}
+
+/**
+ * drops_monitor() - is this option the monitor qemu-mig talks through?
+ * @opt:    option word
+ * @value:  its value
+ * @socket: the socket path
+ *
+ * Return: TRUE for -qmp/-monitor unix:@socket[,...]
+ */
+static gboolean drops_monitor(const char *opt, const char *value,
+                              const char *socket)
+{
+    gsize n = strlen(socket);
+
+    opt += opt[0] == '-' && opt[1] == '-' ? 2 : 1;
+    if (strcmp(opt, "qmp") != 0 && strcmp(opt, "monitor") != 0)
+        return FALSE;
+    if (!g_str_has_prefix(value, "unix:"))
+        return FALSE;
+    value += strlen("unix:");
+    return strncmp(value, socket, n) == 0 &&
+           (value[n] == '\0' || value[n] == ',');
+}
+
+/**
+ * read_source() - connect to the source and read its command line
+ * @m:     migration with @socket
+ * @error: set on failure
+ *
+ * The command line is the running one (/proc/PID/cmdline of the PID
+ * behind the socket), so the destination gets exactly what the guest
+ * has.  The monitor qemu-mig talks through is left out: the destination
+ * gets its own.
+ *
+ * Return: TRUE on success
+ */
+static gboolean read_source(Mig *m, GError **error)
+{
+    g_autofree char *proc = NULL;
+    g_autofree char *cmdline = NULL;
+    g_autoptr(JsonNode) status = NULL;
+    g_autoptr(JsonNode) mig = NULL;
+    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    const char *state;
+    gsize len = 0;
+
+    m->src_pid = qm_guests_socket_pid(m->socket);
+    if (m->src_pid <= 0) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE, "no QEMU answers on %s",
+                    m->socket);
+        return FALSE;
+    }
+    proc = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/cmdline", m->src_pid);
+    if (!g_file_get_contents(proc, &cmdline, &len, NULL) || len == 0) {
+        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
+                    "cannot read the command line of PID %" G_GINT64_FORMAT,
+                    m->src_pid);
+        return FALSE;
+    }
+    for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1)
+        g_ptr_array_add(words, g_strdup(cmdline + off));
+    m->args = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 1; i < words->len; i++) {
+        const char *w = g_ptr_array_index(words, i);
+
+        if (i + 1 < words->len && w[0] == '-' &&
+            drops_monitor(w, g_ptr_array_index(words, i + 1), m->socket)) {
+            i++;
+            continue;
+        }
+        g_ptr_array_add(m->args, g_strdup(w));
+    }
+    g_ptr_array_add(m->args, NULL);
+    g_ptr_array_set_size(m->args, m->args->len - 1);
+
+    m->src = qm_monitor_connect_unix(m->socket, m->deadline, error);
+    if (m->src == NULL ||
+        !qm_monitor_execute(m->src, "query-status", NULL, m->deadline, &status,
+                            error) ||
+        !qm_monitor_execute(m->src, "query-migrate", NULL, m->deadline, &mig,
+                            error))
+        return FALSE;
+    m->src_running = json_object_get_boolean_member_with_default(
+        json_node_get_object(status), "running", FALSE);
+    state = json_object_get_string_member_with_default(
+        json_node_get_object(mig), "status", "none");
+    if (strcmp(state, "none") != 0 && strcmp(state, "completed") != 0 &&
+        strcmp(state, "failed") != 0 && strcmp(state, "cancelled") != 0) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "the guest is already migrating (%s)", state);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * remote() - run a set-up command on the destination
+ * @m:       migration
+ * @command: shell command
+ * @input:   its stdin, or NULL
+ * @result:  where to store what it did, or NULL
+ * @what:    what it does, for messages
+ * @code:    the error code when it exits non-zero
+ * @error:   set on failure
+ *
+ * Return: TRUE when it ran and exited 0
+ */
+static gboolean remote(Mig *m, const char *command, const char *input,
+                       QmSshResult **result, const char *what, QmErrorCode code,
+                       GError **error)
+{
+    g_autoptr(QmSshResult) r = NULL;
+
+    if (!qm_ssh_run(m->opts->to, &m->ssh, command, input,
+                    input ? strlen(input) : 0, QM_MIG_MAX_OUT, m->deadline, &r,
+                    error))
+        return FALSE;
+    if (r->exit_status != 0) {
+        g_autofree char *said = g_strstrip(g_strdup(r->err));
+        char *nl = strchr(said, '\n');
+
+        if (nl != NULL)
+            *nl = '\0';
+        g_set_error(error, QM_ERROR, code, "%s: %s failed (exit status %d)%s%s",
+                    m->opts->to, what, r->exit_status, *said ? ": " : "", said);
+        return FALSE;
+    }
+    if (result != NULL)
+        *result = g_steal_pointer(&r);
+    return TRUE;
+}
+
+/**
+ * check_storage() - every file the guest opens is on the destination
+ * @m:     migration
+ * @error: QM_ERROR_INCOMPATIBLE naming every missing path
+ *
+ * Return: TRUE when all are there
+ */
+static gboolean check_storage(Mig *m, GError **error)
+{
+    g_autoptr(GPtrArray) paths = qm_migcmd_storage_paths(
+        (int)m->args->len, (char *const *)m->args->pdata);
+    g_autofree char *script = qm_migcmd_missing_script(paths);
+    g_autoptr(QmSshResult) r = NULL;
+    g_autoptr(GPtrArray) missing = NULL;
+    g_autoptr(GString) list = g_string_new(NULL);
+
+    if (paths->len == 0)
+        return TRUE;
+    if (!remote(m, script, NULL, &r, "checking storage", QM_ERROR_FAILED,
+                error))
+        return FALSE;
+    missing = qm_migcmd_missing_parse((const char *)r->out->data, r->out->len);
+    if (missing->len == 0)
+        return TRUE;
+    for (guint i = 0; i < missing->len; i++) {
+        g_autofree char *q = g_strescape(g_ptr_array_index(missing, i), NULL);
+
+        g_string_append_printf(list, "%s%s", i ? ", " : "", q);
+    }
+    g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                "%s lacks what the guest opens (a migration moves no disk: "
+                "it needs shared storage; copying local disks is not "
+                "supported yet): %s",
+                m->opts->to, list->str);
+    return FALSE;
+}
+
+/**
+ * prepare_dir() - the destination's runtime directory, made and checked
+ * @m:     migration
+ * @error: QM_ERROR_CACHE when it is refused
+ *
+ * --remote-runtime-dir, else the remote user's $XDG_RUNTIME_DIR/qemu-mig,
+ * else /run/qemu-mig: asked of the destination's own shell.
+ *
+ * Return: TRUE with @m->dir set
+ */
+static gboolean prepare_dir(Mig *m, GError **error)
+{
+    g_autofree char *given = m->opts->remote_runtime_dir
+                                 ? qm_shquote_word(m->opts->remote_runtime_dir)
+                                 : NULL;
+    g_autofree char *choose =
+        given ? g_strdup_printf("d=%s", given)
+              : g_strdup("d=\"${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/qemu-mig}\"; "
+                         "[ -n \"$d\" ] || d=/run/qemu-mig");
+    g_autofree char *command = g_strdup_printf(
+        "%s; mkdir -p \"$d\" && [ -d \"$d\" ] && [ ! -L \"$d\" ] && "
+        "[ -O \"$d\" ] && chmod 0700 \"$d\" && printf '%%s' \"$d\"",
+        choose);
+    g_autoptr(QmSshResult) r = NULL;
+
+    if (!remote(m, command, NULL, &r, "preparing the runtime directory",
+                QM_ERROR_CACHE, error))
+        return FALSE;
+    m->dir = g_strndup((const char *)r->out->data, r->out->len);
+    if (!g_path_is_absolute(m->dir) || strchr(m->dir, ',') != NULL ||
+        strchr(m->dir, '\n') != NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
+                    "%s: runtime directory '%s' cannot hold QEMU's sockets "
+                    "(use --remote-runtime-dir)",
+                    m->opts->to, m->dir);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * dest_file() - a file of the guest in the destination's runtime dir
+ * @m:   migration
+ * @ext: extension, e.g. "qmp"
+ *
+ * Return: newly allocated path
+ */
+static char *dest_file(const Mig *m, const char *ext)
+{
+    return g_strdup_printf("%s/%s.%s", m->dir, m->id, ext);
+}
+
+/**
+ * start_dest() - start the destination QEMU, paused, waiting for the
+ *                stream, as a daemon
+ * @m:     migration
+ * @error: QM_ERROR_QEMU when it does not start
+ *
+ * Return: TRUE when it runs
+ */
+static gboolean start_dest(Mig *m, GError **error)
+{
+    static const char *const incoming[] = {"incoming", NULL};
+    g_autoptr(GArray) drop = qm_qemuargs_find_options(
+        (int)m->args->len, (char *const *)m->args->pdata, incoming);
+    g_autoptr(GPtrArray) kept = g_ptr_array_new();
+    g_auto(GStrv) detached = NULL;
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_auto(GStrv) argv = NULL;
+    g_autofree char *pidfile = dest_file(m, "pid");
+    g_autofree char *sock = dest_file(m, "qmp");
+    g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", sock);
+    g_autofree char *words = NULL;
+    g_autofree char *command = NULL;
+    guint k = 0;
+
+    /* the source's own -incoming (a guest that came in) does not apply */
+    for (guint i = 0; i < m->args->len; i++) {
+        if (k < drop->len && g_array_index(drop, int, k) == (int)i) {
+            k++;
+            i++;
+            continue;
+        }
+        g_ptr_array_add(kept, g_ptr_array_index(m->args, i));
+    }
+    g_ptr_array_add(kept, NULL);
+    detached = qm_migcmd_detach((int)kept->len - 1, (char *const *)kept->pdata,
+                                m->dir, m->id, m->report->notes);
+    g_strv_builder_addv(b, (const char **)detached);
+    /* -S: the guest continues only once it is all there (libvirt's way) */
+    g_strv_builder_add_many(b, "-S", "-daemonize", "-pidfile", pidfile, "-qmp",
+                            qmp, "-incoming", "defer", NULL);
+    argv = g_strv_builder_end(b);
+    words = qm_shquote_argv(argv);
+    /* --remote-qemu is shell text of its own ("sudo qemu-kvm") */
+    command = g_strdup_printf("exec %s %s", m->opts->remote_qemu, words);
+    m->started = TRUE;
+    return remote(m, command, NULL, NULL, "starting QEMU", QM_ERROR_QEMU,
+                  error);
+}
+
+/**
+ * connect_dest() - the destination's monitor, through SSH
+ * @m:     migration
+ * @error: set on failure
+ *
+ * Return: TRUE on success
+ */
+static gboolean connect_dest(Mig *m, GError **error)
+{
+    g_autofree char *sock = dest_file(m, "qmp");
+    int fd = -1;
+
+    if (!qm_ssh_forward_unix(m->opts->to, &m->ssh, sock, m->deadline, &m->fwd,
+                             &fd, error))
+        return FALSE;
+    m->dst = qm_monitor_new_fd(fd, m->deadline, error);
+    return m->dst != NULL;
+}
+
+/**
+ * preflight() - the two vCPUs, property by property
+ * @m:     migration
+ * @error: QM_ERROR_INCOMPATIBLE listing the differences
+ *
+ * The same comparison the test suites prove migrations with
+ * (qm_vcpu_compare()): a property only one QEMU version has is no
+ * difference, and the TSC frequency is left out (a destination shows its
+ * own host's until the guest's arrives with it).
+ *
+ * Return: TRUE when they are the same, or --force
+ */
+static gboolean preflight(Mig *m, GError **error)
+{
+    g_autoptr(QmVcpu) a = NULL;
+    g_autoptr(QmVcpu) b = NULL;
+    g_autoptr(QmVcpuComparison) c = NULL;
+    g_autoptr(GString) list = g_string_new(NULL);
+
+    if (!qm_vcpu_read(m->src, m->deadline, &a, error) ||
+        !qm_vcpu_read(m->dst, m->deadline, &b, error))
+        return FALSE;
+    c = qm_vcpu_compare(a, b, 0);
+    if (c->differences->len == 0)
+        return TRUE;
+    for (guint i = 0; i < c->differences->len; i++) {
+        const QmVcpuDiff *d = g_ptr_array_index(c->differences, i);
+
+        if (i == QM_MIG_MAX_LISTED) {
+            g_string_append_printf(list, "; and %u more",
+                                   c->differences->len - i);
+            break;
+        }
+        g_string_append_printf(list, "%s%s: source %s, destination %s",
+                               i ? "; " : "", d->name, d->a, d->b);
+    }
+    if (m->opts->force) {
+        g_ptr_array_add(m->report->notes,
+                        g_strdup_printf("--force: migrating although %u vCPU "
+                                        "properties differ: %s",
+                                        c->differences->len, list->str));
+        return TRUE;
+    }
+    g_set_error(error, QM_ERROR, QM_ERROR_INCOMPATIBLE,
+                "%s would give the guest another CPU (%u of %u vCPU "
+                "properties differ; nothing was migrated): %s",
+                m->opts->to, c->differences->len, c->compared, list->str);
+    return FALSE;
+}
+
+/**
+ * listen_dest() - make the destination listen, and where
+ * @m:     migration
+ * @uri:   where to store the URI the source must connect to
+ * @error: set on failure
+ *
+ * Port 0: the destination's kernel picks a free port, which QEMU reports
+ * in query-migrate's socket-address.
+ *
+ * Return: TRUE on success
+ */
+static gboolean listen_dest(Mig *m, char **uri, GError **error)
+{
+    g_autoptr(QmSshConfig) cfg = NULL;
+    const char *addr = m->opts->migrate_address;
+    g_autofree char *host = NULL;
+    g_autofree char *listen_uri = NULL;
+    g_autoptr(JsonNode) args = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    JsonArray *sockets;
+    const char *port;
+
+    if (addr == NULL) {
+        if (!qm_ssh_config_evaluate(m->opts->to, &m->ssh, m->deadline, &cfg,
+                                    error))
+            return FALSE;
+        addr = cfg->hostname;
+    }
+    host = strchr(addr, ':') ? g_strdup_printf("[%s]", addr) : g_strdup(addr);
+    listen_uri = g_strdup_printf("tcp:%s:0", host);
+    args = json_from_string("{}", NULL);
+    json_object_set_string_member(json_node_get_object(args), "uri",
+                                  listen_uri);
+    if (!qm_monitor_execute(m->dst, "migrate-incoming", args, m->deadline, &ret,
+                            error) ||
+        !qm_monitor_execute(m->dst, "query-migrate", NULL, m->deadline, &info,
+                            error))
+        return FALSE;
+    sockets = json_object_get_array_member(json_node_get_object(info),
+                                           "socket-address");
+    port = sockets && json_array_get_length(sockets) > 0
+               ? json_object_get_string_member_with_default(
+                     json_array_get_object_element(sockets, 0), "port", NULL)
+               : NULL;
+    if (port == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                    "%s: QEMU did not say which port it listens on",
+                    m->opts->to);
+        return FALSE;
+    }
+    *uri = g_strdup_printf("tcp:%s:%s", host, port);
+    return TRUE;
+}
+
+/**
+ * transfer() - migrate, and wait for the end of it
+ * @m:     migration
+ * @uri:   where the destination listens
+ * @error: QM_ERROR_MIGRATION when QEMU reports failure, the transfer takes
+ *         longer than --migrate-timeout, or a signal comes
+ *
+ * Return: TRUE when QEMU reports it completed
+ */
+static gboolean transfer(Mig *m, const char *uri, GError **error)
+{
+    g_autoptr(JsonNode) args = json_from_string("{}", NULL);
+    g_autoptr(JsonNode) ret = NULL;
+    gint64 start = g_get_monotonic_time();
+    gint64 limit = m->opts->migrate_timeout_s > 0
+                       ? start + m->opts->migrate_timeout_s * G_USEC_PER_SEC
+                       : G_MAXINT64;
+
+    json_object_set_string_member(json_node_get_object(args), "uri", uri);
+    if (!qm_monitor_execute(m->src, "migrate", args, m->deadline, &ret, error))
+        return FALSE;
+    m->migrating = TRUE;
+    for (;;) {
+        g_autoptr(JsonNode) info = NULL;
+        JsonObject *o;
+        const char *status;
+
+        if (!qm_monitor_execute(m->src, "query-migrate", NULL,
+                                g_get_monotonic_time() +
+                                    m->opts->timeout_ms * 1000,
+                                &info, error))
+            return FALSE;
+        o = json_node_get_object(info);
+        status = json_object_get_string_member_with_default(o, "status", "");
+        if (strcmp(status, "completed") == 0) {
+            JsonObject *ram = json_object_has_member(o, "ram")
+                                  ? json_object_get_object_member(o, "ram")
+                                  : NULL;
+
+            m->report->seconds = (g_get_monotonic_time() - start) / 1e6;
+            m->report->downtime_ms =
+                json_object_get_int_member_with_default(o, "downtime", -1);
+            m->report->bytes = ram ? json_object_get_int_member_with_default(
+                                         ram, "transferred", 0)
+                                   : 0;
+            return TRUE;
+        }
+        if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "migration to %s %s%s%s; the guest runs on here",
+                        m->opts->to, status,
+                        json_object_has_member(o, "error-desc") ? ": " : "",
+                        json_object_get_string_member_with_default(
+                            o, "error-desc", ""));
+            return FALSE;
+        }
+        if (qm_interrupt_pending()) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "migration to %s interrupted; the guest runs on here",
+                        m->opts->to);
+            return FALSE;
+        }
+        if (g_get_monotonic_time() >= limit) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "migration to %s did not end within %" G_GINT64_FORMAT
+                        " s (--migrate-timeout); the guest runs on here",
+                        m->opts->to, m->opts->migrate_timeout_s);
+            return FALSE;
+        }
+        g_usleep(QM_MIG_POLL_US);
+    }
+}
+
+/**
+ * switch_over() - the destination continues the guest; the source quits
+ * @m:     migration
+ * @error: set when the destination cannot continue
+ *
+ * Return: TRUE on success
+ */
+static gboolean switch_over(Mig *m, GError **error)
+{
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonNode) pid_ret = NULL;
+    g_autoptr(QmGuest) g = g_new0(QmGuest, 1);
+    g_autoptr(QmSshResult) r = NULL;
+    g_autofree char *pidfile = dest_file(m, "pid");
+    g_autofree char *qpid = qm_shquote_word(pidfile);
+    g_autofree char *cat = g_strdup_printf("cat %s", qpid);
+    g_autofree char *record = NULL;
+    g_autofree char *qrecord = NULL;
+    g_autofree char *write = NULL;
+
+    if (m->src_running &&
+        !qm_monitor_execute(m->dst, "cont", NULL, m->deadline, &ret, error))
+        return FALSE;
+    /* the guest is there now: whatever follows, never undo it */
+    m->started = FALSE;
+    m->migrating = FALSE;
+    if (!m->opts->keep_source) {
+        g_autoptr(GError) ignored = NULL;
+        g_autoptr(JsonNode) q = NULL;
+
+        qm_monitor_execute(m->src, "quit", NULL, m->deadline, &q, &ignored);
+    }
+    if (remote(m, cat, NULL, &r, "reading the pidfile", QM_ERROR_FAILED,
+               NULL)) {
+        g_autofree char *text =
+            g_strndup((const char *)r->out->data, r->out->len);
+
+        m->report->dest_pid = g_ascii_strtoll(text, NULL, 10);
+    }
+    /* the guest's record there, so that it can move on from there */
+    g->id = g_strdup(m->id);
+    g->socket = dest_file(m, "qmp");
+    g->name = qm_guests_name((int)m->args->len, (char *const *)m->args->pdata);
+    g->qemu = g_strdup(m->opts->remote_qemu);
+    g_ptr_array_add(m->args, NULL);
+    g->argv = g_strdupv((char **)m->args->pdata);
+    g_ptr_array_set_size(m->args, m->args->len - 1);
+    g->started = g_get_real_time() / G_USEC_PER_SEC;
+    g->launcher = m->report->dest_pid;
+    record = dest_file(m, "json");
+    qrecord = qm_shquote_word(record);
+    write = g_strdup_printf("umask 077 && cat > %s.tmp && mv %s.tmp %s",
+                            qrecord, qrecord, qrecord);
+    {
+        g_autofree char *text = qm_guests_record_text(g);
+        g_autoptr(GError) ignored = NULL;
+
+        if (!remote(m, write, text, NULL, "writing the guest's record",
+                    QM_ERROR_FAILED, &ignored))
+            g_ptr_array_add(m->report->notes,
+                            g_strdup_printf("the guest's record on %s was not "
+                                            "written: %s",
+                                            m->opts->to, ignored->message));
+    }
+    return TRUE;
+}
+
+/**
+ * teardown() - undo what a failed migration did
+ * @m: migration
+ *
+ * The source's migration is cancelled (QEMU keeps the guest running
+ * there), the destination QEMU is killed and its files removed.  Runs
+ * with any interruption set aside: undoing is what an interruption asks
+ * for.
+ */
+static void teardown(Mig *m)
+{
+    int sig = qm_interrupt_take();
+
+    step_deadline(m);
+    if (m->migrating && m->src != NULL) {
+        g_autoptr(GError) ignored = NULL;
+        g_autoptr(JsonNode) ret = NULL;
+
+        qm_monitor_execute(m->src, "migrate_cancel", NULL, m->deadline, &ret,
+                           &ignored);
+    }
+    if (m->dst != NULL) {
+        g_autoptr(GError) ignored = NULL;
+        g_autoptr(JsonNode) ret = NULL;
+
+        qm_monitor_execute(m->dst, "quit", NULL, m->deadline, &ret, &ignored);
+    }
+    g_clear_pointer(&m->dst, qm_monitor_free);
+    g_clear_pointer(&m->fwd, qm_ssh_forward_free);
+    if (m->started && m->dir != NULL) {
+        g_autofree char *qdir = qm_shquote_word(m->dir);
+        /* the id is hex: safe unquoted, and it makes the glob ours */
+        g_autofree char *command = g_strdup_printf(
+            "p=%s/%s.pid; if [ -f \"$p\" ]; then kill -9 \"$(cat \"$p\")\" "
+            "2>/dev/null; fi; rm -f %s/%s.*",
+            qdir, m->id, qdir, m->id);
+        g_autoptr(GError) ignored = NULL;
+
+        remote(m, command, NULL, NULL, "cleaning up", QM_ERROR_FAILED,
+               &ignored);
+    }
+    qm_interrupt_put(sig);
+}
+
+/**
+ * qm_migrate_run() - qemu-mig migrate
+ * @opts:   options: --to, GUEST or --qmp, and the rest
+ * @report: where to store what happened, on success
+ * @error:  set on failure; the guest then runs on the source as before
+ *
+ * Return: TRUE when the guest runs on the destination
+ */
+gboolean qm_migrate_run(const QmOptions *opts, QmMigrateReport **report,
+                        GError **error)
+{
+    Mig m = {.opts = opts};
+    g_autofree char *uri = NULL;
+    gboolean ok;
+
+    m.ssh = (QmSshOptions){
+        .ssh_config = opts->ssh_config,
+        .identity = opts->identity,
+        .known_hosts = opts->known_hosts,
+    };
+    m.report = g_new0(QmMigrateReport, 1);
+    m.report->notes = g_ptr_array_new_with_free_func(g_free);
+    m.report->downtime_ms = -1;
+    m.id = g_strdup_printf("%08x%08x", g_random_int(), g_random_int());
+    step_deadline(&m);
+    ok = find_socket(&m, error) && read_source(&m, error) &&
+         check_storage(&m, error) && prepare_dir(&m, error) &&
+         start_dest(&m, error);
+    if (ok) {
+        step_deadline(&m);
+        ok = connect_dest(&m, error) && preflight(&m, error) &&
+             listen_dest(&m, &uri, error) && transfer(&m, uri, error);
+    }
+    if (ok) {
+        step_deadline(&m);
+        ok = switch_over(&m, error);
+    }
+    if (!ok)
+        teardown(&m);
+    g_clear_pointer(&m.dst, qm_monitor_free);
+    g_clear_pointer(&m.fwd, qm_ssh_forward_free);
+    g_clear_pointer(&m.src, qm_monitor_free);
+    if (m.args != NULL)
+        g_ptr_array_unref(m.args);
+    g_free(m.socket);
+    if (ok) {
+        m.report->dest_dir = g_steal_pointer(&m.dir);
+        m.report->dest_id = g_steal_pointer(&m.id);
+        *report = g_steal_pointer(&m.report);
+    }
+    qm_migrate_report_free(m.report);
+    g_free(m.dir);
+    g_free(m.id);
+    return ok;
+}
