@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,37 @@ static gboolean need_all(void)
     if (peer == NULL)
         peer = qm_test_sshd_start("mig-peer");
     return TRUE;
+}
+
+/**
+ * die_with_parent() - in a child: go when the test goes, even on an
+ *                     assertion's abort
+ * @data: unused
+ */
+static void die_with_parent(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/**
+ * kill_dest() - g_test_queue_destroy() callback: kill what a test left
+ *               running in a destination directory, by its pidfiles
+ * @dir: the destination's runtime directory (freed)
+ */
+static void kill_dest(gpointer dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        g_autofree char *text = NULL;
+
+        if (g_str_has_suffix(name, ".pid") &&
+            g_file_get_contents(path, &text, NULL, NULL))
+            kill((pid_t)g_ascii_strtoll(text, NULL, 10), SIGKILL);
+    }
+    g_free(dir);
 }
 
 /**
@@ -83,7 +115,7 @@ static Source *source_start(const char *name, const char *const *extra)
     g_assert_true(
         g_spawn_async(NULL, (char **)argv->pdata, NULL,
                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                      NULL, NULL, &s->pid, &error));
+                      die_with_parent, NULL, &s->pid, &error));
     g_assert_no_error(error);
     while (!g_file_test(s->socket, G_FILE_TEST_EXISTS)) {
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
@@ -144,6 +176,7 @@ static QmRun *migrate(Source *s, const char *dir, const char *remote,
     gint64 start = g_get_monotonic_time();
     int status = 0;
 
+    g_test_queue_destroy(kill_dest, g_strdup(dir));
     for (const char *const *a =
              (const char *const[]){
                  qm_test_env("QM_BINARY"), "migrate", "--qmp", s->socket,
@@ -350,6 +383,393 @@ static void test_refuse_usage(void)
     g_free(fake.socket);
 }
 
+/**
+ * random_ram() - a file of random bytes to back guest RAM: a migration
+ *                must send every page of it (none is zero)
+ * @mib: size in MiB
+ *
+ * Return: newly allocated path
+ */
+static char *random_ram(guint mib)
+{
+    g_autofree char *path = g_strdup_printf("%s/ram-%u", qm_test_tmpdir(), mib);
+    g_autofree char *data = g_malloc((gsize)mib << 20);
+
+    if (g_file_test(path, G_FILE_TEST_EXISTS))
+        return g_steal_pointer(&path);
+    for (gsize i = 0; i < ((gsize)mib << 20) / sizeof(guint32); i++)
+        ((guint32 *)data)[i] = g_random_int();
+    g_assert_true(g_file_set_contents(path, data, (gssize)mib << 20, NULL));
+    return g_steal_pointer(&path);
+}
+
+/**
+ * Slow - a source whose migration takes seconds, watched through a
+ *        second monitor of its own
+ * @src:      the source
+ * @observer: its second QMP socket, for the test
+ */
+typedef struct {
+    Source *src;
+    char *observer;
+} Slow;
+
+/**
+ * slow_start() - a running guest with 64 MiB of random RAM
+ * @name: its name
+ *
+ * Return: the source
+ */
+static Slow *slow_start(const char *name)
+{
+    g_autofree char *ram = random_ram(64);
+    g_autofree char *backend = g_strdup_printf(
+        "memory-backend-file,id=m0,size=64M,mem-path=%s,share=off", ram);
+    Slow *s = g_new0(Slow, 1);
+    g_autofree char *obs = NULL;
+
+    s->observer = g_strdup_printf("%s/%s-obs.sock", qm_test_tmpdir(), name);
+    obs = g_strdup_printf("unix:%s,server=on,wait=off", s->observer);
+    {
+        const char *extra[] = {
+            "-object", backend, "-machine", "memory-backend=m0",
+            "-qmp",    obs,     NULL};
+
+        s->src = source_start(name, extra);
+    }
+    return s;
+}
+
+/**
+ * observe() - the source's migration status, through the test's monitor
+ * @s: the source
+ *
+ * Return: newly allocated status ("none", "active", ...)
+ */
+static char *observe(Slow *s)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmMonitor) mon = qm_monitor_connect_unix(
+        s->observer, g_get_monotonic_time() + TIMEOUT_US, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(qm_monitor_execute(mon, "query-migrate", NULL,
+                                     g_get_monotonic_time() + TIMEOUT_US, &ret,
+                                     &error));
+    return g_strdup(json_object_get_string_member_with_default(
+        json_node_get_object(ret), "status", "none"));
+}
+
+/**
+ * start_migrate() - start qemu-mig migrate in the background
+ * @src:   the source
+ * @dir:   --remote-runtime-dir
+ * @extra: NULL-terminated further options
+ * @err:   where to store its stderr pipe
+ *
+ * Return: its PID
+ */
+static GPid start_migrate(Source *src, const char *dir,
+                          const char *const *extra, int *err)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    GPid pid;
+
+    g_test_queue_destroy(kill_dest, g_strdup(dir));
+    for (const char *const *a =
+             (const char *const[]){
+                 qm_test_env("QM_BINARY"), "migrate", "--qmp", src->socket,
+                 "--to", peer->alias, "--ssh-config", peer->ssh_config,
+                 "--remote-runtime-dir", dir, "--timeout", "60", NULL};
+         *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
+    for (const char *const *a = extra; a != NULL && *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_async_with_pipes(
+        NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+        &pid, NULL, NULL, err, &error));
+    g_assert_no_error(error);
+    return pid;
+}
+
+/**
+ * wait_active() - wait until the source reports its migration active
+ * @s: the source
+ */
+static void wait_active(Slow *s)
+{
+    gint64 deadline = g_get_monotonic_time() + TIMEOUT_US;
+
+    for (;;) {
+        g_autofree char *status = observe(s);
+
+        if (strcmp(status, "active") == 0)
+            return;
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(50000);
+    }
+}
+
+/**
+ * read_all() - everything left on a pipe, then close it
+ * @fd: pipe
+ *
+ * Return: newly allocated text
+ */
+static char *read_all(int fd)
+{
+    GString *s = g_string_new(NULL);
+    char buf[4096];
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        g_string_append_len(s, buf, n);
+    close(fd);
+    return g_string_free(s, FALSE);
+}
+
+/**
+ * assert_undone() - the source runs on (its migration cancelled or
+ * failed), and nothing is left on the destination
+ * @s:   the source
+ * @dir: the destination's runtime directory
+ */
+static void assert_undone(Slow *s, const char *dir)
+{
+    g_autofree char *status = source_status(s->src);
+    g_autofree char *mig = observe(s);
+
+    g_assert_cmpstr(status, ==, "running");
+    g_assert_true(strcmp(mig, "cancelled") == 0 || strcmp(mig, "failed") == 0);
+    g_assert_cmpuint(files_in(dir), ==, 0);
+}
+
+/**
+ * slow_stop() - stop and free a slow source
+ * @s: the source
+ */
+static void slow_stop(Slow *s)
+{
+    unlink(s->observer);
+    g_free(s->observer);
+    source_stop(s->src);
+    g_free(s);
+}
+
+/**
+ * test_fault_sigint() - Ctrl-C during the transfer: cancelled, the
+ * destination QEMU gone with its files, the source runs on; qemu-mig says
+ * so in one line and dies of the signal
+ */
+static void test_fault_sigint(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst5", NULL);
+    const char *extra[] = {"--bandwidth", "4M", NULL};
+    g_autofree char *err = NULL;
+    Slow *s;
+    GPid pid;
+    int fd, status;
+
+    if (!need_all())
+        return;
+    s = slow_start("intvm");
+    pid = start_migrate(s->src, dir, extra, &fd);
+    wait_active(s);
+    kill(pid, SIGINT);
+    err = read_all(fd);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_test_message("stderr: %s", err);
+    g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+    g_assert_nonnull(strstr(err, "interrupted"));
+    g_assert_nonnull(strstr(err, "the guest runs on here"));
+    assert_undone(s, dir);
+    slow_stop(s);
+}
+
+/**
+ * test_fault_dest_killed() - the destination QEMU dies mid-transfer:
+ * exit 9, the source runs on, nothing left there
+ */
+static void test_fault_dest_killed(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst6", NULL);
+    const char *extra[] = {"--bandwidth", "4M", NULL};
+    g_autofree char *err = NULL;
+    Slow *s;
+    GPid pid, dst;
+    int fd, status;
+
+    if (!need_all())
+        return;
+    s = slow_start("killvm");
+    pid = start_migrate(s->src, dir, extra, &fd);
+    wait_active(s);
+    dst = dest_pid(dir);
+    g_assert_cmpint(dst, >, 0);
+    kill(dst, SIGKILL);
+    err = read_all(fd);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_test_message("stderr: %s", err);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 9);
+    assert_undone(s, dir);
+    slow_stop(s);
+}
+
+/**
+ * test_fault_timeout() - --migrate-timeout passes: exit 9 naming it, the
+ * source runs on, nothing left there
+ */
+static void test_fault_timeout(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst7", NULL);
+    const char *extra[] = {"--bandwidth", "1M", "--migrate-timeout", "1s",
+                           NULL};
+    g_autoptr(QmRun) run = NULL;
+    Slow *s;
+
+    if (!need_all())
+        return;
+    s = slow_start("slowvm");
+    run = migrate(s->src, dir, NULL, extra);
+    g_assert_cmpint(run->status, ==, 9);
+    g_assert_nonnull(strstr(run->err, "--migrate-timeout"));
+    assert_undone(s, dir);
+    slow_stop(s);
+}
+
+/**
+ * test_registered() - a guest qemu-mig started (no peer: passed through,
+ * registered) moves by its name; `list` on the destination shows it there
+ * with the destination QEMU's PID; a name two guests share is refused
+ */
+static void test_registered(void)
+{
+    g_autofree char *here = g_build_filename(qm_test_tmpdir(), "rt-src", NULL);
+    g_autofree char *there = g_build_filename(qm_test_tmpdir(), "rt-dst", NULL);
+    const char *launch[] = {
+        "--runtime-dir", here,     "--qemu", qemu, "--", "-machine",
+        "q35",           "-accel", "tcg",    "-m", "64", "-nodefaults",
+        "-display",      "none",   "-name",  NULL, NULL};
+    GPid a, b;
+    int i;
+
+    if (!need_all())
+        return;
+    g_assert_cmpint(g_mkdir_with_parents(here, 0700), ==, 0);
+    for (i = 0; launch[i] != NULL; i++)
+        ;
+    /* two guests named twin, one named regvm */
+    {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+        g_ptr_array_add(argv, (char *)qm_test_env("QM_BINARY"));
+        for (int k = 0; k < i; k++)
+            g_ptr_array_add(argv, (char *)launch[k]);
+        g_ptr_array_add(argv, "twin");
+        g_ptr_array_add(argv, NULL);
+        g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, NULL,
+                                    G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+                                    NULL, &a, &error));
+        g_assert_true(g_spawn_async(NULL, (char **)argv->pdata, NULL,
+                                    G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+                                    NULL, &b, &error));
+        g_assert_no_error(error);
+    }
+    {
+        g_autofree char *rt = g_strdup_printf("--runtime-dir=%s", here);
+        const char *list[] = {"list", rt, NULL};
+        gint64 deadline = g_get_monotonic_time() + TIMEOUT_US;
+
+        for (;;) {
+            g_autoptr(GPtrArray) argv = g_ptr_array_new();
+            g_autofree char *out = NULL;
+            g_autoptr(GError) error = NULL;
+            int st;
+            char *first;
+
+            g_ptr_array_add(argv, (char *)qm_test_env("QM_BINARY"));
+            for (int k = 0; list[k]; k++)
+                g_ptr_array_add(argv, (char *)list[k]);
+            g_ptr_array_add(argv, NULL);
+            g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, 0,
+                                       NULL, NULL, &out, NULL, &st, &error));
+            first = strstr(out, "twin");
+            if (first != NULL && strstr(first + 1, "twin") != NULL &&
+                strstr(out, "starting") == NULL)
+                break;
+            g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+            g_usleep(50000);
+        }
+    }
+    {
+        g_autofree char *rt = g_strdup_printf("--runtime-dir=%s", here);
+        g_autofree char *rdir =
+            g_strdup_printf("--remote-runtime-dir=%s", there);
+        const char *args[] = {qm_test_env("QM_BINARY"),
+                              "migrate",
+                              "twin",
+                              rt,
+                              "--to",
+                              peer->alias,
+                              "--ssh-config",
+                              peer->ssh_config,
+                              rdir,
+                              NULL};
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autoptr(GError) error = NULL;
+        int st;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)args, NULL, 0, NULL, NULL,
+                                   &out, &err, &st, &error));
+        g_test_message("ambiguous: %s", err);
+        g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+        g_assert_nonnull(strstr(err, "names 2 guests"));
+        g_assert_cmpuint(files_in(there), ==, 0);
+
+        /* by PID it is one of them: it moves */
+        args[2] = g_strdup_printf("%d", (int)a);
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+        g_assert_true(g_spawn_sync(NULL, (char **)args, NULL, 0, NULL, NULL,
+                                   &out, &err, &st, &error));
+        g_test_message("by PID: %s", err);
+        g_free((char *)args[2]);
+        g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        g_assert_cmpint(waitpid(a, NULL, 0), ==, a);
+    }
+    {
+        g_autofree char *rt = g_strdup_printf("--runtime-dir=%s", there);
+        const char *args[] = {qm_test_env("QM_BINARY"), "list", "--json", rt,
+                              NULL};
+        g_autofree char *out = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) list = NULL;
+        JsonObject *g;
+        int st;
+        GPid moved;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)args, NULL, 0, NULL, NULL,
+                                   &out, NULL, &st, &error));
+        list = json_from_string(out, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(json_array_get_length(json_node_get_array(list)), ==,
+                         1);
+        g = json_array_get_object_element(json_node_get_array(list), 0);
+        g_assert_cmpstr(json_object_get_string_member(g, "name"), ==, "twin");
+        moved = dest_pid(there);
+        g_assert_cmpint(json_object_get_int_member(g, "pid"), ==, moved);
+        kill(moved, SIGKILL);
+    }
+    kill(b, SIGKILL);
+    waitpid(b, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -361,6 +781,10 @@ int main(int argc, char **argv)
     g_test_add_func("/mig/same-qemu", test_migrate_same);
     g_test_add_func("/mig/refuse-cpu", test_refuse_cpu);
     g_test_add_func("/mig/refuse-storage", test_refuse_storage);
+    g_test_add_func("/mig/registered", test_registered);
+    g_test_add_func("/mig/fault/sigint", test_fault_sigint);
+    g_test_add_func("/mig/fault/dest-killed", test_fault_dest_killed);
+    g_test_add_func("/mig/fault/migrate-timeout", test_fault_timeout);
     ret = g_test_run();
     g_clear_pointer(&peer, qm_test_sshd_stop);
     return ret;

@@ -64,6 +64,9 @@ static const char usage_text[] =
     "                         none)\n"
     "  --migrate-address ADDR migrate: where the destination listens\n"
     "                         (default: the address SSH reached)\n"
+    "  --bandwidth RATE       migrate: at most RATE bytes/s (K, M, G)\n"
+    "  --downtime MS          migrate: longest pause allowed at the end\n"
+    "  --auto-converge        migrate: slow the guest down if needed\n"
     "  --remote-runtime-dir DIR\n"
     "                         migrate: the destination's runtime\n"
     "                         directory\n"
@@ -144,6 +147,8 @@ static const char *const value_options[] = {
     "migrate-timeout",
     "remote-runtime-dir",
     "migrate-address",
+    "bandwidth",
+    "downtime",
 };
 
 /**
@@ -237,7 +242,8 @@ static gboolean parse_timeout(const char *value, gint64 *out_ms, GError **error)
  *
  * Return: TRUE on success
  */
-static gboolean parse_duration(const char *value, gint64 *out_s, GError **error)
+static gboolean parse_duration(const char *name, const char *value,
+                               gint64 *out_s, GError **error)
 {
     static const struct {
         char unit;
@@ -256,12 +262,45 @@ static gboolean parse_duration(const char *value, gint64 *out_s, GError **error)
     }
     if (!g_ascii_string_to_unsigned(digits, 10, 0, G_MAXINT32, &n, NULL)) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "--max-age '%s': expected a duration like 90s, 30m, "
+                    "--%s '%s': expected a duration like 90s, 30m, "
                     "12h or 7d",
-                    value);
+                    name, value);
         return FALSE;
     }
     *out_s = (gint64)n * mult;
+    return TRUE;
+}
+
+/**
+ * parse_rate() - --bandwidth RATE: bytes per second, with K, M or G
+ *                (binary) suffixes
+ * @value: e.g. "100M"
+ * @out:   where to store bytes per second
+ * @error: set on a bad value
+ *
+ * Return: TRUE on success
+ */
+static gboolean parse_rate(const char *value, gint64 *out, GError **error)
+{
+    g_autofree char *digits = g_strdup(value);
+    gsize len = strlen(digits);
+    gint64 mult = 1;
+    guint64 n;
+
+    if (len > 0 && strchr("KMG", digits[len - 1]) != NULL) {
+        mult = digits[len - 1] == 'K'   ? 1024
+               : digits[len - 1] == 'M' ? 1024 * 1024
+                                        : 1024 * 1024 * 1024;
+        digits[len - 1] = '\0';
+    }
+    if (!g_ascii_string_to_unsigned(digits, 10, 1, G_MAXINT32, &n, NULL)) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--bandwidth '%s': expected bytes per second, such as "
+                    "500M",
+                    value);
+        return FALSE;
+    }
+    *out = (gint64)n * mult;
     return TRUE;
 }
 
@@ -284,9 +323,22 @@ static gboolean set_value(QmOptions *options, const char *name,
     if (strcmp(name, "timeout") == 0)
         return parse_timeout(value, &options->timeout_ms, error);
     if (strcmp(name, "max-age") == 0)
-        return parse_duration(value, &options->max_age_s, error);
+        return parse_duration(name, value, &options->max_age_s, error);
     if (strcmp(name, "migrate-timeout") == 0)
-        return parse_duration(value, &options->migrate_timeout_s, error);
+        return parse_duration(name, value, &options->migrate_timeout_s, error);
+    if (strcmp(name, "bandwidth") == 0)
+        return parse_rate(value, &options->bandwidth, error);
+    if (strcmp(name, "downtime") == 0) {
+        guint64 n;
+
+        if (!g_ascii_string_to_unsigned(value, 10, 1, 2000000, &n, NULL)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "--downtime '%s': expected milliseconds", value);
+            return FALSE;
+        }
+        options->downtime_ms = (gint64)n;
+        return TRUE;
+    }
     if (strcmp(name, "on-unreachable") == 0) {
         if (strcmp(value, "stale") != 0 && strcmp(value, "fail") != 0) {
             g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
@@ -362,6 +414,7 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         {"no-register", G_STRUCT_OFFSET(QmOptions, no_register)},
         {"keep-source", G_STRUCT_OFFSET(QmOptions, keep_source)},
         {"force", G_STRUCT_OFFSET(QmOptions, force)},
+        {"auto-converge", G_STRUCT_OFFSET(QmOptions, auto_converge)},
     };
 
     /* QEMU's -qmp may be spelled --qmp: ours only in migrate */
@@ -509,11 +562,12 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
     if (out->command != QM_CMD_MIGRATE &&
         (out->to != NULL || out->qmp != NULL || out->keep_source ||
          out->force || out->migrate_timeout_s != 0 ||
-         out->remote_runtime_dir != NULL || out->migrate_address != NULL)) {
+         out->remote_runtime_dir != NULL || out->migrate_address != NULL ||
+         out->bandwidth != 0 || out->downtime_ms != 0 || out->auto_converge)) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "--to, --qmp, --keep-source, --force, --migrate-timeout, "
-                    "--migrate-address and --remote-runtime-dir are for "
-                    "migrate");
+                    "--migrate-address, --remote-runtime-dir, --bandwidth, "
+                    "--downtime and --auto-converge are for migrate");
         return FALSE;
     }
     if (out->command == QM_CMD_LIST && i < argc) {

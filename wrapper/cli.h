@@ -50,6 +50,9 @@ typedef enum {
  * @migrate_timeout_s: migrate --migrate-timeout, 0 for none
  * @remote_runtime_dir: migrate --remote-runtime-dir DIR on the destination
  * @migrate_address:    migrate --migrate-address ADDR
+ * @bandwidth:    migrate --bandwidth, bytes per second (0: QEMU's own)
+ * @downtime_ms:  migrate --downtime (0: QEMU's own)
+ * @auto_converge: migrate --auto-converge
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -86,6 +89,9 @@ typedef struct {
     gint64 migrate_timeout_s;
     char *remote_runtime_dir;
     char *migrate_address;
+    gint64 bandwidth;
+    gint64 downtime_ms;
+    gboolean auto_converge;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;

@@ -307,8 +307,12 @@ static gboolean is_stdio(const char *value)
  * given); -serial, -parallel, -monitor, -qmp and -debugcon on stdio, and
  * -chardev stdio, become unix sockets in @dir (server, no wait: connect
  * to attach); -display gtk, sdl, curses and cocoa become -display none.
+ * A -qmp or -monitor on a unix socket moves there too: QEMU unlinks
+ * whatever is at its path before listening, which on a host sharing the
+ * path (loopback, a shared /run) would be the source's own monitor.
  * None of it is seen by the guest: a serial port is the same device
- * whatever its backend.  Everything else is copied byte for byte.
+ * whatever its backend, and monitors are no device at all.  Everything
+ * else is copied byte for byte.
  *
  * Return: newly allocated NULL-terminated argv
  */
@@ -357,7 +361,10 @@ char **qm_migcmd_detach(int argc, char *const *argv, const char *dir,
             continue;
         }
         value = argv[++i];
-        if (g_strv_contains(stdio_opts, opt) && is_stdio(value)) {
+        if (g_strv_contains(stdio_opts, opt) &&
+            (is_stdio(value) ||
+             ((strcmp(opt, "qmp") == 0 || strcmp(opt, "monitor") == 0) &&
+              g_str_has_prefix(value, "unix:")))) {
             guint n = GPOINTER_TO_UINT(g_hash_table_lookup(counts, opt));
             g_autofree char *what = g_strdup_printf("%s%u", opt, n);
             g_autofree char *v = sock_value(dir, id, what);

@@ -549,6 +549,44 @@ static gboolean listen_dest(Mig *m, char **uri, GError **error)
 }
 
 /**
+ * set_parameters() - --bandwidth, --downtime and --auto-converge, as
+ *                    QEMU's migration parameters and capability
+ * @m:     migration
+ * @error: set when QEMU refuses one
+ *
+ * Set on the source, which sends; auto-converge throttles its vCPUs.
+ *
+ * Return: TRUE on success
+ */
+static gboolean set_parameters(Mig *m, GError **error)
+{
+    g_autoptr(JsonNode) params = json_from_string("{}", NULL);
+    JsonObject *p = json_node_get_object(params);
+    g_autoptr(JsonNode) ret = NULL;
+
+    if (m->opts->bandwidth > 0)
+        json_object_set_int_member(p, "max-bandwidth", m->opts->bandwidth);
+    if (m->opts->downtime_ms > 0)
+        json_object_set_int_member(p, "downtime-limit", m->opts->downtime_ms);
+    if (json_object_get_size(p) > 0 &&
+        !qm_monitor_execute(m->src, "migrate-set-parameters", params,
+                            m->deadline, &ret, error))
+        return FALSE;
+    if (m->opts->auto_converge) {
+        g_autoptr(JsonNode) caps = json_from_string(
+            "{\"capabilities\": [{\"capability\": \"auto-converge\", "
+            "\"state\": true}]}",
+            NULL);
+        g_autoptr(JsonNode) r2 = NULL;
+
+        if (!qm_monitor_execute(m->src, "migrate-set-capabilities", caps,
+                                m->deadline, &r2, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
  * transfer() - migrate, and wait for the end of it
  * @m:     migration
  * @uri:   where the destination listens
@@ -567,19 +605,32 @@ static gboolean transfer(Mig *m, const char *uri, GError **error)
                        : G_MAXINT64;
 
     json_object_set_string_member(json_node_get_object(args), "uri", uri);
-    if (!qm_monitor_execute(m->src, "migrate", args, m->deadline, &ret, error))
+    if (!set_parameters(m, error) ||
+        !qm_monitor_execute(m->src, "migrate", args, m->deadline, &ret, error))
         return FALSE;
     m->migrating = TRUE;
     for (;;) {
         g_autoptr(JsonNode) info = NULL;
+        g_autoptr(GError) local = NULL;
         JsonObject *o;
         const char *status;
 
-        if (!qm_monitor_execute(m->src, "query-migrate", NULL,
+        if (!qm_interrupt_pending() &&
+            !qm_monitor_execute(m->src, "query-migrate", NULL,
                                 g_get_monotonic_time() +
                                     m->opts->timeout_ms * 1000,
-                                &info, error))
+                                &info, &local)) {
+            if (!qm_interrupt_pending()) {
+                g_propagate_error(error, g_steal_pointer(&local));
+                return FALSE;
+            }
+        }
+        if (qm_interrupt_pending()) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "migration to %s interrupted; the guest runs on here",
+                        m->opts->to);
             return FALSE;
+        }
         o = json_node_get_object(info);
         status = json_object_get_string_member_with_default(o, "status", "");
         if (strcmp(status, "completed") == 0) {
@@ -602,12 +653,6 @@ static gboolean transfer(Mig *m, const char *uri, GError **error)
                         json_object_has_member(o, "error-desc") ? ": " : "",
                         json_object_get_string_member_with_default(
                             o, "error-desc", ""));
-            return FALSE;
-        }
-        if (qm_interrupt_pending()) {
-            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
-                        "migration to %s interrupted; the guest runs on here",
-                        m->opts->to);
             return FALSE;
         }
         if (g_get_monotonic_time() >= limit) {
@@ -706,8 +751,17 @@ static void teardown(Mig *m)
         g_autoptr(GError) ignored = NULL;
         g_autoptr(JsonNode) ret = NULL;
 
-        qm_monitor_execute(m->src, "migrate_cancel", NULL, m->deadline, &ret,
-                           &ignored);
+        /* a monitor an interruption cut short mid-command is of no more
+         * use (monitor.c): the cancel goes through a new connection */
+        if (!qm_monitor_execute(m->src, "migrate_cancel", NULL, m->deadline,
+                                &ret, &ignored)) {
+            g_clear_pointer(&m->src, qm_monitor_free);
+            g_clear_error(&ignored);
+            m->src = qm_monitor_connect_unix(m->socket, m->deadline, &ignored);
+            if (m->src != NULL)
+                qm_monitor_execute(m->src, "migrate_cancel", NULL, m->deadline,
+                                   &ret, NULL);
+        }
     }
     if (m->dst != NULL) {
         g_autoptr(GError) ignored = NULL;
