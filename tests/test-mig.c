@@ -19,7 +19,8 @@
 #include "testutil.h"
 #include "wrapper/monitor.h"
 
-#define TIMEOUT_US (60 * G_USEC_PER_SEC)
+/* bounds, scaled like every other (qemu-mig under valgrind is slower) */
+#define TIMEOUT_US ((gint64)60 * G_USEC_PER_SEC * qm_test_slow())
 
 static QmTestSshd *peer;
 static char *skip_reason;
@@ -43,6 +44,19 @@ static gboolean need_all(void)
     if (peer == NULL)
         peer = qm_test_sshd_start("mig-peer");
     return TRUE;
+}
+
+/**
+ * timeout_s() - qemu-mig's --timeout for these tests, scaled
+ *
+ * Return: static text
+ */
+static const char *timeout_s(void)
+{
+    static char text[16];
+
+    g_snprintf(text, sizeof(text), "%u", 60 * qm_test_slow());
+    return text;
 }
 
 /**
@@ -181,7 +195,7 @@ static QmRun *migrate(Source *s, const char *dir, const char *remote,
              (const char *const[]){
                  qm_test_env("QM_BINARY"), "migrate", "--qmp", s->socket,
                  "--to", peer->alias, "--ssh-config", peer->ssh_config,
-                 "--remote-runtime-dir", dir, "--timeout", "60", NULL};
+                 "--remote-runtime-dir", dir, "--timeout", timeout_s(), NULL};
          *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     if (remote != NULL) {
@@ -482,7 +496,7 @@ static GPid start_migrate(Source *src, const char *dir,
              (const char *const[]){
                  qm_test_env("QM_BINARY"), "migrate", "--qmp", src->socket,
                  "--to", peer->alias, "--ssh-config", peer->ssh_config,
-                 "--remote-runtime-dir", dir, "--timeout", "60", NULL};
+                 "--remote-runtime-dir", dir, "--timeout", timeout_s(), NULL};
          *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     for (const char *const *a = extra; a != NULL && *a; a++)
