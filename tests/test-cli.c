@@ -25,6 +25,15 @@ typedef struct {
 } CliCase;
 
 static const CliCase cli_cases[] = {
+    /* before migrate, --qmp is QEMU's (its -qmp, two dashes) */
+    {
+        .name = "qmp-is-qemus",
+        .argv = {"qemu-mig", "--peer", "b", "--qmp", "unix:/s,server=on", NULL},
+        .command = QM_CMD_LAUNCH,
+        .peers = {"b", NULL},
+        .dests = {NULL},
+        .qemu_start = 3,
+    },
     {
         .name = "list-json",
         .argv = {"qemu-mig", "list", "--json", NULL},
@@ -408,6 +417,48 @@ static void test_value_options(void)
     g_assert_null(opts->qemu_argv[0]);
 }
 
+/**
+ * test_migrate_options() - every migrate option lands in its own field
+ */
+static void test_migrate_options(void)
+{
+    char *argv[] = {"qemu-mig",
+                    "migrate",
+                    "vm1",
+                    "--to",
+                    "hostB",
+                    "--bandwidth",
+                    "500M",
+                    "--downtime=300",
+                    "--auto-converge",
+                    "--keep-source",
+                    "--force",
+                    "--migrate-timeout",
+                    "10m",
+                    "--remote-runtime-dir",
+                    "/r",
+                    "--migrate-address",
+                    "10.0.0.2",
+                    NULL};
+    g_autoptr(QmOptions) opts = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(qm_cli_parse(G_N_ELEMENTS(argv) - 1, argv, &opts, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(opts->command, ==, QM_CMD_MIGRATE);
+    g_assert_cmpstr(opts->guest, ==, "vm1");
+    g_assert_null(opts->qmp);
+    g_assert_cmpstr(opts->to, ==, "hostB");
+    g_assert_cmpint(opts->bandwidth, ==, 500 * 1024 * 1024);
+    g_assert_cmpint(opts->downtime_ms, ==, 300);
+    g_assert_true(opts->auto_converge);
+    g_assert_true(opts->keep_source);
+    g_assert_true(opts->force);
+    g_assert_cmpint(opts->migrate_timeout_s, ==, 600);
+    g_assert_cmpstr(opts->remote_runtime_dir, ==, "/r");
+    g_assert_cmpstr(opts->migrate_address, ==, "10.0.0.2");
+}
+
 /* An argv that must be refused as a usage error. */
 typedef struct {
     const char *name;
@@ -416,6 +467,20 @@ typedef struct {
 } BadCase;
 
 static const BadCase bad_cases[] = {
+    {"migrate-no-to", {"qemu-mig", "migrate", "vm1", NULL}, "migrate"},
+    {"migrate-both",
+     {"qemu-mig", "migrate", "vm1", "--qmp", "/s", "--to", "b", NULL},
+     "migrate"},
+    {"migrate-neither", {"qemu-mig", "migrate", "--to", "b", NULL}, "migrate"},
+    {"to-not-migrate",
+     {"qemu-mig", "--to", "b", "--", "-m", "1G", NULL},
+     "for migrate"},
+    {"bandwidth-bad",
+     {"qemu-mig", "migrate", "--bandwidth", "fast", NULL},
+     "bandwidth"},
+    {"migrate-timeout-bad",
+     {"qemu-mig", "migrate", "--migrate-timeout", "soon", NULL},
+     "migrate-timeout"},
     {"list-argument", {"qemu-mig", "list", "vm1", NULL}, "vm1"},
     {"no-register-value", {"qemu-mig", "--no-register=yes", NULL}, "takes"},
     {"runtime-dir-empty", {"qemu-mig", "--runtime-dir=", NULL}, "runtime-dir"},
@@ -515,6 +580,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/cli/defaults", test_defaults);
     g_test_add_func("/cli/value-options", test_value_options);
+    g_test_add_func("/cli/migrate-options", test_migrate_options);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *path =
             g_strdup_printf("/cli/usage-error/%s", bad_cases[i].name);
