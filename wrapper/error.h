@@ -20,7 +20,7 @@ typedef enum {
     QM_ERROR_PROTOCOL,     /* malformed/oversized QMP conversation, exit 6 */
     QM_ERROR_INCOMPATIBLE, /* hosts cannot give one guest CPU, exit 7 */
     QM_ERROR_CACHE, /* cache refused (owner, symlink, offline miss), exit 8 */
-    QM_ERROR_MIGRATION, /* migration failed, the guest runs on, exit 9 */
+    QM_ERROR_MIGRATION,      /* migration failed, the guest runs on, exit 9 */
     QM_ERROR_NOT_EXECUTABLE, /* local QEMU not executable, exit 126 */
     QM_ERROR_NOT_FOUND,      /* local QEMU not found, exit 127 */
 } QmErrorCode;
