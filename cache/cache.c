@@ -578,17 +578,21 @@ static gboolean write_atomically(QmCache *cache, const char *name,
     }
     fd = openat(cache->dirfd, tmp,
                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && write_all(fd, text, strlen(text)) && fsync(fd) == 0 &&
-        close(fd) == 0 &&
-        renameat(cache->dirfd, tmp, cache->dirfd, name) == 0) {
-        fsync(cache->dirfd);
-        return TRUE;
+    if (fd >= 0 && write_all(fd, text, strlen(text)) && fsync(fd) == 0) {
+        int rc = close(fd);
+
+        /* closed either way: never again (another thread's new fd may
+         * have its number by now) */
+        fd = -1;
+        if (rc == 0 && renameat(cache->dirfd, tmp, cache->dirfd, name) == 0) {
+            fsync(cache->dirfd);
+            return TRUE;
+        }
     }
     saved = errno;
-    if (fd >= 0) {
+    if (fd >= 0)
         close(fd);
-        unlinkat(cache->dirfd, tmp, 0);
-    }
+    unlinkat(cache->dirfd, tmp, 0);
     g_set_error(error, QM_ERROR, QM_ERROR_CACHE,
                 "cannot write cache entry in %s: %s", cache->dir,
                 g_strerror(saved));

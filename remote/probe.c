@@ -253,9 +253,10 @@ static gboolean run_local(const char *qemu_path, const char *const *args,
      * GLib closes every other fd in the child, so a peer's SSH socket
      * opened by a sibling thread cannot leak into the probe.
      */
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
-                                  &pid, &fds[0], &fds[1], &fds[2], &local)) {
+    if (!g_spawn_async_with_pipes(
+            NULL, (char **)argv->pdata, NULL,
+            G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES, child_setup,
+            NULL, &pid, &fds[0], &fds[1], &fds[2], &local)) {
         g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
                     "local: cannot start QEMU %s: %s", qemu_path,
                     local->message);
