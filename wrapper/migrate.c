@@ -45,7 +45,9 @@
 /**
  * Mig - one migration under way
  * @opts:         the user's options
- * @ssh:          SSH options for the destination
+ * @ssh:          SSH options for the destination, its ssh_config
+ *                evaluated once (@cfg) for every connection there
+ * @cfg:          what ssh_config says for the destination
  * @deadline:     g_get_monotonic_time() deadline of the current set-up step
  * @socket:       the source's QMP socket
  * @src:          the source's monitor
@@ -63,6 +65,7 @@
 typedef struct {
     const QmOptions *opts;
     QmSshOptions ssh;
+    QmSshConfig *cfg;
     gint64 deadline;
     char *socket;
     QmMonitor *src;
@@ -226,9 +229,6 @@ static gboolean read_source(Mig *m, GError **error)
         }
         g_ptr_array_add(m->args, g_strdup(w));
     }
-    g_ptr_array_add(m->args, NULL);
-    g_ptr_array_set_size(m->args, m->args->len - 1);
-
     m->src = qm_monitor_connect_unix(m->socket, m->deadline, error);
     if (m->src == NULL ||
         !qm_monitor_execute(m->src, "query-status", NULL, m->deadline, &status,
@@ -506,8 +506,8 @@ static gboolean preflight(Mig *m, GError **error)
  */
 static gboolean listen_dest(Mig *m, char **uri, GError **error)
 {
-    g_autoptr(QmSshConfig) cfg = NULL;
-    const char *addr = m->opts->migrate_address;
+    const char *addr =
+        m->opts->migrate_address ? m->opts->migrate_address : m->cfg->hostname;
     g_autofree char *host = NULL;
     g_autofree char *listen_uri = NULL;
     g_autoptr(JsonNode) args = NULL;
@@ -516,12 +516,6 @@ static gboolean listen_dest(Mig *m, char **uri, GError **error)
     JsonArray *sockets;
     const char *port;
 
-    if (addr == NULL) {
-        if (!qm_ssh_config_evaluate(m->opts->to, &m->ssh, m->deadline, &cfg,
-                                    error))
-            return FALSE;
-        addr = cfg->hostname;
-    }
     host = strchr(addr, ':') ? g_strdup_printf("[%s]", addr) : g_strdup(addr);
     listen_uri = g_strdup_printf("tcp:%s:0", host);
     args = json_from_string("{}", NULL);
@@ -811,7 +805,10 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateReport **report,
     m.report->downtime_ms = -1;
     m.id = g_strdup_printf("%08x%08x", g_random_int(), g_random_int());
     step_deadline(&m);
-    ok = find_socket(&m, error) && read_source(&m, error) &&
+    /* once: every connection to the destination (about six) uses it */
+    ok = qm_ssh_config_evaluate(opts->to, &m.ssh, m.deadline, &m.cfg, error);
+    m.ssh.config = m.cfg;
+    ok = ok && find_socket(&m, error) && read_source(&m, error) &&
          check_storage(&m, error) && prepare_dir(&m, error) &&
          start_dest(&m, error);
     if (ok) {
@@ -831,6 +828,7 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateReport **report,
     if (m.args != NULL)
         g_ptr_array_unref(m.args);
     g_free(m.socket);
+    qm_ssh_config_free(m.cfg);
     if (ok) {
         m.report->dest_dir = g_steal_pointer(&m.dir);
         m.report->dest_id = g_steal_pointer(&m.id);
