@@ -23,6 +23,7 @@
 
 #include "error.h"
 #include "guests.h"
+#include "profile.h"
 #include "qemuargs.h"
 
 /* Bumped whenever the record's layout or meaning changes. */
@@ -175,21 +176,6 @@ static void add_strv(JsonBuilder *b, const char *member, char *const *strv)
 }
 
 /**
- * add_string() - add a string member, null when NULL
- * @b:      builder inside an object
- * @member: member name
- * @value:  string, or NULL
- */
-static void add_string(JsonBuilder *b, const char *member, const char *value)
-{
-    json_builder_set_member_name(b, member);
-    if (value != NULL)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-/**
  * guest_to_json() - a guest as JSON
  * @guest:  guest
  * @listed: add what `list` found (pid) rather than only the record
@@ -205,14 +191,14 @@ static JsonNode *guest_to_json(const QmGuest *guest, gboolean listed)
         json_builder_set_member_name(b, "format");
         json_builder_add_int_value(b, QM_GUESTS_FORMAT);
     }
-    add_string(b, "id", guest->id);
-    add_string(b, "name", guest->name);
-    add_string(b, "socket", guest->socket);
-    add_string(b, "qemu", guest->qemu);
+    qm_profile_json_nullable_string(b, "id", guest->id);
+    qm_profile_json_nullable_string(b, "name", guest->name);
+    qm_profile_json_nullable_string(b, "socket", guest->socket);
+    qm_profile_json_nullable_string(b, "qemu", guest->qemu);
     add_strv(b, "argv", guest->argv);
     add_strv(b, "peers", guest->peers);
-    add_string(b, "cpu", guest->cpu);
-    add_string(b, "machine", guest->machine);
+    qm_profile_json_nullable_string(b, "cpu", guest->cpu);
+    qm_profile_json_nullable_string(b, "machine", guest->machine);
     json_builder_set_member_name(b, "started");
     json_builder_add_int_value(b, guest->started);
     json_builder_set_member_name(b, "launcher");

@@ -555,13 +555,13 @@ static void add_featset(JsonBuilder *builder, const char *member,
 }
 
 /**
- * add_nullable_string() - add a string member, or null
+ * qm_profile_json_nullable_string() - add a string member, or null
  * @builder: builder positioned inside an object
  * @member:  member name
  * @value:   string, or NULL for JSON null
  */
-static void add_nullable_string(JsonBuilder *builder, const char *member,
-                                const char *value)
+void qm_profile_json_nullable_string(JsonBuilder *builder, const char *member,
+                                     const char *value)
 {
     json_builder_set_member_name(builder, member);
     if (value != NULL)
@@ -583,8 +583,8 @@ static void add_models(JsonBuilder *builder, GPtrArray *models)
         const QmCpuModel *model = g_ptr_array_index(models, i);
 
         json_builder_begin_object(builder);
-        add_nullable_string(builder, "name", model->name);
-        add_nullable_string(builder, "alias-of", model->alias_of);
+        qm_profile_json_nullable_string(builder, "name", model->name);
+        qm_profile_json_nullable_string(builder, "alias-of", model->alias_of);
         qm_profile_json_strings(builder, "unavailable-features",
                                 model->unavailable);
         json_builder_set_member_name(builder, "unnamed-unavailable");
@@ -613,11 +613,12 @@ static void add_machines(JsonBuilder *builder, GPtrArray *machines)
         const QmMachine *machine = g_ptr_array_index(machines, i);
 
         json_builder_begin_object(builder);
-        add_nullable_string(builder, "name", machine->name);
-        add_nullable_string(builder, "alias", machine->alias);
+        qm_profile_json_nullable_string(builder, "name", machine->name);
+        qm_profile_json_nullable_string(builder, "alias", machine->alias);
         json_builder_set_member_name(builder, "default");
         json_builder_add_boolean_value(builder, machine->is_default);
-        add_nullable_string(builder, "default-cpu", machine->default_cpu);
+        qm_profile_json_nullable_string(builder, "default-cpu",
+                                        machine->default_cpu);
         json_builder_end_object(builder);
     }
     json_builder_end_array(builder);
@@ -636,25 +637,28 @@ JsonNode *qm_profile_to_json(const QmProfile *profile)
     g_autoptr(JsonBuilder) builder = json_builder_new();
 
     json_builder_begin_object(builder);
-    add_nullable_string(builder, "name", profile->name);
-    add_nullable_string(builder, "vendor", profile->vendor);
+    qm_profile_json_nullable_string(builder, "name", profile->name);
+    qm_profile_json_nullable_string(builder, "vendor", profile->vendor);
     json_builder_set_member_name(builder, "family");
     json_builder_add_int_value(builder, profile->family);
     json_builder_set_member_name(builder, "model");
     json_builder_add_int_value(builder, profile->model);
     json_builder_set_member_name(builder, "stepping");
     json_builder_add_int_value(builder, profile->stepping);
-    add_nullable_string(builder, "model-id", profile->model_id);
+    qm_profile_json_nullable_string(builder, "model-id", profile->model_id);
     json_builder_set_member_name(builder, "phys-bits");
     json_builder_add_int_value(builder, profile->phys_bits);
-    add_nullable_string(builder, "qemu-version", profile->qemu_version);
-    add_nullable_string(builder, "qemu-package", profile->qemu_package);
+    qm_profile_json_nullable_string(builder, "qemu-version",
+                                    profile->qemu_version);
+    qm_profile_json_nullable_string(builder, "qemu-package",
+                                    profile->qemu_package);
     json_builder_set_member_name(builder, "kvm");
     json_builder_add_boolean_value(builder, profile->kvm);
-    add_nullable_string(builder, "probe-method", profile->probe_method);
+    qm_profile_json_nullable_string(builder, "probe-method",
+                                    profile->probe_method);
     json_builder_set_member_name(builder, "probed-at");
     json_builder_add_int_value(builder, profile->probed_at);
-    add_nullable_string(builder, "cpu-brand", profile->cpu_brand);
+    qm_profile_json_nullable_string(builder, "cpu-brand", profile->cpu_brand);
     add_featset(builder, "features", profile->features);
     add_featset(builder, "known-features", profile->known);
     add_featset(builder, "unmigratable-features", profile->unmigratable);

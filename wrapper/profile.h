@@ -166,6 +166,8 @@ JsonObject *qm_profile_json_object(JsonObject *obj, const char *member);
 gboolean qm_profile_json_int(JsonObject *obj, const char *member,
                              gint64 *value);
 char *qm_profile_json_shown(const char *s);
+void qm_profile_json_nullable_string(JsonBuilder *builder, const char *member,
+                                     const char *value);
 void qm_profile_json_strings(JsonBuilder *builder, const char *member,
                              GPtrArray *names);
 JsonNode *qm_profile_to_json(const QmProfile *profile);
