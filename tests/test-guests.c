@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -493,6 +495,10 @@ static void test_starting_and_foreign(void)
         g_assert_true(g_file_get_contents(g->record, &text, NULL, NULL));
         s = g_string_new(text);
         g_assert_cmpuint(g_string_replace(s, from, to, 1), ==, 1);
+        /* and as a record `migrate` writes: without the start time */
+        g_assert_cmpuint(g_string_replace(s, "\"launcher-start\"",
+                                          "\"launcher-start-not\"", 1),
+                         ==, 1);
         g_assert_true(g_file_set_contents(g->record, s->str, -1, NULL));
         g_assert_cmpint(chmod(g->record, 0600), ==, 0);
     }
@@ -515,6 +521,100 @@ static void test_starting_and_foreign(void)
     g_assert_false(g_file_test(g->record, G_FILE_TEST_EXISTS));
     g_assert_true(g_file_test(foreign, G_FILE_TEST_EXISTS));
     unlink(foreign);
+}
+
+/**
+ * test_before_exec() - between writing the record and exec'ing QEMU the
+ * launcher is still qemu-mig, whose command line does not name the
+ * socket: the guest is starting, not gone; a later process that was
+ * given the launcher's PID is not the launcher
+ */
+static void test_before_exec(void)
+{
+    g_autofree char *dir = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmGuest) g = g_new0(QmGuest, 1);
+    g_autofree char *qmp = NULL;
+    g_autoptr(GPtrArray) guests = NULL;
+    guint removed = 9;
+
+    g_assert_true(qm_guests_dir(NULL, &dir, &error));
+    g_assert_no_error(error);
+    g->name = g_strdup("vm6");
+    g->argv = g_new0(char *, 1);
+    /* registered by this very process, as qemu-mig does before execv() */
+    g_assert_true(qm_guests_register(dir, g, &qmp, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(g->launcher_start, >, 0);
+    g_assert_cmpint(g->launcher_start, ==, qm_guests_process_start(getpid()));
+
+    g_assert_true(qm_guests_list(dir, &guests, &removed, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(removed, ==, 0);
+    g_assert_cmpuint(guests->len, ==, 1);
+    g_assert_cmpint(((QmGuest *)g_ptr_array_index(guests, 0))->pid, ==, 0);
+    g_clear_pointer(&guests, g_ptr_array_unref);
+
+    {
+        /* the same PID, started at another time: PID reuse */
+        g_autofree char *text = NULL;
+        g_autofree char *from = g_strdup_printf(
+            "\"launcher-start\" : %" G_GINT64_FORMAT, g->launcher_start);
+        g_autofree char *to = g_strdup_printf(
+            "\"launcher-start\" : %" G_GINT64_FORMAT, g->launcher_start + 1);
+        g_autoptr(GString) s = NULL;
+
+        g_assert_true(g_file_get_contents(g->record, &text, NULL, NULL));
+        s = g_string_new(text);
+        g_assert_cmpuint(g_string_replace(s, from, to, 1), ==, 1);
+        g_assert_true(g_file_set_contents(g->record, s->str, -1, NULL));
+        g_assert_cmpint(chmod(g->record, 0600), ==, 0);
+    }
+    g_assert_true(qm_guests_list(dir, &guests, &removed, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(removed, ==, 1);
+    g_assert_cmpuint(guests->len, ==, 0);
+    g_assert_false(g_file_test(g->record, G_FILE_TEST_EXISTS));
+}
+
+/**
+ * test_busy_monitor() - a monitor whose accept queue is full (QEMU
+ * listens with a backlog of 1 and stops accepting while a client holds
+ * it) is busy, not gone, and asking does not hang
+ */
+static void test_busy_monitor(void)
+{
+    g_autofree char *path =
+        g_build_filename(g_get_user_runtime_dir(), "busy.sock", NULL);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int lfd, cfd[4];
+    guint filled = 0;
+    gint64 t0;
+
+    g_assert_cmpuint(strlen(path), <, sizeof(sun.sun_path));
+    strcpy(sun.sun_path, path);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(lfd, >=, 0);
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
+    g_assert_cmpint(listen(lfd, 0), ==, 0);
+    g_assert_cmpint(qm_guests_socket_pid(path), ==, getpid());
+    /* fill the queue without ever accepting */
+    for (guint i = 0; i < G_N_ELEMENTS(cfd); i++) {
+        cfd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        g_assert_cmpint(cfd[i], >=, 0);
+        if (connect(cfd[i], (struct sockaddr *)&sun, sizeof(sun)) == 0)
+            filled++;
+    }
+    g_assert_cmpuint(filled, <, G_N_ELEMENTS(cfd));
+    t0 = g_get_monotonic_time();
+    g_assert_cmpint(qm_guests_socket_pid(path), ==, -1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <,
+                    10 * G_USEC_PER_SEC * qm_test_slow());
+    for (guint i = 0; i < G_N_ELEMENTS(cfd); i++)
+        close(cfd[i]);
+    close(lfd);
+    unlink(path);
+    g_assert_cmpint(qm_guests_socket_pid(path), ==, 0);
 }
 
 /**
@@ -556,5 +656,7 @@ int main(int argc, char **argv)
     g_test_add_func("/guests/dir-refused", test_dir_refused);
     g_test_add_func("/guests/exec-fails", test_exec_fails);
     g_test_add_func("/guests/starting-and-foreign", test_starting_and_foreign);
+    g_test_add_func("/guests/before-exec", test_before_exec);
+    g_test_add_func("/guests/busy-monitor", test_busy_monitor);
     return g_test_run();
 }

@@ -101,6 +101,27 @@ typedef struct {
 } Source;
 
 /**
+ * source_status() - the source's run state, or NULL when it is gone
+ * @s: the source
+ *
+ * Return: newly allocated status
+ */
+static char *source_status(Source *s)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmMonitor) mon = qm_monitor_connect_unix(
+        s->socket, g_get_monotonic_time() + TIMEOUT_US, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    if (mon == NULL ||
+        !qm_monitor_execute(mon, "query-status", NULL,
+                            g_get_monotonic_time() + TIMEOUT_US, &ret, &error))
+        return NULL;
+    return g_strdup(
+        json_object_get_string_member(json_node_get_object(ret), "status"));
+}
+
+/**
  * source_start() - start a running TCG guest with a QMP monitor
  * @name:  its -name, and its socket's name
  * @extra: NULL-terminated further QEMU arguments, or NULL
@@ -131,32 +152,21 @@ static Source *source_start(const char *name, const char *const *extra)
                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
                       die_with_parent, NULL, &s->pid, &error));
     g_assert_no_error(error);
-    while (!g_file_test(s->socket, G_FILE_TEST_EXISTS)) {
+    /*
+     * QEMU creates the monitor's socket before it opens drives: only a
+     * monitor that answers means the whole command line took effect
+     */
+    for (;;) {
+        g_autofree char *status = NULL;
+
+        if (g_file_test(s->socket, G_FILE_TEST_EXISTS) &&
+            (status = source_status(s)) != NULL)
+            break;
+        g_assert_cmpint(waitpid(s->pid, NULL, WNOHANG), ==, 0);
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         g_usleep(10000);
     }
     return s;
-}
-
-/**
- * source_status() - the source's run state, or NULL when it is gone
- * @s: the source
- *
- * Return: newly allocated status
- */
-static char *source_status(Source *s)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(QmMonitor) mon = qm_monitor_connect_unix(
-        s->socket, g_get_monotonic_time() + TIMEOUT_US, &error);
-    g_autoptr(JsonNode) ret = NULL;
-
-    if (mon == NULL ||
-        !qm_monitor_execute(mon, "query-status", NULL,
-                            g_get_monotonic_time() + TIMEOUT_US, &ret, &error))
-        return NULL;
-    return g_strdup(
-        json_object_get_string_member(json_node_get_object(ret), "status"));
 }
 
 /**
@@ -716,6 +726,8 @@ static void test_registered(void)
             if (first != NULL && strstr(first + 1, "twin") != NULL &&
                 strstr(out, "starting") == NULL)
                 break;
+            if (g_get_monotonic_time() >= deadline)
+                g_test_message("list: %s", out);
             g_assert_cmpint(g_get_monotonic_time(), <, deadline);
             g_usleep(50000);
         }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,8 +34,9 @@
 #define QM_GUESTS_MAX_RECORD (1024 * 1024)
 
 /*
- * A record whose monitor does not answer yet, while the PID that exec'd
- * QEMU still runs it: QEMU is starting.  Past this age it is not.
+ * A record without its launcher's start time, whose monitor does not
+ * answer yet while the launcher's command line names the socket: QEMU is
+ * starting.  Past this age it is not.
  */
 #define QM_GUESTS_STARTING_S 60
 
@@ -203,6 +205,10 @@ static JsonNode *guest_to_json(const QmGuest *guest, gboolean listed)
     json_builder_add_int_value(b, guest->started);
     json_builder_set_member_name(b, "launcher");
     json_builder_add_int_value(b, guest->launcher);
+    if (guest->launcher_start > 0) {
+        json_builder_set_member_name(b, "launcher-start");
+        json_builder_add_int_value(b, guest->launcher_start);
+    }
     if (listed) {
         json_builder_set_member_name(b, "pid");
         json_builder_add_int_value(b, guest->pid);
@@ -282,6 +288,7 @@ gboolean qm_guests_register(const char *dir, QmGuest *guest, char **qmp_value,
     guest->socket = g_strdup_printf("%s/%s.qmp", dir, guest->id);
     guest->started = g_get_real_time() / G_USEC_PER_SEC;
     guest->launcher = getpid();
+    guest->launcher_start = qm_guests_process_start(guest->launcher);
     /* a socket path QEMU would refuse, or cut */
     if (strlen(guest->socket) >= sizeof(sun.sun_path) ||
         strchr(guest->socket, ',') != NULL) {
@@ -374,6 +381,8 @@ static gboolean read_record(const char *dir, const char *file, QmGuest **guest)
 #undef STR
     g->started = json_object_get_int_member_with_default(obj, "started", 0);
     g->launcher = json_object_get_int_member_with_default(obj, "launcher", 0);
+    g->launcher_start =
+        json_object_get_int_member_with_default(obj, "launcher-start", 0);
     for (int k = 0; k < 2; k++) {
         const char *member = k == 0 ? "argv" : "peers";
         JsonNode *node = json_object_get_member(obj, member);
@@ -417,13 +426,19 @@ static gboolean read_record(const char *dir, const char *file, QmGuest **guest)
  * A unix socket connect() completes at once when QEMU listens (it
  * accepts when it gets to it; the kernel queues us meanwhile), and
  * SO_PEERCRED holds the PID of whoever created the listening socket.
- * Closing at once is fine: QEMU sees a client that left.
+ * Closing at once is fine: QEMU sees a client that left.  QEMU listens
+ * with a backlog of 1 and stops accepting while a client holds the
+ * monitor, so a full queue makes connect() wait: SO_SNDTIMEO bounds that
+ * wait (Linux applies it to a unix connect()), and a monitor that stays
+ * busy is alive, not gone.
  *
- * Return: the PID, or 0 when nothing listens there
+ * Return: the PID, 0 when nothing listens there, -1 when something
+ * listens but its queue stayed full
  */
 gint64 qm_guests_socket_pid(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct timeval tv = {.tv_sec = 1};
     struct ucred cred = {0};
     socklen_t len = sizeof(cred);
     gint64 pid = 0;
@@ -435,31 +450,73 @@ gint64 qm_guests_socket_pid(const char *path)
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return 0;
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-        pid = cred.pid;
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            pid = cred.pid;
+    } else if (errno == EAGAIN || errno == EINPROGRESS) {
+        pid = -1;
+    }
     close(fd);
     return pid;
 }
 
 /**
- * starting() - is QEMU still on its way to opening the monitor?
+ * qm_guests_process_start() - when a process started
+ * @pid: process
+ *
+ * Field 22 of /proc/PID/stat, counted after the ')' that closes the
+ * command name (which may itself hold spaces and parentheses).
+ *
+ * Return: its start time in clock ticks since boot, 0 when it is gone
+ */
+gint64 qm_guests_process_start(gint64 pid)
+{
+    g_autofree char *path =
+        g_strdup_printf("/proc/%" G_GINT64_FORMAT "/stat", pid);
+    g_autofree char *text = NULL;
+    const char *p;
+
+    if (pid <= 0 || !g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    p = strrchr(text, ')');
+    if (p == NULL)
+        return 0;
+    /* ") S ppid ..." : field 3 follows; skip to field 22 */
+    for (int field = 2; field < 22 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    return p != NULL ? g_ascii_strtoll(p + 1, NULL, 10) : 0;
+}
+
+/**
+ * starting() - may QEMU still be on its way to opening the monitor?
  * @guest: a guest whose monitor does not answer
  *
- * The PID that exec'd QEMU is QEMU until it daemonizes; while it runs a
- * command line naming this socket, and not for long, it is starting.
+ * The PID that registered the guest goes on to exec QEMU, and is QEMU
+ * until it daemonizes: while that very process (same PID, same start
+ * time) runs, the guest is not gone, however long QEMU takes.  Its
+ * command line cannot tell: until the exec it is qemu-mig's own, which
+ * does not name the socket.  A record without the start time (written by
+ * `migrate` for a daemonized QEMU) falls back to the command line, for a
+ * limited time.
  *
  * Return: TRUE if so
  */
 static gboolean starting(const QmGuest *guest)
 {
-    g_autofree char *path =
-        g_strdup_printf("/proc/%" G_GINT64_FORMAT "/cmdline", guest->launcher);
+    g_autofree char *path = NULL;
     g_autofree char *cmdline = NULL;
     gsize len = 0;
     gint64 age = g_get_real_time() / G_USEC_PER_SEC - guest->started;
 
-    if (guest->launcher <= 0 || age < 0 || age > QM_GUESTS_STARTING_S ||
+    if (guest->launcher <= 0)
+        return FALSE;
+    if (guest->launcher_start > 0)
+        return qm_guests_process_start(guest->launcher) ==
+               guest->launcher_start;
+    path =
+        g_strdup_printf("/proc/%" G_GINT64_FORMAT "/cmdline", guest->launcher);
+    if (age < 0 || age > QM_GUESTS_STARTING_S ||
         !g_file_get_contents(path, &cmdline, &len, NULL))
         return FALSE;
     /* NUL-separated words: look for the socket inside any of them */
@@ -495,7 +552,8 @@ static gint cmp_started(gconstpointer a, gconstpointer b)
  * @error:   set when the directory cannot be read
  *
  * A guest whose monitor answers is alive, with the PID behind it; one
- * that is still starting is listed with PID 0; the records (and sockets)
+ * that is still starting is listed with PID 0, one whose monitor is busy
+ * with another client with PID -1; the records (and sockets)
  * of the others are removed.  Files that are not records of ours are
  * left alone.
  *
@@ -525,6 +583,7 @@ gboolean qm_guests_list(const char *dir, GPtrArray **guests, guint *removed,
             !read_record(dir, file, &g))
             continue;
         g->pid = qm_guests_socket_pid(g->socket);
+        /* a busy monitor is a live one: only silence can mean gone */
         if (g->pid == 0 && !starting(g)) {
             qm_guests_unregister(g);
             (*removed)++;
@@ -572,8 +631,9 @@ char *qm_guests_format(GPtrArray *guests, gboolean json)
             when ? g_date_time_format(when, "%Y-%m-%d %H:%M:%S")
                  : g_strdup("?");
         g_autofree char *pid =
-            g->pid > 0 ? g_strdup_printf("%" G_GINT64_FORMAT, g->pid)
-                       : g_strdup("starting");
+            g->pid > 0    ? g_strdup_printf("%" G_GINT64_FORMAT, g->pid)
+            : g->pid == 0 ? g_strdup("starting")
+                          : g_strdup("busy");
 
         g_string_append_printf(s, "%-20s %8s %-20s %s\n",
                                g->name ? g->name : "-", pid, at, g->socket);

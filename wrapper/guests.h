@@ -18,8 +18,12 @@
  * @machine:  the -machine value qemu-mig decided, or NULL
  * @started:  wall-clock time of the launch, seconds since the epoch
  * @launcher: PID that exec'd QEMU (QEMU's own, unless it daemonized)
+ * @launcher_start: the launcher's start time (/proc/PID/stat, clock ticks
+ *            since boot), which tells it from a later process given the
+ *            same PID; 0 when unknown
  * @pid:      QEMU's PID from the monitor socket (SO_PEERCRED), 0 when the
- *            monitor does not answer yet
+ *            monitor does not answer yet, -1 when it is busy with another
+ *            client
  */
 typedef struct {
     char *id;
@@ -33,6 +37,7 @@ typedef struct {
     char *machine;
     gint64 started;
     gint64 launcher;
+    gint64 launcher_start;
     gint64 pid;
 } QmGuest;
 
@@ -49,3 +54,4 @@ gboolean qm_guests_list(const char *dir, GPtrArray **guests, guint *removed,
 char *qm_guests_format(GPtrArray *guests, gboolean json);
 char *qm_guests_record_text(const QmGuest *guest);
 gint64 qm_guests_socket_pid(const char *path);
+gint64 qm_guests_process_start(gint64 pid);

@@ -204,7 +204,12 @@ static gboolean read_source(Mig *m, GError **error)
     gsize len = 0;
 
     m->src_pid = qm_guests_socket_pid(m->socket);
-    if (m->src_pid <= 0) {
+    if (m->src_pid < 0) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "the monitor on %s is busy with another client", m->socket);
+        return FALSE;
+    }
+    if (m->src_pid == 0) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE, "no QEMU answers on %s",
                     m->socket);
         return FALSE;
