@@ -266,3 +266,154 @@ char *qm_kvm_write_restricted_capture(GPtrArray *docs, GPtrArray *hidden)
     qm_kvm_write_doc(qm_kvm_reply_by_id(docs, "machines"), machines, FALSE);
     return g_steal_pointer(&path);
 }
+
+/*
+ * The test guest: a flat multiboot image (QEMU's -kernel loads it without
+ * firmware tricks) that, once a second by the RTC, writes one line to
+ * COM1: "QMCPU <round> cpuid: <12 words> END", the words being EAX, EBX,
+ * ECX and EDX of CPUID leaves 1, 7 (subleaf 0) and 0x80000001 as the
+ * guest's CPUID instruction returns them at that moment.  Assembled at
+ * test time with binutils, so the suite ships no binary and downloads
+ * nothing.  (A Linux guest cannot be used on every KVM host this runs on:
+ * on the nested host this was written on, Debian's kernel took 150 s to
+ * decompress and then hit a KVM emulation failure.)
+ */
+static const char guest_asm[] =
+    "/* tests/kvmutil.c: a guest reporting its own CPUID */\n"
+    "    .code32\n"
+    "    .text\n"
+    "    .globl start\n"
+    "    .set LOAD, 0x100000\n"
+    "header:             # multiboot 1 with the address fields: flat binary\n"
+    "    .long 0x1BADB002\n"
+    "    .long 0x00010000\n"
+    "    .long -(0x1BADB002 + 0x00010000)\n"
+    "    .long LOAD      # header_addr\n"
+    "    .long LOAD      # load_addr\n"
+    "    .long 0         # load_end_addr: the whole file\n"
+    "    .long 0         # bss_end_addr: none\n"
+    "    .long start     # entry_addr\n"
+    "start:\n"
+    "    cld\n"
+    "    mov $stack_top, %esp\n"
+    "    xor %edi, %edi  # round number\n"
+    "round:\n"
+    "    inc %edi\n"
+    "    mov $s_start, %esi\n"
+    "    call puts\n"
+    "    mov %edi, %eax\n"
+    "    call puthex\n"
+    "    mov $s_cpuid, %esi\n"
+    "    call puts\n"
+    "    mov $1, %eax\n"
+    "    call leaf\n"
+    "    mov $7, %eax\n"
+    "    call leaf\n"
+    "    mov $0x80000001, %eax\n"
+    "    call leaf\n"
+    "    mov $s_end, %esi\n"
+    "    call puts\n"
+    "    call rtc_sec    # next round when the RTC's seconds change\n"
+    "    mov %al, %bl\n"
+    "1:  call rtc_sec\n"
+    "    cmp %al, %bl\n"
+    "    je 1b\n"
+    "    jmp round\n"
+    "leaf:               # print ' EAX EBX ECX EDX' of leaf %eax, subleaf 0\n"
+    "    xor %ecx, %ecx\n"
+    "    cpuid\n"
+    "    push %edx\n"
+    "    push %ecx\n"
+    "    push %ebx\n"
+    "    push %eax\n"
+    "    mov $4, %ebp\n"
+    "2:  mov $0x20, %al\n"
+    "    call putc\n"
+    "    pop %eax\n"
+    "    call puthex\n"
+    "    dec %ebp\n"
+    "    jnz 2b\n"
+    "    ret\n"
+    "puthex:             # print %eax as 8 hex digits\n"
+    "    push %ebx\n"
+    "    push %ecx\n"
+    "    mov %eax, %ebx\n"
+    "    mov $8, %ecx\n"
+    "3:  rol $4, %ebx\n"
+    "    mov %ebx, %eax\n"
+    "    and $0xf, %eax\n"
+    "    movb hex(%eax), %al\n"
+    "    call putc\n"
+    "    loop 3b\n"
+    "    pop %ecx\n"
+    "    pop %ebx\n"
+    "    ret\n"
+    "puts:               # print the NUL-terminated string at %esi\n"
+    "    lodsb\n"
+    "    test %al, %al\n"
+    "    jz 5f\n"
+    "    call putc\n"
+    "    jmp puts\n"
+    "5:  ret\n"
+    "putc:               # print %al on COM1 once its THR is empty\n"
+    "    push %edx\n"
+    "    push %eax\n"
+    "    mov $0x3fd, %dx\n"
+    "4:  in %dx, %al\n"
+    "    test $0x20, %al\n"
+    "    jz 4b\n"
+    "    pop %eax\n"
+    "    mov $0x3f8, %dx\n"
+    "    out %al, %dx\n"
+    "    pop %edx\n"
+    "    ret\n"
+    "rtc_sec:            # %al = the RTC's seconds register\n"
+    "    mov $0, %al\n"
+    "    out %al, $0x70\n"
+    "    in $0x71, %al\n"
+    "    ret\n"
+    "hex:     .ascii \"0123456789abcdef\"\n"
+    "s_start: .asciz \"QMCPU \"\n"
+    "s_cpuid: .asciz \" cpuid:\"\n"
+    "s_end:   .asciz \" END\\r\\n\"\n"
+    "    .balign 16\n"
+    "    .space 256\n"
+    "stack_top:\n";
+
+/**
+ * qm_kvm_build_guest() - assemble the test guest
+ * @image:  where to store the path of the flat multiboot image
+ * @reason: where to store why it cannot be built here
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_kvm_build_guest(char **image, char **reason)
+{
+    g_autofree char *as = g_find_program_in_path("as");
+    g_autofree char *ld = g_find_program_in_path("ld");
+    g_autofree char *src = g_build_filename(qm_test_tmpdir(), "guest.s", NULL);
+    g_autofree char *obj = g_build_filename(qm_test_tmpdir(), "guest.o", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    g_autofree char *out2 = NULL, *err2 = NULL;
+
+    *image = g_build_filename(qm_test_tmpdir(), "guest.bin", NULL);
+    if (as == NULL || ld == NULL) {
+        *reason = g_strdup("binutils (as, ld) not installed: cannot "
+                           "assemble the test guest");
+        return FALSE;
+    }
+    g_assert_true(g_file_set_contents(src, guest_asm, -1, NULL));
+    {
+        const char *argv[] = {as, "--32", "-o", obj, src, NULL};
+
+        g_assert_cmpint(qm_kvm_spawn_capture(argv, "", &out, &err), ==, 0);
+    }
+    {
+        const char *argv[] = {ld,   "-m",    "elf_i386",  "-Ttext=0x100000",
+                              "-e", "start", "--oformat", "binary",
+                              "-o", *image,  obj,         NULL};
+
+        g_assert_cmpint(qm_kvm_spawn_capture(argv, "", &out2, &err2), ==, 0);
+    }
+    return TRUE;
+}

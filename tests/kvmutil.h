@@ -37,3 +37,4 @@ GPtrArray *qm_kvm_local_transcript(const char *qemu);
 JsonObject *qm_kvm_reply_by_id(GPtrArray *docs, const char *id);
 void qm_kvm_write_doc(JsonObject *obj, const char *path, gboolean append);
 char *qm_kvm_write_restricted_capture(GPtrArray *docs, GPtrArray *hidden);
+gboolean qm_kvm_build_guest(char **image, char **reason);

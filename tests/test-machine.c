@@ -591,6 +591,30 @@ static void test_version_cmp(void)
 }
 
 /**
+ * test_with_type() - the type is replaced wherever it was written; every
+ * other item stays
+ */
+static void test_with_type(void)
+{
+    static const struct {
+        const char *value, *want;
+    } kinds[] = {
+        {NULL, "pc-q35-7.2"},
+        {"q35", "pc-q35-7.2"},
+        {"q35,accel=kvm", "pc-q35-7.2,accel=kvm"},
+        {"accel=kvm,type=q35,usb=off", "pc-q35-7.2,accel=kvm,usb=off"},
+        {"accel=kvm", "pc-q35-7.2,accel=kvm"},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        g_autofree char *got =
+            qm_machine_with_type(kinds[i].value, "pc-q35-7.2");
+
+        g_assert_cmpstr(got, ==, kinds[i].want);
+    }
+}
+
+/**
  * main() - register and run the machine tests
  * @argc: argument count
  * @argv: arguments
@@ -613,5 +637,6 @@ int main(int argc, char **argv)
     g_test_add_func("/machine/warning-names", test_warning_names);
     g_test_add_func("/machine/no-peers", test_no_peers);
     g_test_add_func("/machine/version-cmp", test_version_cmp);
+    g_test_add_func("/machine/with-type", test_with_type);
     return g_test_run();
 }

@@ -6,14 +6,18 @@
  * the destination.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
+#include "kvmutil.h"
 #include "qmrun.h"
 #include "sshd.h"
 #include "testutil.h"
@@ -94,10 +98,12 @@ static void kill_dest(gpointer dir)
  * Source - a guest QEMU started the way a user without qemu-mig would
  * @pid:    its PID
  * @socket: its QMP socket
+ * @out:    its stdout (-serial stdio), or -1
  */
 typedef struct {
     GPid pid;
     char *socket;
+    int out;
 } Source;
 
 /**
@@ -125,10 +131,12 @@ static char *source_status(Source *s)
  * source_start() - start a running TCG guest with a QMP monitor
  * @name:  its -name, and its socket's name
  * @extra: NULL-terminated further QEMU arguments, or NULL
+ * @piped: keep its stdout in @out rather than discard it
  *
  * Return: the guest
  */
-static Source *source_start(const char *name, const char *const *extra)
+static Source *source_start(const char *name, const char *const *extra,
+                            gboolean piped)
 {
     Source *s = g_new0(Source, 1);
     g_autofree char *qmp = NULL;
@@ -147,10 +155,13 @@ static Source *source_start(const char *name, const char *const *extra)
     for (const char *const *a = extra; a != NULL && *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
-    g_assert_true(
-        g_spawn_async(NULL, (char **)argv->pdata, NULL,
-                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                      die_with_parent, NULL, &s->pid, &error));
+    s->out = -1;
+    g_assert_true(g_spawn_async_with_pipes(
+        NULL, (char **)argv->pdata, NULL,
+        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES |
+            (piped ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL),
+        die_with_parent, NULL, &s->pid, NULL, piped ? &s->out : NULL, NULL,
+        &error));
     g_assert_no_error(error);
     /*
      * QEMU creates the monitor's socket before it opens drives: only a
@@ -175,8 +186,12 @@ static Source *source_start(const char *name, const char *const *extra)
  */
 static void source_stop(Source *s)
 {
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+    }
+    if (s->out >= 0)
+        close(s->out);
     unlink(s->socket);
     g_free(s->socket);
     g_free(s);
@@ -284,7 +299,7 @@ static void test_migrate_same(void)
 
     if (!need_all())
         return;
-    s = source_start("tcgvm", NULL);
+    s = source_start("tcgvm", NULL, FALSE);
     run = migrate(s, dir, NULL, NULL);
     g_assert_cmpint(run->status, ==, 0);
     g_assert_nonnull(strstr(run->err, "migrated to"));
@@ -322,6 +337,211 @@ static void test_migrate_same(void)
 }
 
 /**
+ * Rounds - what the counter guest printed on its serial port
+ * @buf:   bytes not yet a whole line
+ * @lines: whole report lines seen
+ * @first: the first round seen
+ * @last:  the last round seen
+ * @cpuid: the CPUID words of the last line
+ */
+typedef struct {
+    GString *buf;
+    guint lines;
+    guint64 first;
+    guint64 last;
+    char *cpuid;
+} Rounds;
+
+/**
+ * rounds_read() - read the counter guest's lines until there are @want
+ *                 more, the end of the stream, or the deadline
+ * @r:        where lines are counted
+ * @fd:       the serial port's stream
+ * @want:     how many more lines to wait for (G_MAXUINT: to the end)
+ * @deadline: g_get_monotonic_time() bound
+ */
+static void rounds_read(Rounds *r, int fd, guint want, gint64 deadline)
+{
+    guint had = r->lines;
+
+    if (r->buf == NULL)
+        r->buf = g_string_new(NULL);
+    while (r->lines - had < want) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        char chunk[4096];
+        ssize_t n;
+        char *nl;
+
+        if (left <= 0 || poll(&p, 1, (int)MIN(left, 1000)) < 0)
+            break;
+        if (p.revents == 0)
+            continue;
+        n = read(fd, chunk, sizeof(chunk));
+        if (n <= 0)
+            break;
+        g_string_append_len(r->buf, chunk, n);
+        while ((nl = strchr(r->buf->str, '\n')) != NULL) {
+            g_autofree char *line = g_strndup(r->buf->str, nl - r->buf->str);
+            const char *at = strstr(line, "QMCPU ");
+            const char *words = strstr(line, " cpuid:");
+
+            g_string_erase(r->buf, 0, nl - r->buf->str + 1);
+            /* whole lines only: a console joined mid-line starts with half */
+            if (at == NULL || words == NULL || strstr(line, " END") == NULL)
+                continue;
+            r->last = g_ascii_strtoull(at + strlen("QMCPU "), NULL, 16);
+            if (r->lines++ == 0)
+                r->first = r->last;
+            g_free(r->cpuid);
+            r->cpuid = g_strdup(words);
+        }
+    }
+}
+
+/**
+ * rounds_clear() - free what rounds_read() kept
+ * @r: rounds
+ */
+static void rounds_clear(Rounds *r)
+{
+    if (r->buf != NULL)
+        g_string_free(r->buf, TRUE);
+    g_free(r->cpuid);
+    memset(r, 0, sizeof(*r));
+}
+
+/**
+ * machine_type() - the machine type a QEMU runs, through its monitor
+ * @socket: its QMP socket
+ *
+ * Return: newly allocated QOM type, e.g. "pc-q35-7.2-machine"
+ */
+static char *machine_type(const char *socket)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QmMonitor) mon = qm_monitor_connect_unix(
+        socket, g_get_monotonic_time() + TIMEOUT_US, &error);
+    g_autoptr(JsonNode) args = json_from_string(
+        "{\"path\": \"/machine\", \"property\": \"type\"}", NULL);
+    g_autoptr(JsonNode) ret = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(qm_monitor_execute(mon, "qom-get", args,
+                                     g_get_monotonic_time() + TIMEOUT_US, &ret,
+                                     &error));
+    g_assert_no_error(error);
+    return g_strdup(json_node_get_string(ret));
+}
+
+/**
+ * test_running_guest() - a guest that counts on its serial port (-serial
+ * stdio, started without qemu-mig as "-machine q35") moves while it
+ * counts: on the destination its console is a socket in the runtime
+ * directory, the count goes on from where it was (not from 1) and keeps
+ * rising after qemu-mig and its SSH sessions are gone, the guest's CPUID
+ * words are the ones it saw on the source, and the destination runs the
+ * machine type the source resolved "q35" to, whatever its own QEMU calls
+ * q35
+ * @data: "7.2" for the same QEMU as the destination, "10.0" for the
+ *        unpacked QEMU 10.0
+ */
+static void test_running_guest(gconstpointer data)
+{
+    const char *which = data;
+    const char *second = g_getenv("QM_QEMU_SECOND");
+    const char *remote = strcmp(which, "10.0") == 0 ? second : NULL;
+    g_autofree char *dir =
+        g_strdup_printf("%s/dst-run-%s", qm_test_tmpdir(), which);
+    g_autofree char *image = NULL;
+    g_autofree char *reason = NULL;
+    g_autofree char *name = g_strdup_printf("countvm%s", which);
+    g_autofree char *src_type = NULL;
+    g_autofree char *dst_type = NULL;
+    g_autofree char *serial = NULL;
+    g_autofree char *qmp = NULL;
+    g_autoptr(QmRun) run = NULL;
+    Rounds before = {0}, after = {0};
+    gint64 deadline;
+    Source *s;
+    GPid pid;
+    int fd;
+
+    if (!need_all())
+        return;
+    if (remote != NULL && !g_file_test(remote, G_FILE_TEST_IS_EXECUTABLE)) {
+        g_test_skip("QEMU 10.0 is not unpacked (contrib/fetch-qemu)");
+        return;
+    }
+    if (!qm_kvm_build_guest(&image, &reason)) {
+        g_test_skip(reason);
+        return;
+    }
+    {
+        const char *extra[] = {"-kernel", image,        "-serial",
+                               "stdio",   "-no-reboot", NULL};
+
+        s = source_start(name, extra, TRUE);
+    }
+    src_type = machine_type(s->socket);
+    g_assert_true(g_str_has_prefix(src_type, "pc-q35-"));
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    rounds_read(&before, s->out, 2, deadline);
+    g_assert_cmpuint(before.lines, >=, 2);
+
+    run = migrate(s, dir, remote, NULL);
+    g_assert_cmpint(run->status, ==, 0);
+    g_assert_cmpint(waitpid(s->pid, NULL, 0), ==, s->pid);
+    s->pid = 0;
+    /* what the source printed until it quit */
+    rounds_read(&before, s->out, G_MAXUINT,
+                g_get_monotonic_time() + TIMEOUT_US);
+
+    pid = dest_pid(dir);
+    g_assert_cmpint(pid, >, 0);
+    {
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *f;
+
+        while ((f = g_dir_read_name(d)) != NULL) {
+            if (g_str_has_suffix(f, ".serial0"))
+                serial = g_build_filename(dir, f, NULL);
+            if (g_str_has_suffix(f, ".qmp"))
+                qmp = g_build_filename(dir, f, NULL);
+        }
+    }
+    g_assert_nonnull(serial);
+    g_assert_nonnull(strstr(run->err, serial));
+    g_assert_nonnull(qmp);
+    dst_type = machine_type(qmp);
+    g_assert_cmpstr(dst_type, ==, src_type);
+    {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+        g_assert_cmpuint(strlen(serial), <, sizeof(sun.sun_path));
+        strcpy(sun.sun_path, serial);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), ==,
+                        0);
+    }
+    rounds_read(&after, fd, 3, g_get_monotonic_time() + TIMEOUT_US);
+    close(fd);
+    g_test_message("source rounds %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
+                   ", destination %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT,
+                   before.first, before.last, after.first, after.last);
+    g_assert_cmpuint(after.lines, >=, 3);
+    /* the same count, going on: not a guest that booted again */
+    g_assert_cmpuint(after.first, >, before.last);
+    g_assert_cmpuint(after.last, >, after.first);
+    g_assert_cmpstr(after.cpuid, ==, before.cpuid);
+    /* the daemon outlived qemu-mig and every SSH session */
+    g_assert_cmpint(kill(pid, 0), ==, 0);
+    rounds_clear(&before);
+    rounds_clear(&after);
+    source_stop(s);
+}
+
+/**
  * test_refuse_cpu() - a destination QEMU that gives another CPU (10.0's
  * -cpu max is not 7.2's): exit 7 listing the differences, the source
  * runs on as before, nothing is left on the destination
@@ -341,7 +561,7 @@ static void test_refuse_cpu(void)
         g_test_skip("QEMU 10.0 is not unpacked (contrib/fetch-qemu)");
         return;
     }
-    s = source_start("maxvm", extra);
+    s = source_start("maxvm", extra, FALSE);
     run = migrate(s, dir, second, NULL);
     g_assert_cmpint(run->status, ==, 7);
     g_assert_nonnull(strstr(run->err, "another CPU"));
@@ -374,7 +594,7 @@ static void test_refuse_storage(void)
         return;
     g_assert_true(g_file_set_contents(disk, "", -1, NULL));
     g_assert_cmpint(truncate(disk, 1024 * 1024), ==, 0);
-    s = source_start("diskvm", extra);
+    s = source_start("diskvm", extra, FALSE);
     /* the source has it open; the "peer" (this machine) no longer does */
     g_assert_cmpint(unlink(disk), ==, 0);
     run = migrate(s, dir, NULL, NULL);
@@ -459,7 +679,7 @@ static Slow *slow_start(const char *name)
             "-object", backend, "-machine", "memory-backend=m0",
             "-qmp",    obs,     NULL};
 
-        s->src = source_start(name, extra);
+        s->src = source_start(name, extra, FALSE);
     }
     return s;
 }
@@ -805,6 +1025,8 @@ int main(int argc, char **argv)
     qemu = g_find_program_in_path("qemu-system-x86_64");
     g_test_add_func("/mig/usage", test_refuse_usage);
     g_test_add_func("/mig/same-qemu", test_migrate_same);
+    g_test_add_data_func("/mig/running-guest/7.2", "7.2", test_running_guest);
+    g_test_add_data_func("/mig/running-guest/10.0", "10.0", test_running_guest);
     g_test_add_func("/mig/refuse-cpu", test_refuse_cpu);
     g_test_add_func("/mig/refuse-storage", test_refuse_storage);
     g_test_add_func("/mig/registered", test_registered);

@@ -353,6 +353,24 @@ const char *qm_machine_default_cpu(const char *machine_value,
 }
 
 /**
+ * qm_machine_with_type() - a -machine value naming another type
+ * @value: -machine value, e.g. "q35,accel=kvm", or NULL for none
+ * @type:  the type it is to name, e.g. "pc-q35-7.2"
+ *
+ * Every other item is kept as written.
+ *
+ * Return: newly allocated value
+ */
+char *qm_machine_with_type(const char *value, const char *type)
+{
+    g_autofree char *rest = NULL;
+    g_autofree char *old = value ? machine_type(value, &rest) : NULL;
+
+    return rest != NULL && *rest ? g_strdup_printf("%s,%s", type, rest)
+                                 : g_strdup(type);
+}
+
+/**
  * qm_machine_find() - the -machine value that sets the machine type
  * @argc: number of QEMU arguments
  * @argv: QEMU arguments (without the binary)

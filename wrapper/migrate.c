@@ -26,6 +26,7 @@
 #include "error.h"
 #include "guests.h"
 #include "interrupt.h"
+#include "machine.h"
 #include "migcmd.h"
 #include "migrate.h"
 #include "monitor.h"
@@ -250,6 +251,54 @@ static gboolean read_source(Mig *m, GError **error)
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "the guest is already migrating (%s)", state);
         return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * pin_machine() - the destination gets the machine type the guest has
+ * @m:     migration, its source connected
+ * @error: set when the source does not say
+ *
+ * A command line may name an alias ("q35", or no -machine at all: "pc"),
+ * which another QEMU version resolves to another machine type, and that
+ * is another guest: QEMU refuses the stream, or worse, takes it.  The
+ * running source knows the type its alias became (its /machine object's
+ * QOM type, "pc-q35-7.2-machine"): that type, and every other -machine
+ * item as written, goes to the destination.
+ *
+ * Return: TRUE on success
+ */
+static gboolean pin_machine(Mig *m, GError **error)
+{
+    g_autoptr(JsonNode) args = json_from_string(
+        "{\"path\": \"/machine\", \"property\": \"type\"}", NULL);
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *type = NULL;
+    int index;
+
+    if (!qm_monitor_execute(m->src, "qom-get", args, m->deadline, &ret, error))
+        return FALSE;
+    if (!JSON_NODE_HOLDS_VALUE(ret) ||
+        json_node_get_value_type(ret) != G_TYPE_STRING ||
+        !g_str_has_suffix(json_node_get_string(ret), "-machine")) {
+        g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                    "the source QEMU did not say which machine type the "
+                    "guest has");
+        return FALSE;
+    }
+    type = g_strndup(json_node_get_string(ret),
+                     strlen(json_node_get_string(ret)) - strlen("-machine"));
+    index = qm_machine_find((int)m->args->len, (char *const *)m->args->pdata);
+    if (index >= 0) {
+        char *value =
+            qm_machine_with_type(g_ptr_array_index(m->args, index), type);
+
+        g_free(g_ptr_array_index(m->args, index));
+        g_ptr_array_index(m->args, index) = value;
+    } else {
+        g_ptr_array_add(m->args, g_strdup("-machine"));
+        g_ptr_array_add(m->args, g_steal_pointer(&type));
     }
     return TRUE;
 }
@@ -814,8 +863,8 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateReport **report,
     ok = qm_ssh_config_evaluate(opts->to, &m.ssh, m.deadline, &m.cfg, error);
     m.ssh.config = m.cfg;
     ok = ok && find_socket(&m, error) && read_source(&m, error) &&
-         check_storage(&m, error) && prepare_dir(&m, error) &&
-         start_dest(&m, error);
+         pin_machine(&m, error) && check_storage(&m, error) &&
+         prepare_dir(&m, error) && start_dest(&m, error);
     if (ok) {
         step_deadline(&m);
         ok = connect_dest(&m, error) && preflight(&m, error) &&
