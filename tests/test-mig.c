@@ -6,8 +6,10 @@
  * the destination.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -804,6 +806,186 @@ static void slow_stop(Slow *s)
 }
 
 /**
+ * test_json_events() - --json: stdout is one JSON event per line, the
+ * steps in order, progress with figures while the RAM moves, and a last
+ * "completed" event naming the destination's QEMU; a refusal ends in a
+ * "failed" event with the exit status
+ */
+static void test_json_events(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst8", NULL);
+    const char *extra[] = {"--bandwidth", "32M", "--json", NULL};
+    static const char *const steps[] = {"source",    "storage",  "destination",
+                                        "preflight", "transfer", "switch-over"};
+    g_autoptr(QmRun) run = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint next = 0, progress = 0, n;
+    JsonObject *last = NULL;
+    g_autoptr(JsonNode) last_node = NULL;
+    Slow *s;
+
+    if (!need_all())
+        return;
+    s = slow_start("jsonvm");
+    run = migrate(s->src, dir, NULL, extra);
+    g_assert_cmpint(run->status, ==, 0);
+    g_assert_cmpint(waitpid(s->src->pid, NULL, 0), ==, s->src->pid);
+    s->src->pid = 0;
+    lines = g_strsplit(run->out, "\n", -1);
+    n = g_strv_length(lines);
+    g_assert_cmpuint(n, >=, 2);
+    g_assert_cmpstr(lines[n - 1], ==, "");
+    for (guint i = 0; i + 1 < n; i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) node = json_from_string(lines[i], &error);
+        JsonObject *o;
+        const char *event;
+
+        g_assert_no_error(error);
+        o = json_node_get_object(node);
+        event = json_object_get_string_member(o, "event");
+        if (strcmp(event, "step") == 0) {
+            g_assert_cmpuint(next, <, G_N_ELEMENTS(steps));
+            g_assert_cmpstr(json_object_get_string_member(o, "step"), ==,
+                            steps[next]);
+            next++;
+        } else if (strcmp(event, "progress") == 0) {
+            double pc = json_object_get_double_member(o, "percent");
+
+            /* the transfer runs between its step and the switch-over */
+            g_assert_cmpuint(next, ==, 5);
+            g_assert_cmpfloat(pc, >=, 0);
+            g_assert_cmpfloat(pc, <=, 100);
+            /* QEMU's figures come with the "active" state */
+            if (strcmp(json_object_get_string_member(o, "status"), "active") ==
+                0) {
+                g_assert_cmpint(json_object_get_int_member(o, "total"), >=,
+                                64 << 20);
+                progress++;
+            }
+        } else {
+            g_assert_cmpuint(i, ==, n - 2);
+            last_node = json_node_copy(node);
+        }
+    }
+    g_assert_cmpuint(next, ==, G_N_ELEMENTS(steps));
+    /* 64 MiB of random RAM at 32 MiB/s: a second or two, shown once a
+     * second */
+    g_assert_cmpuint(progress, >=, 1);
+    g_assert_nonnull(last_node);
+    last = json_node_get_object(last_node);
+    g_assert_cmpstr(json_object_get_string_member(last, "event"), ==,
+                    "completed");
+    g_assert_cmpint(json_object_get_int_member(last, "pid"), ==, dest_pid(dir));
+    g_assert_cmpint(json_object_get_int_member(last, "bytes"), >=, 48 << 20);
+    /* stderr has the same summary line as without --json */
+    g_assert_nonnull(strstr(run->err, "migrated to"));
+    slow_stop(s);
+
+    {
+        g_autofree char *dir2 =
+            g_build_filename(qm_test_tmpdir(), "dst8b", NULL);
+        const char *json[] = {"--json", NULL};
+        Source fake = {
+            .socket = g_build_filename(qm_test_tmpdir(), "none.sock", NULL)};
+        g_autoptr(QmRun) bad = migrate(&fake, dir2, NULL, json);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) node = NULL;
+        JsonObject *o;
+
+        g_auto(GStrv) got = NULL;
+        guint k;
+
+        g_assert_cmpint(bad->status, ==, 2);
+        got = g_strsplit(bad->out, "\n", -1);
+        k = g_strv_length(got);
+        g_assert_cmpuint(k, >=, 2);
+        g_assert_cmpstr(got[k - 1], ==, "");
+        node = json_from_string(got[k - 2], &error);
+        g_assert_no_error(error);
+        o = json_node_get_object(node);
+        g_assert_cmpstr(json_object_get_string_member(o, "event"), ==,
+                        "failed");
+        g_assert_cmpint(json_object_get_int_member(o, "exit"), ==, 2);
+        g_assert_nonnull(
+            strstr(json_object_get_string_member(o, "error"), fake.socket));
+        g_free(fake.socket);
+    }
+}
+
+/**
+ * test_progress_tty() - on a terminal, stderr carries a progress line
+ * rewritten in place (carriage return, erase), cleared before the
+ * summary line; not on a pipe (every other test)
+ */
+static void test_progress_tty(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst9", NULL);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+    gint64 deadline;
+    int master, slave, status = 0;
+    GPid pid;
+    Slow *s;
+
+    if (!need_all())
+        return;
+    s = slow_start("ttyvm");
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(slave, >=, 0);
+    g_test_queue_destroy(kill_dest, g_strdup(dir));
+    for (const char *const *a =
+             (const char *const[]){qm_test_env("QM_BINARY"), "migrate", "--qmp",
+                                   s->src->socket, "--to", peer->alias,
+                                   "--ssh-config", peer->ssh_config,
+                                   "--remote-runtime-dir", dir, "--timeout",
+                                   timeout_s(), "--bandwidth", "32M", NULL};
+         *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL,
+                                         G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                         &pid, -1, -1, slave, &error));
+    g_assert_no_error(error);
+    close(slave);
+    deadline = g_get_monotonic_time() + TIMEOUT_US;
+    /* read until the terminal's last writer is gone (EIO) */
+    for (;;) {
+        char buf[4096];
+        ssize_t n = read(master, buf, sizeof(buf));
+
+        if (n <= 0)
+            break;
+        g_string_append_len(out, buf, n);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    }
+    close(master);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_test_message("terminal: %s", g_strescape(out->str, NULL));
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(out->str, "\r\033[Kqemu-mig: comparing the vCPUs"));
+    g_assert_nonnull(strstr(out->str, "% of 64."));
+    g_assert_nonnull(strstr(out->str, "MiB/s"));
+    /* cleared, then the notes and the summary, each a line of its own */
+    {
+        const char *after = g_strrstr(out->str, "\033[K") + strlen("\033[K");
+
+        g_assert_null(strstr(after, "% of"));
+        g_assert_null(strchr(after, '\033'));
+        g_assert_nonnull(strstr(after, "qemu-mig: migrated to"));
+        g_assert_true(g_str_has_suffix(after, "\r\n"));
+    }
+    g_assert_cmpint(waitpid(s->src->pid, NULL, 0), ==, s->src->pid);
+    s->src->pid = 0;
+    slow_stop(s);
+}
+
+/**
  * test_fault_sigint() - Ctrl-C during the transfer: cancelled, the
  * destination QEMU gone with its files, the source runs on; qemu-mig says
  * so in one line and dies of the signal
@@ -1030,6 +1212,8 @@ int main(int argc, char **argv)
     g_test_add_func("/mig/refuse-cpu", test_refuse_cpu);
     g_test_add_func("/mig/refuse-storage", test_refuse_storage);
     g_test_add_func("/mig/registered", test_registered);
+    g_test_add_func("/mig/json", test_json_events);
+    g_test_add_func("/mig/progress-tty", test_progress_tty);
     g_test_add_func("/mig/fault/sigint", test_fault_sigint);
     g_test_add_func("/mig/fault/dest-killed", test_fault_dest_killed);
     g_test_add_func("/mig/fault/migrate-timeout", test_fault_timeout);

@@ -46,7 +46,8 @@ static const char usage_text[] =
     "  --for DEST             with explain or --dry-run: the command to run\n"
     "                         on peer DEST for the same guest (its QEMU is\n"
     "                         --remote-qemu)\n"
-    "  --json                 explain/probe/list: print JSON\n"
+    "  --json                 explain/probe/list: print JSON; migrate: one\n"
+    "                         JSON event per line on stdout\n"
     "  --cache-dir DIR        host-profile cache (default:\n"
     "                         $QEMU_MIG_CACHE_DIR, else\n"
     "                         $XDG_CACHE_HOME/qemu-mig)\n"
@@ -606,7 +607,7 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
     }
     if (out->command == QM_CMD_LAUNCH && out->json) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "--json is for explain, probe and list");
+                    "--json is for explain, probe, list and migrate");
         return FALSE;
     }
     out->qemu_argc = argc - i;

@@ -24,6 +24,7 @@
 #include "wrapper/launch.h"
 #include "wrapper/machine.h"
 #include "wrapper/migrate.h"
+#include "wrapper/migreport.h"
 #include "wrapper/qemuargs.h"
 #include "wrapper/report.h"
 #include "wrapper/shquote.h"
@@ -273,11 +274,69 @@ static int run_list(const QmOptions *opts)
 }
 
 /**
+ * Shown - what run_migrate() shows while it runs
+ * @opts: parsed options
+ * @tty:  stderr is a terminal: a progress line, rewritten in place
+ * @line: a progress line is on the terminal, to be cleared
+ * @last: g_get_monotonic_time() of the last progress shown
+ */
+typedef struct {
+    const QmOptions *opts;
+    gboolean tty;
+    gboolean line;
+    gint64 last;
+} Shown;
+
+/**
+ * show_clear() - take the progress line off the terminal
+ * @shown: what is shown
+ */
+static void show_clear(Shown *shown)
+{
+    if (shown->line)
+        fputs("\r\033[K", stderr);
+    shown->line = FALSE;
+}
+
+/**
+ * show_progress() - QmMigrateProgressFunc: the progress line on a
+ *                   terminal (a few times a second), --json events on
+ *                   stdout (steps, and progress once a second)
+ * @p:    a step, or how far the transfer is
+ * @data: Shown
+ */
+static void show_progress(const QmMigrateProgress *p, gpointer data)
+{
+    Shown *shown = data;
+    gint64 now = g_get_monotonic_time();
+    gint64 every = shown->opts->json ? G_USEC_PER_SEC : G_USEC_PER_SEC / 4;
+
+    if (p->step == NULL && now - shown->last < every)
+        return;
+    if (p->step == NULL)
+        shown->last = now;
+    if (shown->opts->json) {
+        g_autofree char *text = qm_migreport_progress_json(p);
+
+        /* a reader that went away must not stop the migration */
+        fputs(text, stdout);
+        fflush(stdout);
+    } else if (shown->tty && !shown->opts->quiet) {
+        g_autofree char *text = qm_migreport_progress_text(p, shown->opts->to);
+
+        fprintf(stderr, "\r\033[K%s", text);
+        shown->line = TRUE;
+    }
+}
+
+/**
  * run_migrate() - qemu-mig migrate GUEST --to DEST
  * @opts: parsed options
  *
  * A signal cancels the migration cleanly (the guest runs on here), then
- * takes us as usual, after the error line.
+ * takes us as usual, after the error line.  With --json, stdout gets one
+ * JSON event per line, the last one "completed" or "failed"; stderr gets
+ * the same summary or error line as without.
  *
  * Return: exit status
  */
@@ -285,13 +344,23 @@ static int run_migrate(const QmOptions *opts)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(QmMigrateReport) report = NULL;
+    g_autofree char *done = NULL;
+    Shown shown = {.opts = opts, .tty = isatty(STDERR_FILENO)};
     gboolean ok;
 
     qm_interrupt_catch();
-    ok = qm_migrate_run(opts, &report, &error);
+    ok = qm_migrate_run(opts, show_progress, &shown, &report, &error);
+    show_clear(&shown);
     if (!ok) {
         int status = fail(error);
 
+        if (opts->json) {
+            g_autofree char *msg =
+                g_strdelimit(g_strdup(error->message), "\r\n", ' ');
+            g_autofree char *text = qm_migreport_failed_json(msg, status);
+
+            print_stdout(text);
+        }
         qm_interrupt_release();
         return status;
     }
@@ -301,12 +370,14 @@ static int run_migrate(const QmOptions *opts)
             fprintf(stderr, "qemu-mig: %s\n",
                     (char *)g_ptr_array_index(report->notes, i));
     }
-    fprintf(stderr,
-            "qemu-mig: migrated to %s in %.1f s (%" G_GINT64_FORMAT
-            " bytes, downtime %" G_GINT64_FORMAT
-            " ms); QEMU PID %" G_GINT64_FORMAT " there, monitor %s/%s.qmp\n",
-            opts->to, report->seconds, report->bytes, report->downtime_ms,
-            report->dest_pid, report->dest_dir, report->dest_id);
+    done = qm_migreport_done_text(report, opts->to);
+    fputs(done, stderr);
+    if (opts->json) {
+        g_autofree char *text = qm_migreport_done_json(report, opts->to);
+
+        /* the guest moved: a closed stdout does not change the status */
+        print_stdout(text);
+    }
     return 0;
 }
 

@@ -62,6 +62,8 @@
  * @dst:          the destination's monitor
  * @migrating:    the source was told to migrate: cancel on failure
  * @report:       what to tell the user
+ * @progress:     told of each step and of the transfer's progress
+ * @progress_data: its data
  */
 typedef struct {
     const QmOptions *opts;
@@ -80,6 +82,8 @@ typedef struct {
     QmMonitor *dst;
     gboolean migrating;
     QmMigrateReport *report;
+    QmMigrateProgressFunc progress;
+    gpointer progress_data;
 } Mig;
 
 /**
@@ -104,6 +108,60 @@ void qm_migrate_report_free(QmMigrateReport *report)
 static void step_deadline(Mig *m)
 {
     m->deadline = g_get_monotonic_time() + m->opts->timeout_ms * 1000;
+}
+
+/**
+ * step() - tell the caller a step begins
+ * @m:    migration
+ * @name: the step
+ *
+ * Return: TRUE, to chain with the steps
+ */
+static gboolean step(Mig *m, const char *name)
+{
+    QmMigrateProgress p = {.step = name, .expected_downtime_ms = -1};
+
+    if (m->progress != NULL)
+        m->progress(&p, m->progress_data);
+    return TRUE;
+}
+
+/**
+ * tell_progress() - tell the caller how far the transfer is
+ * @m:       migration
+ * @info:    query-migrate's answer
+ * @elapsed: seconds since the transfer began
+ *
+ * QEMU says "mbps" for the rate (megabits: 10^6 bits) and the dirty rate
+ * in pages per second.
+ */
+static void tell_progress(Mig *m, JsonObject *info, double elapsed)
+{
+    JsonObject *ram = json_object_has_member(info, "ram")
+                          ? json_object_get_object_member(info, "ram")
+                          : NULL;
+    QmMigrateProgress p = {
+        .status =
+            json_object_get_string_member_with_default(info, "status", ""),
+        .expected_downtime_ms = json_object_get_int_member_with_default(
+            info, "expected-downtime", -1),
+        .elapsed = elapsed,
+    };
+
+    /* before "active" there are no figures to show */
+    if (m->progress == NULL || ram == NULL)
+        return;
+    p.total = json_object_get_int_member_with_default(ram, "total", 0);
+    p.transferred =
+        json_object_get_int_member_with_default(ram, "transferred", 0);
+    p.remaining = json_object_get_int_member_with_default(ram, "remaining", 0);
+    p.rate =
+        json_object_get_double_member_with_default(ram, "mbps", 0) * 1e6 / 8;
+    p.dirty_rate =
+        (double)json_object_get_int_member_with_default(ram, "dirty-pages-rate",
+                                                        0) *
+        json_object_get_int_member_with_default(ram, "page-size", 4096);
+    m->progress(&p, m->progress_data);
 }
 
 /**
@@ -681,6 +739,7 @@ static gboolean transfer(Mig *m, const char *uri, GError **error)
         }
         o = json_node_get_object(info);
         status = json_object_get_string_member_with_default(o, "status", "");
+        tell_progress(m, o, (g_get_monotonic_time() - start) / 1e6);
         if (strcmp(status, "completed") == 0) {
             JsonObject *ram = json_object_has_member(o, "ram")
                                   ? json_object_get_object_member(o, "ram")
@@ -836,16 +895,18 @@ static void teardown(Mig *m)
 
 /**
  * qm_migrate_run() - qemu-mig migrate
- * @opts:   options: --to, GUEST or --qmp, and the rest
+ * @opts:     options: --to, GUEST or --qmp, and the rest
+ * @progress: told of each step and of the transfer's progress, or NULL
+ * @data:     its data
  * @report: where to store what happened, on success
  * @error:  set on failure; the guest then runs on the source as before
  *
  * Return: TRUE when the guest runs on the destination
  */
-gboolean qm_migrate_run(const QmOptions *opts, QmMigrateReport **report,
-                        GError **error)
+gboolean qm_migrate_run(const QmOptions *opts, QmMigrateProgressFunc progress,
+                        gpointer data, QmMigrateReport **report, GError **error)
 {
-    Mig m = {.opts = opts};
+    Mig m = {.opts = opts, .progress = progress, .progress_data = data};
     g_autofree char *uri = NULL;
     gboolean ok;
 
@@ -862,17 +923,20 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateReport **report,
     /* once: every connection to the destination (about six) uses it */
     ok = qm_ssh_config_evaluate(opts->to, &m.ssh, m.deadline, &m.cfg, error);
     m.ssh.config = m.cfg;
-    ok = ok && find_socket(&m, error) && read_source(&m, error) &&
-         pin_machine(&m, error) && check_storage(&m, error) &&
-         prepare_dir(&m, error) && start_dest(&m, error);
+    ok = ok && step(&m, "source") && find_socket(&m, error) &&
+         read_source(&m, error) && pin_machine(&m, error) &&
+         step(&m, "storage") && check_storage(&m, error) &&
+         step(&m, "destination") && prepare_dir(&m, error) &&
+         start_dest(&m, error);
     if (ok) {
         step_deadline(&m);
-        ok = connect_dest(&m, error) && preflight(&m, error) &&
+        ok = connect_dest(&m, error) && step(&m, "preflight") &&
+             preflight(&m, error) && step(&m, "transfer") &&
              listen_dest(&m, &uri, error) && transfer(&m, uri, error);
     }
     if (ok) {
         step_deadline(&m);
-        ok = switch_over(&m, error);
+        ok = step(&m, "switch-over") && switch_over(&m, error);
     }
     if (!ok)
         teardown(&m);
