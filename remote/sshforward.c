@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qemu-mig: a unix socket on a peer, reached through SSH as a local fd.
+ * qemu-mig: a unix socket or TCP port on a peer, reached through SSH as a
+ * local fd.
  *
  * A migration talks to the destination QEMU's QMP monitor, a unix socket
  * on the peer, with nothing installed there but sshd: OpenSSH forwards a
@@ -8,7 +9,9 @@
  * does.  The caller gets one end of a local socketpair and talks through
  * it as to any socket (wrapper/monitor.c's qm_monitor_new_fd()); a thread
  * of the forward's own copies bytes between the other end and the
- * channel.
+ * channel.  `migrate --tunnel` sends the migration stream the same way,
+ * through a "direct-tcpip" channel to the port the destination QEMU
+ * listens on at the peer's loopback (AllowTcpForwarding, on by default).
  *
  * libssh sessions are not to be used by two threads at once, so a forward
  * has an SSH connection of its own, used only by its thread once set up:
@@ -179,21 +182,22 @@ static int wake(socket_t fd, int revents, void *userdata)
 }
 
 /**
- * qm_ssh_forward_unix() - reach a unix socket on a peer through SSH
- * @dest:        destination, as for qm_ssh_run()
- * @options:     what the user said about SSH, may be NULL
- * @remote_path: the socket's path on the peer
- * @deadline:    g_get_monotonic_time() deadline for setting it up
- * @forward:     where to store the forward (qm_ssh_forward_free() ends it)
- * @fd:          where to store the caller's end, a close-on-exec stream
- *               socket; the caller closes it
- * @error:       set as for qm_ssh_run(), or QM_ERROR_UNREACHABLE naming
- *               the path when the peer cannot connect to it
+ * forward_open() - a channel to a unix socket or a TCP port on a peer,
+ *                  and the thread that serves it
+ * @dest:     destination, as for qm_ssh_run()
+ * @options:  what the user said about SSH, may be NULL
+ * @where:    the socket's path on the peer, or the host the peer connects
+ *            to
+ * @port:     the TCP port, or -1 for the unix socket @where
+ * @deadline: g_get_monotonic_time() deadline for setting it up
+ * @forward:  where to store the forward
+ * @fd:       where to store the caller's end
+ * @error:    set on failure
  *
  * Return: TRUE on success
  */
-gboolean qm_ssh_forward_unix(const char *dest, const QmSshOptions *options,
-                             const char *remote_path, gint64 deadline,
+static gboolean forward_open(const char *dest, const QmSshOptions *options,
+                             const char *where, int port, gint64 deadline,
                              QmSshForward **forward, int *fd, GError **error)
 {
     g_autoptr(QmSshForward) f = g_new0(QmSshForward, 1);
@@ -208,17 +212,27 @@ gboolean qm_ssh_forward_unix(const char *dest, const QmSshOptions *options,
     f->channel = ssh_channel_new(f->conn->session);
     if (f->channel == NULL)
         return qm_ssh_conn_fail(f->conn, "cannot create an SSH channel", error);
-    while ((rc = ssh_channel_open_forward_unix(f->channel, remote_path,
-                                               "127.0.0.1", 0)) == SSH_AGAIN) {
+    for (;;) {
+        /* libssh wants an originator address; sshd only logs it */
+        rc = port < 0 ? ssh_channel_open_forward_unix(f->channel, where,
+                                                      "127.0.0.1", 0)
+                      : ssh_channel_open_forward(f->channel, where, port,
+                                                 "127.0.0.1", 0);
+        if (rc != SSH_AGAIN)
+            break;
         if (!qm_ssh_conn_wait(f->conn, "while opening a forwarding channel",
                               error))
             return FALSE;
     }
     if (rc != SSH_OK) {
-        g_autofree char *what = g_strdup_printf(
-            "cannot reach socket %s there (does it exist? does sshd allow "
-            "stream local forwarding?)",
-            remote_path);
+        g_autofree char *what =
+            port < 0 ? g_strdup_printf("cannot reach socket %s there (does it "
+                                       "exist? does sshd allow stream local "
+                                       "forwarding?)",
+                                       where)
+                     : g_strdup_printf("cannot reach %s port %d from there "
+                                       "(does sshd allow TCP forwarding?)",
+                                       where, port);
 
         return qm_ssh_conn_fail(f->conn, what, error);
     }
@@ -243,6 +257,54 @@ gboolean qm_ssh_forward_unix(const char *dest, const QmSshOptions *options,
     *fd = sv[0];
     *forward = g_steal_pointer(&f);
     return TRUE;
+}
+
+/**
+ * qm_ssh_forward_unix() - reach a unix socket on a peer through SSH
+ * @dest:        destination, as for qm_ssh_run()
+ * @options:     what the user said about SSH, may be NULL
+ * @remote_path: the socket's path on the peer
+ * @deadline:    g_get_monotonic_time() deadline for setting it up
+ * @forward:     where to store the forward (qm_ssh_forward_free() ends it)
+ * @fd:          where to store the caller's end, a close-on-exec stream
+ *               socket; the caller closes it
+ * @error:       set as for qm_ssh_run(), or QM_ERROR_UNREACHABLE naming
+ *               the path when the peer cannot connect to it
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_ssh_forward_unix(const char *dest, const QmSshOptions *options,
+                             const char *remote_path, gint64 deadline,
+                             QmSshForward **forward, int *fd, GError **error)
+{
+    return forward_open(dest, options, remote_path, -1, deadline, forward, fd,
+                        error);
+}
+
+/**
+ * qm_ssh_forward_tcp() - reach a TCP port the peer can connect to,
+ *                        through SSH (a direct-tcpip channel, as `ssh -L`)
+ * @dest:     destination, as for qm_ssh_run()
+ * @options:  what the user said about SSH, may be NULL
+ * @host:     the host the peer connects to, e.g. "127.0.0.1"
+ * @port:     the port
+ * @deadline: g_get_monotonic_time() deadline for setting it up
+ * @forward:  where to store the forward (qm_ssh_forward_free() ends it)
+ * @fd:       where to store the caller's end, a close-on-exec stream
+ *            socket; the caller closes it
+ * @error:    set as for qm_ssh_run(), or QM_ERROR_UNREACHABLE naming the
+ *            port when the peer cannot connect to it (OpenSSH's
+ *            AllowTcpForwarding, on by default)
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_ssh_forward_tcp(const char *dest, const QmSshOptions *options,
+                            const char *host, int port, gint64 deadline,
+                            QmSshForward **forward, int *fd, GError **error)
+{
+    g_return_val_if_fail(port > 0 && port < 65536, FALSE);
+    return forward_open(dest, options, host, port, deadline, forward, fd,
+                        error);
 }
 
 /**

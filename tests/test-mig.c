@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -986,6 +987,156 @@ static void test_progress_tty(void)
 }
 
 /**
+ * test_fault_load() - a destination that cannot load what the source sent
+ * (it lacks a device the source has, which no vCPU comparison sees): the
+ * source has sent it all and is paused; qemu-mig continues it, once the
+ * destination is known gone, and says so; nothing is left there
+ */
+static void test_fault_load(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst11", NULL);
+    g_autofree char *script =
+        g_build_filename(qm_test_tmpdir(), "qemu-without-rng", NULL);
+    g_autofree char *text = g_strdup_printf(
+        "#!/bin/sh\n"
+        "# the destination lacks the source's -device virtio-rng-pci\n"
+        "first=1; prev=\n"
+        "for a do\n"
+        "  if [ -n \"$first\" ]; then set --; first=; fi\n"
+        "  if [ \"$prev\" = -device ] && [ \"$a\" = virtio-rng-pci ]; then\n"
+        "    prev=; continue\n"
+        "  fi\n"
+        "  if [ -n \"$prev\" ]; then set -- \"$@\" \"$prev\"; prev=; fi\n"
+        "  if [ \"$a\" = -device ]; then prev=$a; else set -- \"$@\" \"$a\"; "
+        "fi\n"
+        "done\n"
+        "if [ -n \"$prev\" ]; then set -- \"$@\" \"$prev\"; fi\n"
+        "exec %s \"$@\"\n",
+        qemu);
+    const char *extra[] = {"-device", "virtio-rng-pci", NULL};
+    g_autoptr(QmRun) run = NULL;
+    g_autofree char *status = NULL;
+    Source *s;
+
+    if (!need_all())
+        return;
+    g_assert_true(g_file_set_contents(script, text, -1, NULL));
+    g_assert_cmpint(chmod(script, 0755), ==, 0);
+    s = source_start("loadvm", extra, FALSE);
+    run = migrate(s, dir, script, NULL);
+    g_assert_cmpint(run->status, ==, 9);
+    g_assert_nonnull(strstr(run->err, "loading the guest"));
+    g_assert_nonnull(strstr(run->err, "the guest runs on here"));
+    g_assert_cmpuint(strchr(run->err, '\n') - run->err + 1, ==,
+                     strlen(run->err));
+    status = source_status(s);
+    g_assert_cmpstr(status, ==, "running");
+    g_assert_cmpuint(files_in(dir), ==, 0);
+    source_stop(s);
+}
+
+/**
+ * tcp_sockets_of() - how many TCP sockets a process holds
+ * @pid: process
+ *
+ * Its fds that are sockets, looked up by inode in /proc/net/tcp and tcp6.
+ *
+ * Return: the count
+ */
+static guint tcp_sockets_of(GPid pid)
+{
+    g_autoptr(GHashTable) tcp =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *fds = g_strdup_printf("/proc/%d/fd", (int)pid);
+    g_autoptr(GDir) d = g_dir_open(fds, 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    for (int v = 0; v < 2; v++) {
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        if (!g_file_get_contents(v ? "/proc/net/tcp6" : "/proc/net/tcp", &text,
+                                 NULL, NULL))
+            continue;
+        lines = g_strsplit(text, "\n", -1);
+        for (guint i = 1; lines[i] != NULL; i++) {
+            g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " ", -1);
+            guint k = 0;
+
+            /* the 10th non-empty field is the inode */
+            for (guint j = 0; f[j] != NULL; j++) {
+                if (*f[j] && ++k == 10)
+                    g_hash_table_add(tcp, g_strdup(f[j]));
+            }
+        }
+    }
+    g_assert_nonnull(d);
+    while ((name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *path = g_build_filename(fds, name, NULL);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        if (target != NULL && g_str_has_prefix(target, "socket:[")) {
+            g_autofree char *inode =
+                g_strndup(target + strlen("socket:["),
+                          strlen(target) - strlen("socket:[") - 1);
+
+            if (g_hash_table_contains(tcp, inode))
+                n++;
+        }
+    }
+    return n;
+}
+
+/**
+ * test_tunnel() - --tunnel: the guest moves through qemu-mig's SSH
+ * connection (the source QEMU holds no TCP socket while it sends, unlike
+ * a direct migration) to the destination's loopback, and runs there
+ */
+static void test_tunnel(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst10", NULL);
+    const char *extra[] = {"--tunnel", "--bandwidth", "16M", NULL};
+    g_autofree char *err = NULL;
+    g_autofree char *status = NULL;
+    Slow *s;
+    GPid pid, dest;
+    int fd, st;
+
+    if (!need_all())
+        return;
+    s = slow_start("tunnelvm");
+    pid = start_migrate(s->src, dir, extra, &fd);
+    wait_active(s);
+    g_assert_cmpuint(tcp_sockets_of(s->src->pid), ==, 0);
+    err = read_all(fd);
+    g_assert_cmpint(waitpid(pid, &st, 0), ==, pid);
+    g_test_message("stderr: %s", err);
+    g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    g_assert_nonnull(strstr(err, "migrated to"));
+    g_assert_cmpint(waitpid(s->src->pid, NULL, 0), ==, s->src->pid);
+    s->src->pid = 0;
+    dest = dest_pid(dir);
+    g_assert_cmpint(dest, >, 0);
+    g_assert_cmpint(kill(dest, 0), ==, 0);
+    {
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *f;
+        Source there = {0};
+
+        while ((f = g_dir_read_name(d)) != NULL) {
+            if (g_str_has_suffix(f, ".qmp"))
+                there.socket = g_build_filename(dir, f, NULL);
+        }
+        g_assert_nonnull(there.socket);
+        status = source_status(&there);
+        g_free(there.socket);
+    }
+    g_assert_cmpstr(status, ==, "running");
+    slow_stop(s);
+}
+
+/**
  * test_fault_sigint() - Ctrl-C during the transfer: cancelled, the
  * destination QEMU gone with its files, the source runs on; qemu-mig says
  * so in one line and dies of the signal
@@ -1004,6 +1155,8 @@ static void test_fault_sigint(void)
     s = slow_start("intvm");
     pid = start_migrate(s->src, dir, extra, &fd);
     wait_active(s);
+    /* QEMU to QEMU: the source sends on a TCP socket of its own */
+    g_assert_cmpuint(tcp_sockets_of(s->src->pid), >=, 1);
     kill(pid, SIGINT);
     err = read_all(fd);
     g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
@@ -1214,6 +1367,8 @@ int main(int argc, char **argv)
     g_test_add_func("/mig/registered", test_registered);
     g_test_add_func("/mig/json", test_json_events);
     g_test_add_func("/mig/progress-tty", test_progress_tty);
+    g_test_add_func("/mig/tunnel", test_tunnel);
+    g_test_add_func("/mig/fault/dest-cannot-load", test_fault_load);
     g_test_add_func("/mig/fault/sigint", test_fault_sigint);
     g_test_add_func("/mig/fault/dest-killed", test_fault_dest_killed);
     g_test_add_func("/mig/fault/migrate-timeout", test_fault_timeout);

@@ -68,6 +68,8 @@ static const char usage_text[] =
     "  --bandwidth RATE       migrate: at most RATE bytes/s (K, M, G)\n"
     "  --downtime MS          migrate: longest pause allowed at the end\n"
     "  --auto-converge        migrate: slow the guest down if needed\n"
+    "  --tunnel               migrate: send the guest through SSH, to\n"
+    "                         the destination's loopback\n"
     "  --remote-runtime-dir DIR\n"
     "                         migrate: the destination's runtime\n"
     "                         directory\n"
@@ -416,6 +418,7 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
         {"keep-source", G_STRUCT_OFFSET(QmOptions, keep_source)},
         {"force", G_STRUCT_OFFSET(QmOptions, force)},
         {"auto-converge", G_STRUCT_OFFSET(QmOptions, auto_converge)},
+        {"tunnel", G_STRUCT_OFFSET(QmOptions, tunnel)},
     };
 
     /* QEMU's -qmp may be spelled --qmp: ours only in migrate */
@@ -564,11 +567,13 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         (out->to != NULL || out->qmp != NULL || out->keep_source ||
          out->force || out->migrate_timeout_s != 0 ||
          out->remote_runtime_dir != NULL || out->migrate_address != NULL ||
-         out->bandwidth != 0 || out->downtime_ms != 0 || out->auto_converge)) {
+         out->bandwidth != 0 || out->downtime_ms != 0 || out->auto_converge ||
+         out->tunnel)) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "--to, --qmp, --keep-source, --force, --migrate-timeout, "
                     "--migrate-address, --remote-runtime-dir, --bandwidth, "
-                    "--downtime and --auto-converge are for migrate");
+                    "--downtime, --auto-converge and --tunnel are for "
+                    "migrate");
         return FALSE;
     }
     if (out->command == QM_CMD_LIST && i < argc) {

@@ -53,6 +53,7 @@ typedef enum {
  * @bandwidth:    migrate --bandwidth, bytes per second (0: QEMU's own)
  * @downtime_ms:  migrate --downtime (0: QEMU's own)
  * @auto_converge: migrate --auto-converge
+ * @tunnel:       migrate --tunnel: the stream through SSH
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -92,6 +93,7 @@ typedef struct {
     gint64 bandwidth;
     gint64 downtime_ms;
     gboolean auto_converge;
+    gboolean tunnel;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;

@@ -59,8 +59,11 @@
  * @id:           the guest's id on the destination
  * @started:      a destination QEMU may run: tear it down on failure
  * @fwd:          the forward to the destination's monitor
+ * @tunnel:       with --tunnel, the forward carrying the stream
  * @dst:          the destination's monitor
  * @migrating:    the source was told to migrate: cancel on failure
+ * @cont_sent:    the destination was told to continue: it may run the
+ *                guest, unless known gone
  * @report:       what to tell the user
  * @progress:     told of each step and of the transfer's progress
  * @progress_data: its data
@@ -79,8 +82,10 @@ typedef struct {
     char *id;
     gboolean started;
     QmSshForward *fwd;
+    QmSshForward *tunnel;
     QmMonitor *dst;
     gboolean migrating;
+    gboolean cont_sent;
     QmMigrateReport *report;
     QmMigrateProgressFunc progress;
     gpointer progress_data;
@@ -608,28 +613,33 @@ static gboolean preflight(Mig *m, GError **error)
 /**
  * listen_dest() - make the destination listen, and where
  * @m:     migration
- * @uri:   where to store the URI the source must connect to
+ * @host:  where to store the address it listens at (newly allocated,
+ *         IPv6 in brackets)
+ * @port:  where to store the port
  * @error: set on failure
  *
  * Port 0: the destination's kernel picks a free port, which QEMU reports
- * in query-migrate's socket-address.
+ * in query-migrate's socket-address.  With --tunnel the stream arrives
+ * through SSH, from the destination itself: its loopback is enough, and
+ * nothing else can reach it.
  *
  * Return: TRUE on success
  */
-static gboolean listen_dest(Mig *m, char **uri, GError **error)
+static gboolean listen_dest(Mig *m, char **host, int *port, GError **error)
 {
-    const char *addr =
-        m->opts->migrate_address ? m->opts->migrate_address : m->cfg->hostname;
-    g_autofree char *host = NULL;
+    const char *addr = m->opts->migrate_address ? m->opts->migrate_address
+                       : m->opts->tunnel        ? "127.0.0.1"
+                                                : m->cfg->hostname;
     g_autofree char *listen_uri = NULL;
     g_autoptr(JsonNode) args = NULL;
     g_autoptr(JsonNode) ret = NULL;
     g_autoptr(JsonNode) info = NULL;
     JsonArray *sockets;
-    const char *port;
+    const char *text;
+    guint64 number = 0;
 
-    host = strchr(addr, ':') ? g_strdup_printf("[%s]", addr) : g_strdup(addr);
-    listen_uri = g_strdup_printf("tcp:%s:0", host);
+    *host = strchr(addr, ':') ? g_strdup_printf("[%s]", addr) : g_strdup(addr);
+    listen_uri = g_strdup_printf("tcp:%s:0", *host);
     args = json_from_string("{}", NULL);
     json_object_set_string_member(json_node_get_object(args), "uri",
                                   listen_uri);
@@ -640,17 +650,62 @@ static gboolean listen_dest(Mig *m, char **uri, GError **error)
         return FALSE;
     sockets = json_object_get_array_member(json_node_get_object(info),
                                            "socket-address");
-    port = sockets && json_array_get_length(sockets) > 0
+    text = sockets && json_array_get_length(sockets) > 0
                ? json_object_get_string_member_with_default(
                      json_array_get_object_element(sockets, 0), "port", NULL)
                : NULL;
-    if (port == NULL) {
+    if (text == NULL ||
+        !g_ascii_string_to_unsigned(text, 10, 1, 65535, &number, NULL)) {
         g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
                     "%s: QEMU did not say which port it listens on",
                     m->opts->to);
         return FALSE;
     }
-    *uri = g_strdup_printf("tcp:%s:%s", host, port);
+    *port = (int)number;
+    return TRUE;
+}
+
+/**
+ * stream_uri() - where the source sends the guest
+ * @m:     migration
+ * @host:  where the destination listens
+ * @port:  its port
+ * @uri:   where to store the URI for `migrate`
+ * @error: set on failure
+ *
+ * Directly: tcp:HOST:PORT.  With --tunnel: a direct-tcpip channel to that
+ * port, seen from the destination, whose local end the source QEMU gets
+ * over its monitor (getfd) and sends to (fd:NAME): QEMU needs no route to
+ * the destination, only qemu-mig's SSH connection.
+ *
+ * Return: TRUE on success
+ */
+static gboolean stream_uri(Mig *m, const char *host, int port, char **uri,
+                           GError **error)
+{
+    g_autoptr(JsonNode) args = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *bare = NULL;
+    int fd = -1;
+    gboolean ok;
+
+    if (!m->opts->tunnel) {
+        *uri = g_strdup_printf("tcp:%s:%d", host, port);
+        return TRUE;
+    }
+    /* SSH names IPv6 addresses bare */
+    bare =
+        host[0] == '[' ? g_strndup(host + 1, strlen(host) - 2) : g_strdup(host);
+    if (!qm_ssh_forward_tcp(m->opts->to, &m->ssh, bare, port, m->deadline,
+                            &m->tunnel, &fd, error))
+        return FALSE;
+    args = json_from_string("{\"fdname\": \"qemu-mig-tunnel\"}", NULL);
+    ok = qm_monitor_execute_fd(m->src, "getfd", args, fd, m->deadline, &ret,
+                               error);
+    close(fd);
+    if (!ok)
+        return FALSE;
+    *uri = g_strdup("fd:qemu-mig-tunnel");
     return TRUE;
 }
 
@@ -774,6 +829,61 @@ static gboolean transfer(Mig *m, const char *uri, GError **error)
 }
 
 /**
+ * dest_loaded() - wait until the destination holds the whole guest
+ * @m:     migration
+ * @error: QM_ERROR_MIGRATION when it could not load it
+ *
+ * The source says "completed" once it has sent the last byte; the
+ * destination may still be reading it (more so through --tunnel, whose
+ * channel buffers), and a `cont` then would only be remembered for later.
+ * Its own status says when it is done, or that it failed.
+ *
+ * Return: TRUE when it completed
+ */
+static gboolean dest_loaded(Mig *m, GError **error)
+{
+    for (;;) {
+        g_autoptr(JsonNode) info = NULL;
+        JsonObject *o;
+        const char *status;
+
+        g_autoptr(GError) local = NULL;
+
+        /* QEMU exits when it cannot load what it got */
+        if (!qm_monitor_execute(m->dst, "query-migrate", NULL, m->deadline,
+                                &info, &local)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "%s: QEMU ended while loading the guest (%s); the "
+                        "guest runs on here",
+                        m->opts->to, local->message);
+            return FALSE;
+        }
+        o = json_node_get_object(info);
+        status = json_object_get_string_member_with_default(o, "status", "");
+        if (strcmp(status, "completed") == 0)
+            return TRUE;
+        if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "%s could not load the guest%s%s; the guest runs on "
+                        "here",
+                        m->opts->to,
+                        json_object_has_member(o, "error-desc") ? ": " : "",
+                        json_object_get_string_member_with_default(
+                            o, "error-desc", ""));
+            return FALSE;
+        }
+        if (g_get_monotonic_time() >= m->deadline) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "%s did not finish loading the guest within "
+                        "--timeout (status %s); the guest runs on here",
+                        m->opts->to, status);
+            return FALSE;
+        }
+        g_usleep(QM_MIG_POLL_US / 10);
+    }
+}
+
+/**
  * switch_over() - the destination continues the guest; the source quits
  * @m:     migration
  * @error: set when the destination cannot continue
@@ -793,6 +903,9 @@ static gboolean switch_over(Mig *m, GError **error)
     g_autofree char *qrecord = NULL;
     g_autofree char *write = NULL;
 
+    if (!dest_loaded(m, error))
+        return FALSE;
+    m->cont_sent = m->src_running;
     if (m->src_running &&
         !qm_monitor_execute(m->dst, "cont", NULL, m->deadline, &ret, error))
         return FALSE;
@@ -845,13 +958,20 @@ static gboolean switch_over(Mig *m, GError **error)
  * @m: migration
  *
  * The source's migration is cancelled (QEMU keeps the guest running
- * there), the destination QEMU is killed and its files removed.  Runs
- * with any interruption set aside: undoing is what an interruption asks
- * for.
+ * there), the destination QEMU is killed and its files removed.  A
+ * source whose transfer had completed is paused ("postmigrate"): it is
+ * continued once the destination is known not to run the guest (it never
+ * got `cont`: -S keeps it paused; or it was killed), never before, so
+ * that the guest never runs twice.  Runs with any interruption set aside:
+ * undoing is what an interruption asks for.
+ *
+ * Return: what the user must still do, or NULL (newly allocated)
  */
-static void teardown(Mig *m)
+static char *teardown(Mig *m)
 {
     int sig = qm_interrupt_take();
+    gboolean dest_gone = !m->cont_sent;
+    char *left = NULL;
 
     step_deadline(m);
     if (m->migrating && m->src != NULL) {
@@ -874,10 +994,13 @@ static void teardown(Mig *m)
         g_autoptr(GError) ignored = NULL;
         g_autoptr(JsonNode) ret = NULL;
 
-        qm_monitor_execute(m->dst, "quit", NULL, m->deadline, &ret, &ignored);
+        if (qm_monitor_execute(m->dst, "quit", NULL, m->deadline, &ret,
+                               &ignored))
+            dest_gone = TRUE;
     }
     g_clear_pointer(&m->dst, qm_monitor_free);
     g_clear_pointer(&m->fwd, qm_ssh_forward_free);
+    g_clear_pointer(&m->tunnel, qm_ssh_forward_free);
     if (m->started && m->dir != NULL) {
         g_autofree char *qdir = qm_shquote_word(m->dir);
         /* the id is hex: safe unquoted, and it makes the glob ours */
@@ -887,10 +1010,34 @@ static void teardown(Mig *m)
             qdir, m->id, qdir, m->id);
         g_autoptr(GError) ignored = NULL;
 
-        remote(m, command, NULL, NULL, "cleaning up", QM_ERROR_FAILED,
-               &ignored);
+        if (remote(m, command, NULL, NULL, "cleaning up", QM_ERROR_FAILED,
+                   &ignored))
+            dest_gone = TRUE;
+    }
+    if (m->src_running && m->src != NULL) {
+        g_autoptr(GError) ignored = NULL;
+        g_autoptr(JsonNode) status = NULL;
+        g_autoptr(JsonNode) ret = NULL;
+
+        if (qm_monitor_execute(m->src, "query-status", NULL, m->deadline,
+                               &status, &ignored) &&
+            !json_object_get_boolean_member_with_default(
+                json_node_get_object(status), "running", TRUE)) {
+            if (!dest_gone)
+                left = g_strdup_printf(
+                    "the source QEMU stays paused: %s was told to continue "
+                    "the guest and could not be stopped; check there "
+                    "before you resume it here (QMP cont)",
+                    m->opts->to);
+            else if (!qm_monitor_execute(m->src, "cont", NULL, m->deadline,
+                                         &ret, &ignored))
+                left = g_strdup_printf("the source QEMU is paused and did "
+                                       "not continue: %s",
+                                       ignored->message);
+        }
     }
     qm_interrupt_put(sig);
+    return left;
 }
 
 /**
@@ -908,6 +1055,8 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateProgressFunc progress,
 {
     Mig m = {.opts = opts, .progress = progress, .progress_data = data};
     g_autofree char *uri = NULL;
+    g_autofree char *host = NULL;
+    int port = 0;
     gboolean ok;
 
     m.ssh = (QmSshOptions){
@@ -932,16 +1081,31 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateProgressFunc progress,
         step_deadline(&m);
         ok = connect_dest(&m, error) && step(&m, "preflight") &&
              preflight(&m, error) && step(&m, "transfer") &&
-             listen_dest(&m, &uri, error) && transfer(&m, uri, error);
+             listen_dest(&m, &host, &port, error) &&
+             stream_uri(&m, host, port, &uri, error) &&
+             transfer(&m, uri, error);
     }
     if (ok) {
         step_deadline(&m);
         ok = step(&m, "switch-over") && switch_over(&m, error);
     }
-    if (!ok)
-        teardown(&m);
+    if (!ok) {
+        g_autofree char *left = teardown(&m);
+
+        /* the error said the guest runs on here: not so, say what is */
+        if (left != NULL && error != NULL && *error != NULL) {
+            char *msg = (*error)->message;
+            char *cut = strstr(msg, "; the guest runs on here");
+
+            if (cut != NULL)
+                *cut = '\0';
+            (*error)->message = g_strdup_printf("%s; %s", msg, left);
+            g_free(msg);
+        }
+    }
     g_clear_pointer(&m.dst, qm_monitor_free);
     g_clear_pointer(&m.fwd, qm_ssh_forward_free);
+    g_clear_pointer(&m.tunnel, qm_ssh_forward_free);
     g_clear_pointer(&m.src, qm_monitor_free);
     if (m.args != NULL)
         g_ptr_array_unref(m.args);

@@ -49,6 +49,7 @@
  * @version: QEMU's version from the greeting, "10.0.2"
  * @events:  event documents (JsonNode) not yet taken, oldest first
  * @broken:  copy of the error that left the stream unusable, or NULL
+ * @pass_fd: a descriptor to send along with the next bytes written, or -1
  */
 struct QmMonitor {
     int fd;
@@ -59,6 +60,7 @@ struct QmMonitor {
     char *version;
     GQueue events;
     GError *broken;
+    int pass_fd;
 };
 
 /**
@@ -176,6 +178,44 @@ static void closed(const char *what, GError **error)
 }
 
 /**
+ * send_with_fd() - send bytes with @mon->pass_fd attached (SCM_RIGHTS)
+ * @mon: the monitor, a unix socket
+ * @buf: bytes
+ * @len: how many (at least one)
+ *
+ * QEMU's socket chardev keeps the descriptors that came with the bytes it
+ * read last, for the command those bytes hold (getfd, add-fd): so they go
+ * with the first bytes of that command, once.
+ *
+ * Return: as send()
+ */
+static ssize_t send_with_fd(QmMonitor *mon, const char *buf, gsize len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control = {{0}};
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr msg = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control.buf,
+        .msg_controllen = sizeof(control.buf),
+    };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    ssize_t w;
+
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &mon->pass_fd, sizeof(int));
+    w = sendmsg(mon->fd, &msg, MSG_NOSIGNAL);
+    if (w > 0)
+        mon->pass_fd = -1;
+    return w;
+}
+
+/**
  * pump() - wait once for the socket, then write and read what it allows
  * @mon:      the monitor
  * @out:      requests to write, or NULL
@@ -223,7 +263,10 @@ static gboolean pump(QmMonitor *mon, const char *out, gsize out_len,
 
     if (pfd.revents & POLLOUT) {
         /* MSG_NOSIGNAL: a QEMU that died must not take us with SIGPIPE */
-        ssize_t w = send(mon->fd, out + *sent, out_len - *sent, MSG_NOSIGNAL);
+        ssize_t w =
+            mon->pass_fd >= 0
+                ? send_with_fd(mon, out + *sent, out_len - *sent)
+                : send(mon->fd, out + *sent, out_len - *sent, MSG_NOSIGNAL);
 
         if (w >= 0) {
             *sent += (gsize)w;
@@ -539,6 +582,31 @@ gboolean qm_monitor_execute(QmMonitor *mon, const char *command,
 }
 
 /**
+ * qm_monitor_execute_fd() - run one command that takes a descriptor
+ * @mon:       the monitor; a unix socket
+ * @command:   QMP command name, e.g. "getfd"
+ * @arguments: its arguments (an object, borrowed), or NULL
+ * @fd:        the descriptor, sent with the command (SCM_RIGHTS); still
+ *             the caller's to close: QEMU gets its own copy
+ * @deadline:  g_get_monotonic_time() limit
+ * @ret:       as for qm_monitor_execute()
+ * @error:     as for qm_monitor_execute()
+ *
+ * Return: TRUE when the command succeeded
+ */
+gboolean qm_monitor_execute_fd(QmMonitor *mon, const char *command,
+                               JsonNode *arguments, int fd, gint64 deadline,
+                               JsonNode **ret, GError **error)
+{
+    gboolean ok;
+
+    mon->pass_fd = fd;
+    ok = qm_monitor_execute(mon, command, arguments, deadline, ret, error);
+    mon->pass_fd = -1;
+    return ok;
+}
+
+/**
  * greet() - read QEMU's greeting and leave capabilities negotiation
  * @mon:      a fresh monitor
  * @deadline: g_get_monotonic_time() limit
@@ -602,6 +670,7 @@ QmMonitor *qm_monitor_new_fd(int fd, gint64 deadline, GError **error)
     g_return_val_if_fail(fd >= 0, NULL);
     mon = g_new0(QmMonitor, 1);
     mon->fd = fd;
+    mon->pass_fd = -1;
     mon->in = g_byte_array_new();
     g_queue_init(&mon->events);
 

@@ -21,6 +21,9 @@ const char *qm_monitor_qemu_version(QmMonitor *mon);
 gboolean qm_monitor_execute(QmMonitor *mon, const char *command,
                             JsonNode *arguments, gint64 deadline,
                             JsonNode **ret, GError **error);
+gboolean qm_monitor_execute_fd(QmMonitor *mon, const char *command,
+                               JsonNode *arguments, int fd, gint64 deadline,
+                               JsonNode **ret, GError **error);
 gboolean qm_monitor_execute_many(QmMonitor *mon, guint n,
                                  const char *const *commands,
                                  JsonNode *const *arguments, gint64 deadline,
