@@ -33,6 +33,9 @@
 /* Bytes moved per read, either way */
 #define QM_FWD_CHUNK (64 * 1024)
 
+/* forward_open()'s port for a command rather than a socket */
+#define QM_FWD_EXEC (-2)
+
 /* How long the thread sleeps in libssh's poll when nothing happens */
 #define QM_FWD_POLL_MS 100
 
@@ -113,13 +116,13 @@ static gboolean channel_write_all(QmSshForward *f, const char *buf, gsize len)
 }
 
 /**
- * pump() - the forward's thread: copy bytes both ways until either side
- *          is done, or the forward is freed
+ * pump_loop() - copy bytes both ways until either side is done, or the
+ *               forward is freed
  * @data: the forward
  *
  * Return: NULL
  */
-static gpointer pump(gpointer data)
+static gpointer pump_loop(gpointer data)
 {
     QmSshForward *f = data;
     g_autofree char *buf = g_malloc(QM_FWD_CHUNK);
@@ -169,6 +172,25 @@ static gpointer pump(gpointer data)
 }
 
 /**
+ * pump() - the forward's thread
+ * @data: the forward
+ *
+ * However it ends (the peer's side closed, the connection lost, freed),
+ * the caller's end then reads end-of-file: a caller watching it learns
+ * that the channel is gone without asking libssh, which is this thread's.
+ *
+ * Return: NULL
+ */
+static gpointer pump(gpointer data)
+{
+    QmSshForward *f = data;
+
+    pump_loop(f);
+    shutdown(f->local, SHUT_RDWR);
+    return NULL;
+}
+
+/**
  * wake() - ssh_event fd callback: only waking the poll matters
  * @fd:       fd
  * @revents:  events
@@ -186,9 +208,10 @@ static int wake(socket_t fd, int revents, void *userdata)
  *                  and the thread that serves it
  * @dest:     destination, as for qm_ssh_run()
  * @options:  what the user said about SSH, may be NULL
- * @where:    the socket's path on the peer, or the host the peer connects
- *            to
- * @port:     the TCP port, or -1 for the unix socket @where
+ * @where:    the socket's path on the peer, the host the peer connects
+ *            to, or the command it runs
+ * @port:     the TCP port, -1 for the unix socket @where, QM_FWD_EXEC for
+ *            the command @where
  * @deadline: g_get_monotonic_time() deadline for setting it up
  * @forward:  where to store the forward
  * @fd:       where to store the caller's end
@@ -214,15 +237,25 @@ static gboolean forward_open(const char *dest, const QmSshOptions *options,
         return qm_ssh_conn_fail(f->conn, "cannot create an SSH channel", error);
     for (;;) {
         /* libssh wants an originator address; sshd only logs it */
-        rc = port < 0 ? ssh_channel_open_forward_unix(f->channel, where,
-                                                      "127.0.0.1", 0)
-                      : ssh_channel_open_forward(f->channel, where, port,
-                                                 "127.0.0.1", 0);
+        rc = port == QM_FWD_EXEC ? ssh_channel_open_session(f->channel)
+             : port < 0 ? ssh_channel_open_forward_unix(f->channel, where,
+                                                        "127.0.0.1", 0)
+                        : ssh_channel_open_forward(f->channel, where, port,
+                                                   "127.0.0.1", 0);
         if (rc != SSH_AGAIN)
             break;
         if (!qm_ssh_conn_wait(f->conn, "while opening a forwarding channel",
                               error))
             return FALSE;
+    }
+    if (rc == SSH_OK && port == QM_FWD_EXEC) {
+        while ((rc = ssh_channel_request_exec(f->channel, where)) ==
+               SSH_AGAIN) {
+            if (!qm_ssh_conn_wait(f->conn, "while starting a command", error))
+                return FALSE;
+        }
+        if (rc != SSH_OK)
+            return qm_ssh_conn_fail(f->conn, "cannot run a command", error);
     }
     if (rc != SSH_OK) {
         g_autofree char *what =
@@ -305,6 +338,35 @@ gboolean qm_ssh_forward_tcp(const char *dest, const QmSshOptions *options,
     g_return_val_if_fail(port > 0 && port < 65536, FALSE);
     return forward_open(dest, options, host, port, deadline, forward, fd,
                         error);
+}
+
+/**
+ * qm_ssh_forward_exec() - a command on a peer whose stdin and stdout are a
+ *                         local fd, for as long as the caller needs it
+ * @dest:     destination, as for qm_ssh_run()
+ * @options:  what the user said about SSH, may be NULL
+ * @command:  shell command
+ * @deadline: g_get_monotonic_time() deadline for starting it
+ * @forward:  where to store the forward (qm_ssh_forward_free() ends it,
+ *            closing the command's stdin)
+ * @fd:       where to store the caller's end: writes go to the command's
+ *            stdin, its stdout is read (stderr is dropped: redirect it);
+ *            end-of-file once the command or the connection ended
+ * @error:    set as for qm_ssh_run()
+ *
+ * A lease: `migrate` starts the destination QEMU from such a command,
+ * which kills it again unless told otherwise on stdin, so that a lost
+ * connection or a killed qemu-mig (its stdin then reads end-of-file)
+ * leaves nothing behind on the peer.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_ssh_forward_exec(const char *dest, const QmSshOptions *options,
+                             const char *command, gint64 deadline,
+                             QmSshForward **forward, int *fd, GError **error)
+{
+    return forward_open(dest, options, command, QM_FWD_EXEC, deadline, forward,
+                        fd, error);
 }
 
 /**

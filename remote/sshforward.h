@@ -16,5 +16,8 @@ gboolean qm_ssh_forward_unix(const char *dest, const QmSshOptions *options,
 gboolean qm_ssh_forward_tcp(const char *dest, const QmSshOptions *options,
                             const char *host, int port, gint64 deadline,
                             QmSshForward **forward, int *fd, GError **error);
+gboolean qm_ssh_forward_exec(const char *dest, const QmSshOptions *options,
+                             const char *command, gint64 deadline,
+                             QmSshForward **forward, int *fd, GError **error);
 void qm_ssh_forward_free(QmSshForward *forward);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmSshForward, qm_ssh_forward_free)

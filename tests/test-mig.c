@@ -1036,6 +1036,182 @@ static void test_fault_load(void)
 }
 
 /**
+ * ppid_of() - a process's parent
+ * @pid: process
+ * @comm: where to store its command name (newly allocated), or NULL
+ *
+ * Return: the parent's PID, 0 when the process is gone
+ */
+static GPid ppid_of(GPid pid, char **comm)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    const char *open, *close;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        (open = strchr(text, '(')) == NULL ||
+        (close = strrchr(text, ')')) == NULL)
+        return 0;
+    if (comm != NULL)
+        *comm = g_strndup(open + 1, close - open - 1);
+    /* ") S PPID" */
+    return (GPid)g_ascii_strtoll(close + 4, NULL, 10);
+}
+
+/**
+ * kill_sshd() - the peer's sshd dies: its listener and every sshd process
+ * under it (the per-connection ones), leaving the users' commands with
+ * nothing but closed pipes, as when the host's sshd crashes
+ */
+static void kill_sshd(void)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name(d)) != NULL) {
+        GPid pid = (GPid)g_ascii_strtoll(name, NULL, 10);
+        g_autofree char *comm = NULL;
+        GPid up = pid > 0 ? ppid_of(pid, &comm) : 0;
+
+        if (pid <= 0 || pid == peer->pid || g_strcmp0(comm, "sshd") != 0)
+            continue;
+        while (up > 1 && up != peer->pid)
+            up = ppid_of(up, NULL);
+        if (up == peer->pid)
+            kill(pid, SIGKILL);
+    }
+    kill(peer->pid, SIGKILL);
+    /* the next test gets a new peer */
+    qm_test_sshd_stop(peer);
+    peer = NULL;
+}
+
+/**
+ * processes_naming() - how many processes have a path in their command
+ *                      line
+ * @path: e.g. a destination's runtime directory
+ *
+ * Return: the count
+ */
+static guint processes_naming(const char *path)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    while ((name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *file = g_strdup_printf("/proc/%s/cmdline", name);
+        g_autofree char *cmdline = NULL;
+        gsize len = 0;
+
+        if (!g_ascii_isdigit(name[0]) ||
+            !g_file_get_contents(file, &cmdline, &len, NULL))
+            continue;
+        for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1) {
+            if (strstr(cmdline + i, path) != NULL) {
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+/**
+ * wait_nothing_left() - the destination cleans up after itself: wait
+ *                       (bounded) until no file and no process of the
+ *                       guest's is left there
+ * @dir:    the destination's runtime directory
+ * @marker: a file that must exist first (the destination got that far),
+ *          or NULL
+ */
+static void wait_nothing_left(const char *dir, const char *marker)
+{
+    gint64 deadline = g_get_monotonic_time() + TIMEOUT_US;
+
+    while (!(marker == NULL || g_file_test(marker, G_FILE_TEST_EXISTS)) ||
+           files_in(dir) != 0 || processes_naming(dir) != 0) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(100000);
+    }
+}
+
+/**
+ * test_fault_sshd() - the destination's sshd dies mid-transfer (listener
+ * and sessions): qemu-mig notices at once, the source's migration is
+ * cancelled and it runs on; the destination, which qemu-mig can no longer
+ * reach, kills its QEMU and removes its files by itself (the lease)
+ */
+static void test_fault_sshd(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst12", NULL);
+    const char *extra[] = {"--bandwidth", "4M", NULL};
+    g_autofree char *err = NULL;
+    Slow *s;
+    GPid pid;
+    int fd, status;
+
+    if (!need_all())
+        return;
+    s = slow_start("sshdvm");
+    pid = start_migrate(s->src, dir, extra, &fd);
+    wait_active(s);
+    g_assert_cmpuint(files_in(dir), >, 0);
+    kill_sshd();
+    err = read_all(fd);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_test_message("stderr: %s", err);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+    g_assert_nonnull(strstr(err, "lost the SSH connection"));
+    g_assert_cmpuint(strchr(err, '\n') - err + 1, ==, strlen(err));
+    wait_nothing_left(dir, NULL);
+    {
+        g_autofree char *st = source_status(s->src);
+        g_autofree char *mig = observe(s);
+
+        g_assert_cmpstr(st, ==, "running");
+        g_assert_true(strcmp(mig, "cancelled") == 0 ||
+                      strcmp(mig, "failed") == 0);
+    }
+    slow_stop(s);
+}
+
+/**
+ * test_fault_slow_start() - the destination QEMU takes longer to start
+ * than --timeout: exit 3 naming it, the source untouched; the QEMU that
+ * starts there later is killed, with its files, by the lease
+ */
+static void test_fault_slow_start(void)
+{
+    g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst13", NULL);
+    g_autofree char *script =
+        g_build_filename(qm_test_tmpdir(), "qemu-slow", NULL);
+    g_autofree char *marker =
+        g_build_filename(qm_test_tmpdir(), "qemu-slow-went-on", NULL);
+    g_autofree char *text =
+        g_strdup_printf("#!/bin/sh\nsleep %u\ntouch %s\nexec %s \"$@\"\n",
+                        4 * qm_test_slow(), marker, qemu);
+    g_autofree char *timeout = g_strdup_printf("%u", 2 * qm_test_slow());
+    const char *extra[] = {"--timeout", timeout, NULL};
+    g_autoptr(QmRun) run = NULL;
+    g_autofree char *status = NULL;
+    Source *s;
+
+    if (!need_all())
+        return;
+    g_assert_true(g_file_set_contents(script, text, -1, NULL));
+    g_assert_cmpint(chmod(script, 0755), ==, 0);
+    s = source_start("slowstartvm", NULL, FALSE);
+    run = migrate(s, dir, script, extra);
+    g_assert_cmpint(run->status, ==, 3);
+    g_assert_nonnull(strstr(run->err, "--timeout"));
+    status = source_status(s);
+    g_assert_cmpstr(status, ==, "running");
+    wait_nothing_left(dir, marker);
+    source_stop(s);
+}
+
+/**
  * tcp_sockets_of() - how many TCP sockets a process holds
  * @pid: process
  *
@@ -1369,6 +1545,8 @@ int main(int argc, char **argv)
     g_test_add_func("/mig/progress-tty", test_progress_tty);
     g_test_add_func("/mig/tunnel", test_tunnel);
     g_test_add_func("/mig/fault/dest-cannot-load", test_fault_load);
+    g_test_add_func("/mig/fault/sshd-killed", test_fault_sshd);
+    g_test_add_func("/mig/fault/slow-start", test_fault_slow_start);
     g_test_add_func("/mig/fault/sigint", test_fault_sigint);
     g_test_add_func("/mig/fault/dest-killed", test_fault_dest_killed);
     g_test_add_func("/mig/fault/migrate-timeout", test_fault_timeout);

@@ -17,7 +17,9 @@
  * never runs twice.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../remote/ssh.h"
@@ -60,6 +62,10 @@
  * @started:      a destination QEMU may run: tear it down on failure
  * @fwd:          the forward to the destination's monitor
  * @tunnel:       with --tunnel, the forward carrying the stream
+ * @lease:        the command on the destination that started its QEMU and
+ *                kills it again unless told "commit" (see start_dest())
+ * @lease_fd:     its stdin and stdout, -1 when there is none
+ * @lease_buf:    what it printed that is not yet a whole line
  * @dst:          the destination's monitor
  * @migrating:    the source was told to migrate: cancel on failure
  * @cont_sent:    the destination was told to continue: it may run the
@@ -83,6 +89,9 @@ typedef struct {
     gboolean started;
     QmSshForward *fwd;
     QmSshForward *tunnel;
+    QmSshForward *lease;
+    int lease_fd;
+    GString *lease_buf;
     QmMonitor *dst;
     gboolean migrating;
     gboolean cont_sent;
@@ -116,7 +125,7 @@ static void step_deadline(Mig *m)
 }
 
 /**
- * step() - tell the caller a step begins
+ * step() - a step begins: it gets its own --timeout; the caller is told
  * @m:    migration
  * @name: the step
  *
@@ -126,6 +135,7 @@ static gboolean step(Mig *m, const char *name)
 {
     QmMigrateProgress p = {.step = name, .expected_downtime_ms = -1};
 
+    step_deadline(m);
     if (m->progress != NULL)
         m->progress(&p, m->progress_data);
     return TRUE;
@@ -492,11 +502,114 @@ static char *dest_file(const Mig *m, const char *ext)
     return g_strdup_printf("%s/%s.%s", m->dir, m->id, ext);
 }
 
+/* What the lease prints: see start_dest() */
+#define LEASE_STARTED   "qemu-mig-lease-started"
+#define LEASE_FAILED    "qemu-mig-lease-failed"
+#define LEASE_COMMITTED "qemu-mig-lease-committed"
+
+/**
+ * lease_line() - the lease's next line
+ * @m:     migration, its lease open
+ * @line:  where to store the line (newly allocated, no newline), NULL at
+ *         its end
+ * @error: set at the deadline, on a signal, or when reading fails
+ *
+ * Return: TRUE when a line, or the end, was read
+ */
+static gboolean lease_line(Mig *m, char **line, GError **error)
+{
+    for (;;) {
+        char *nl = strchr(m->lease_buf->str, '\n');
+        struct pollfd p = {.fd = m->lease_fd, .events = POLLIN};
+        char chunk[4096];
+        ssize_t n;
+
+        if (nl != NULL) {
+            *line = g_strndup(m->lease_buf->str, nl - m->lease_buf->str);
+            g_string_erase(m->lease_buf, 0, nl - m->lease_buf->str + 1);
+            return TRUE;
+        }
+        if (!qm_interrupt_check("migrate", error))
+            return FALSE;
+        if (g_get_monotonic_time() >= m->deadline) {
+            g_set_error(error, QM_ERROR, QM_ERROR_UNREACHABLE,
+                        "%s: starting QEMU took longer than --timeout",
+                        m->opts->to);
+            return FALSE;
+        }
+        if (poll(&p, 1, qm_interrupt_poll_ms(m->deadline)) <= 0)
+            continue;
+        n = read(m->lease_fd, chunk, sizeof(chunk));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) {
+            *line = NULL;
+            return TRUE;
+        }
+        /* a bounded tail is all that is looked at */
+        if (m->lease_buf->len > QM_MIG_MAX_OUT)
+            g_string_erase(m->lease_buf, 0, m->lease_buf->len / 2);
+        g_string_append_len(m->lease_buf, chunk, n);
+    }
+}
+
+/**
+ * lease_lost() - has the lease ended (the SSH connection to the
+ *                destination is gone)?
+ * @m: migration
+ *
+ * It prints nothing between starting QEMU and its commit: anything to
+ * read is its end.
+ *
+ * Return: TRUE if so
+ */
+static gboolean lease_lost(Mig *m)
+{
+    struct pollfd p = {.fd = m->lease_fd, .events = POLLIN};
+
+    return m->lease_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/**
+ * lease_commit() - tell the lease to keep the destination QEMU
+ * @m:     migration
+ * @error: QM_ERROR_MIGRATION when it did not confirm
+ *
+ * Only a confirmed commit makes the destination permanent: a connection
+ * lost before it leaves a destination that kills its QEMU (which was
+ * never told to continue) on its own.
+ *
+ * Return: TRUE when committed
+ */
+static gboolean lease_commit(Mig *m, GError **error)
+{
+    g_autofree char *line = NULL;
+
+    if (send(m->lease_fd, "commit\n", 7, MSG_NOSIGNAL) != 7 ||
+        !lease_line(m, &line, error) || line == NULL ||
+        strcmp(line, LEASE_COMMITTED) != 0) {
+        g_clear_error(error);
+        g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                    "%s: lost the SSH connection at the switch-over; the "
+                    "guest runs on here",
+                    m->opts->to);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /**
  * start_dest() - start the destination QEMU, paused, waiting for the
  *                stream, as a daemon
  * @m:     migration
  * @error: QM_ERROR_QEMU when it does not start
+ *
+ * Started by a lease: a shell on the destination that starts QEMU, says
+ * so, and then waits for one line on its stdin.  "commit" (the guest is
+ * all there, switch_over()) and QEMU stays; anything else, including the
+ * end of its stdin because the SSH connection broke or qemu-mig was
+ * killed, and it kills QEMU and removes its files.  A destination is
+ * never left behind, whatever happens to this side.
  *
  * Return: TRUE when it runs
  */
@@ -514,6 +627,8 @@ static gboolean start_dest(Mig *m, GError **error)
     g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", sock);
     g_autofree char *words = NULL;
     g_autofree char *command = NULL;
+    g_autofree char *qdir = NULL;
+    g_autoptr(GString) said = g_string_new(NULL);
     guint k = 0;
 
     /* the source's own -incoming (a guest that came in) does not apply */
@@ -534,11 +649,44 @@ static gboolean start_dest(Mig *m, GError **error)
                             qmp, "-incoming", "defer", NULL);
     argv = g_strv_builder_end(b);
     words = qm_shquote_argv(argv);
-    /* --remote-qemu is shell text of its own ("sudo qemu-kvm") */
-    command = g_strdup_printf("exec %s %s", m->opts->remote_qemu, words);
+    qdir = qm_shquote_word(m->dir);
+    /*
+     * --remote-qemu is shell text of its own ("sudo qemu-kvm").  QEMU's
+     * stdin is not the lease's: the "commit" line is for the shell.  A
+     * lease whose qemu-mig went away must still get to its `read`: no
+     * SIGPIPE when it says "started" to nobody.
+     * The id is hex: safe unquoted, and it makes the glob ours.
+     */
+    command = g_strdup_printf(
+        "exec 2>&1; trap '' PIPE; p=%s/%s.pid; "
+        "%s %s </dev/null || { echo; echo " LEASE_FAILED "; exit 1; }; "
+        "echo " LEASE_STARTED "; "
+        "if read a && [ \"$a\" = commit ]; then echo " LEASE_COMMITTED "; "
+        "exit 0; fi; "
+        "if [ -f \"$p\" ]; then kill -9 \"$(cat \"$p\")\" 2>/dev/null; fi; "
+        "rm -f %s/%s.*",
+        qdir, m->id, m->opts->remote_qemu, words, qdir, m->id);
     m->started = TRUE;
-    return remote(m, command, NULL, NULL, "starting QEMU", QM_ERROR_QEMU,
-                  error);
+    if (!qm_ssh_forward_exec(m->opts->to, &m->ssh, command, m->deadline,
+                             &m->lease, &m->lease_fd, error))
+        return FALSE;
+    for (;;) {
+        g_autofree char *line = NULL;
+
+        if (!lease_line(m, &line, error))
+            return FALSE;
+        if (line == NULL || strcmp(line, LEASE_FAILED) == 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_QEMU,
+                        "%s: starting QEMU failed%s%s", m->opts->to,
+                        said->len ? ": " : "", said->str);
+            return FALSE;
+        }
+        if (strcmp(line, LEASE_STARTED) == 0)
+            return TRUE;
+        /* QEMU's complaint is its last line; a chatty shell's come first */
+        if (*g_strstrip(line) != '\0')
+            g_string_assign(said, line);
+    }
 }
 
 /**
@@ -792,6 +940,13 @@ static gboolean transfer(Mig *m, const char *uri, GError **error)
                         m->opts->to);
             return FALSE;
         }
+        if (lease_lost(m)) {
+            g_set_error(error, QM_ERROR, QM_ERROR_MIGRATION,
+                        "migration to %s: lost the SSH connection there "
+                        "(its QEMU stops by itself); the guest runs on here",
+                        m->opts->to);
+            return FALSE;
+        }
         o = json_node_get_object(info);
         status = json_object_get_string_member_with_default(o, "status", "");
         tell_progress(m, o, (g_get_monotonic_time() - start) / 1e6);
@@ -903,7 +1058,7 @@ static gboolean switch_over(Mig *m, GError **error)
     g_autofree char *qrecord = NULL;
     g_autofree char *write = NULL;
 
-    if (!dest_loaded(m, error))
+    if (!dest_loaded(m, error) || !lease_commit(m, error))
         return FALSE;
     m->cont_sent = m->src_running;
     if (m->src_running &&
@@ -1001,6 +1156,9 @@ static char *teardown(Mig *m)
     g_clear_pointer(&m->dst, qm_monitor_free);
     g_clear_pointer(&m->fwd, qm_ssh_forward_free);
     g_clear_pointer(&m->tunnel, qm_ssh_forward_free);
+    /* its stdin closed: the lease kills the destination QEMU by itself,
+     * even when the cleanup below cannot reach it */
+    g_clear_pointer(&m->lease, qm_ssh_forward_free);
     if (m->started && m->dir != NULL) {
         g_autofree char *qdir = qm_shquote_word(m->dir);
         /* the id is hex: safe unquoted, and it makes the glob ours */
@@ -1053,7 +1211,11 @@ static char *teardown(Mig *m)
 gboolean qm_migrate_run(const QmOptions *opts, QmMigrateProgressFunc progress,
                         gpointer data, QmMigrateReport **report, GError **error)
 {
-    Mig m = {.opts = opts, .progress = progress, .progress_data = data};
+    Mig m = {.opts = opts,
+             .progress = progress,
+             .progress_data = data,
+             .lease_fd = -1,
+             .lease_buf = g_string_new(NULL)};
     g_autofree char *uri = NULL;
     g_autofree char *host = NULL;
     int port = 0;
@@ -1106,6 +1268,10 @@ gboolean qm_migrate_run(const QmOptions *opts, QmMigrateProgressFunc progress,
     g_clear_pointer(&m.dst, qm_monitor_free);
     g_clear_pointer(&m.fwd, qm_ssh_forward_free);
     g_clear_pointer(&m.tunnel, qm_ssh_forward_free);
+    g_clear_pointer(&m.lease, qm_ssh_forward_free);
+    if (m.lease_fd >= 0)
+        close(m.lease_fd);
+    g_string_free(m.lease_buf, TRUE);
     g_clear_pointer(&m.src, qm_monitor_free);
     if (m.args != NULL)
         g_ptr_array_unref(m.args);
