@@ -32,6 +32,8 @@
 static QmTestSshd *peer;
 static char *skip_reason;
 static char *qemu;
+/* the sources' -accel: tcg, but for the KVM variants */
+static const char *source_accel = "tcg";
 
 /**
  * need_all() - the sshd peer and the real QEMU, or skip
@@ -150,9 +152,10 @@ static Source *source_start(const char *name, const char *const *extra,
     s->socket = g_strdup_printf("%s/%s.sock", qm_test_tmpdir(), name);
     qmp = g_strdup_printf("unix:%s,server=on,wait=off", s->socket);
     for (const char *const *a =
-             (const char *const[]){qemu, "-machine", "q35", "-accel", "tcg",
-                                   "-m", "64", "-nodefaults", "-display",
-                                   "none", "-name", name, "-qmp", qmp, NULL};
+             (const char *const[]){qemu, "-machine", "q35", "-accel",
+                                   source_accel, "-m", "64", "-nodefaults",
+                                   "-display", "none", "-name", name, "-qmp",
+                                   qmp, NULL};
          *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     for (const char *const *a = extra; a != NULL && *a; a++)
@@ -447,18 +450,20 @@ static char *machine_type(const char *socket)
  * machine type the source resolved "q35" to, whatever its own QEMU calls
  * q35
  * @data: "7.2" for the same QEMU as the destination, "10.0" for the
- *        unpacked QEMU 10.0
+ *        unpacked QEMU 10.0; "kvm/7.2", "kvm/10.0" the same under KVM
  */
 static void test_running_guest(gconstpointer data)
 {
-    const char *which = data;
+    gboolean kvm = g_str_has_prefix(data, "kvm/");
+    const char *which = kvm ? (const char *)data + strlen("kvm/") : data;
     const char *second = g_getenv("QM_QEMU_SECOND");
     const char *remote = strcmp(which, "10.0") == 0 ? second : NULL;
-    g_autofree char *dir =
-        g_strdup_printf("%s/dst-run-%s", qm_test_tmpdir(), which);
+    g_autofree char *dir = g_strdup_printf("%s/dst-run-%s%s", qm_test_tmpdir(),
+                                           kvm ? "kvm-" : "", which);
     g_autofree char *image = NULL;
     g_autofree char *reason = NULL;
-    g_autofree char *name = g_strdup_printf("countvm%s", which);
+    g_autofree char *name =
+        g_strdup_printf("countvm%s%s", kvm ? "-kvm-" : "", which);
     g_autofree char *src_type = NULL;
     g_autofree char *dst_type = NULL;
     g_autofree char *serial = NULL;
@@ -480,12 +485,26 @@ static void test_running_guest(gconstpointer data)
         g_test_skip(reason);
         return;
     }
+    if (kvm) {
+        int dev = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+        if (dev < 0) {
+            g_autofree char *why =
+                g_strdup_printf("/dev/kvm: %s", g_strerror(errno));
+
+            g_test_skip(why);
+            return;
+        }
+        close(dev);
+        source_accel = "kvm";
+    }
     {
         const char *extra[] = {"-kernel", image,        "-serial",
                                "stdio",   "-no-reboot", NULL};
 
         s = source_start(name, extra, TRUE);
     }
+    source_accel = "tcg";
     src_type = machine_type(s->socket);
     g_assert_true(g_str_has_prefix(src_type, "pc-q35-"));
     deadline = g_get_monotonic_time() + TIMEOUT_US;
@@ -1538,6 +1557,10 @@ int main(int argc, char **argv)
     g_test_add_func("/mig/same-qemu", test_migrate_same);
     g_test_add_data_func("/mig/running-guest/7.2", "7.2", test_running_guest);
     g_test_add_data_func("/mig/running-guest/10.0", "10.0", test_running_guest);
+    g_test_add_data_func("/mig/running-guest/kvm-7.2", "kvm/7.2",
+                         test_running_guest);
+    g_test_add_data_func("/mig/running-guest/kvm-10.0", "kvm/10.0",
+                         test_running_guest);
     g_test_add_func("/mig/refuse-cpu", test_refuse_cpu);
     g_test_add_func("/mig/refuse-storage", test_refuse_storage);
     g_test_add_func("/mig/registered", test_registered);
