@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "error.h"
 #include "qemuargs.h"
 
@@ -28,9 +29,16 @@ static const char usage_text[] =
     "give it, so the guest can be live-migrated there later.  Each peer's\n"
     "own QEMU is asked over SSH; nothing but QEMU is needed on a peer.\n"
     "\n"
+    "Defaults come from the config file ([defaults], [host NAME],\n"
+    "[group NAME]); the command line wins over the environment\n"
+    "(QEMU_MIG_PEERS, QEMU_MIG_CACHE_DIR), which wins over the file.\n"
+    "Installed as qemu-system-x86_64 ahead of QEMU in PATH, qemu-mig takes\n"
+    "no option of its own: peers come from QEMU_MIG_PEERS or the config.\n"
+    "\n"
     "Options:\n"
     "  --peer DEST            migration peer: [user@]host[:port] or an\n"
-    "                         ssh_config Host alias (repeatable; a,b,c too)\n"
+    "                         ssh_config Host alias (repeatable; a,b,c too;\n"
+    "                         @GROUP for a group of the config file)\n"
     "  --qemu PATH            local QEMU to probe and exec\n"
     "                         (default: qemu-system-x86_64 from PATH)\n"
     "  --remote-qemu CMD      QEMU command on peers (default:\n"
@@ -82,6 +90,10 @@ static const char usage_text[] =
     "  --on-unreachable=stale|fail\n"
     "                         an unreachable peer with an expired profile:\n"
     "                         use it with a warning (default), or refuse\n"
+    "  --config FILE          config file (default:\n"
+    "                         $XDG_CONFIG_HOME/qemu-mig/config, else\n"
+    "                         /etc/qemu-mig/config)\n"
+    "  --no-config            read no config file\n"
     "  -v, --verbose          say more on stderr (repeatable)\n"
     "  -q, --quiet            print only errors on stderr\n"
     "  --help                 show this help\n"
@@ -90,9 +102,10 @@ static const char usage_text[] =
     "Exit status: QEMU's own when it runs; 0 for --dry-run, explain,\n"
     "probe and list; 1 internal error; 2 usage; 3 peer unreachable or\n"
     "timed out; 4 host key unknown or changed; 5 a QEMU unusable (missing,\n"
-    "too old, no KVM); 6 bad QMP reply; 7 hosts incompatible; 8 cache or\n"
-    "runtime directory refused, or missing with --offline; 126 local QEMU\n"
-    "not executable; 127 local QEMU not found.  See qemu-mig(1).\n";
+    "too old, no KVM); 6 bad QMP reply; 7 hosts incompatible; 8 cache,\n"
+    "runtime directory or config file refused, or missing with --offline;\n"
+    "9 a migration failed (the guest runs on here); 126 local QEMU not\n"
+    "executable; 127 local QEMU not found.  See qemu-mig(1).\n";
 
 /**
  * qm_cli_usage() - the --help text
@@ -128,6 +141,12 @@ void qm_options_free(QmOptions *options)
     g_free(options->guest);
     g_free(options->remote_runtime_dir);
     g_free(options->migrate_address);
+    g_free(options->config);
+    if (options->given != NULL)
+        g_hash_table_unref(options->given);
+    if (options->peer_group != NULL)
+        g_hash_table_unref(options->peer_group);
+    qm_config_free(options->config_file);
     g_free(options);
 }
 
@@ -152,6 +171,27 @@ static const char *const value_options[] = {
     "migrate-address",
     "bandwidth",
     "downtime",
+    "config",
+};
+
+/* Options that take no value: the gboolean they set */
+static const struct {
+    const char *name;
+    gsize offset;
+} flags[] = {
+    {"dry-run", G_STRUCT_OFFSET(QmOptions, dry_run)},
+    {"json", G_STRUCT_OFFSET(QmOptions, json)},
+    {"allow-cross-vendor", G_STRUCT_OFFSET(QmOptions, allow_cross_vendor)},
+    {"quiet", G_STRUCT_OFFSET(QmOptions, quiet)},
+    {"no-cache", G_STRUCT_OFFSET(QmOptions, no_cache)},
+    {"refresh", G_STRUCT_OFFSET(QmOptions, refresh)},
+    {"offline", G_STRUCT_OFFSET(QmOptions, offline)},
+    {"no-register", G_STRUCT_OFFSET(QmOptions, no_register)},
+    {"keep-source", G_STRUCT_OFFSET(QmOptions, keep_source)},
+    {"force", G_STRUCT_OFFSET(QmOptions, force)},
+    {"auto-converge", G_STRUCT_OFFSET(QmOptions, auto_converge)},
+    {"tunnel", G_STRUCT_OFFSET(QmOptions, tunnel)},
+    {"no-config", G_STRUCT_OFFSET(QmOptions, no_config)},
 };
 
 /**
@@ -379,6 +419,8 @@ static gboolean set_value(QmOptions *options, const char *name,
         slot = &options->remote_runtime_dir;
     else if (strcmp(name, "migrate-address") == 0)
         slot = &options->migrate_address;
+    else if (strcmp(name, "config") == 0)
+        slot = &options->config;
     else
         slot = &options->known_hosts;
     g_free(*slot);
@@ -403,23 +445,6 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
     const char *arg = argv[*i] + 2;
     const char *eq = strchr(arg, '=');
     g_autofree char *name = eq ? g_strndup(arg, eq - arg) : g_strdup(arg);
-    static const struct {
-        const char *name;
-        gsize offset;
-    } flags[] = {
-        {"dry-run", G_STRUCT_OFFSET(QmOptions, dry_run)},
-        {"json", G_STRUCT_OFFSET(QmOptions, json)},
-        {"allow-cross-vendor", G_STRUCT_OFFSET(QmOptions, allow_cross_vendor)},
-        {"quiet", G_STRUCT_OFFSET(QmOptions, quiet)},
-        {"no-cache", G_STRUCT_OFFSET(QmOptions, no_cache)},
-        {"refresh", G_STRUCT_OFFSET(QmOptions, refresh)},
-        {"offline", G_STRUCT_OFFSET(QmOptions, offline)},
-        {"no-register", G_STRUCT_OFFSET(QmOptions, no_register)},
-        {"keep-source", G_STRUCT_OFFSET(QmOptions, keep_source)},
-        {"force", G_STRUCT_OFFSET(QmOptions, force)},
-        {"auto-converge", G_STRUCT_OFFSET(QmOptions, auto_converge)},
-        {"tunnel", G_STRUCT_OFFSET(QmOptions, tunnel)},
-    };
 
     /* QEMU's -qmp may be spelled --qmp: ours only in migrate */
     if (options->command != QM_CMD_MIGRATE && strcmp(name, "qmp") == 0 &&
@@ -430,6 +455,7 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
     for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {
         if (strcmp(name, value_options[k]) != 0)
             continue;
+        g_hash_table_add(options->given, g_strdup(name));
         if (eq != NULL)
             return set_value(options, name, eq + 1, error);
         if (*i + 1 >= argc) {
@@ -449,6 +475,7 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
             return FALSE;
         }
         G_STRUCT_MEMBER(gboolean, options, flags[k].offset) = TRUE;
+        g_hash_table_add(options->given, g_strdup(name));
         return TRUE;
     }
     if (strcmp(name, "verbose") == 0) {
@@ -470,6 +497,64 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
 }
 
 /**
+ * qm_options_new() - options holding the built-in defaults only
+ *
+ * Return: new options, for a launch
+ */
+QmOptions *qm_options_new(void)
+{
+    QmOptions *out = g_new0(QmOptions, 1);
+
+    out->command = QM_CMD_LAUNCH;
+    out->peers = g_ptr_array_new_with_free_func(g_free);
+    out->dests = g_ptr_array_new_with_free_func(g_free);
+    out->remote_qemu = g_strdup(QM_DEFAULT_REMOTE_QEMU);
+    out->timeout_ms = QM_DEFAULT_TIMEOUT_MS;
+    out->max_age_s = QM_DEFAULT_MAX_AGE_S;
+    out->stale_ok = TRUE;
+    out->given = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    out->peer_group =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    return out;
+}
+
+/**
+ * qm_cli_set() - set one option as if given, for the config file
+ * @options: options being filled
+ * @name:    long option name without dashes
+ * @value:   its value; for an option without one "true" or "false"
+ * @error:   set with QM_ERROR_USAGE on an unknown name or a bad value
+ *
+ * The command line's own parsing and checks, so that a config file
+ * cannot mean anything the command line could not.  Not recorded as
+ * given.
+ *
+ * Return: TRUE on success
+ */
+gboolean qm_cli_set(QmOptions *options, const char *name, const char *value,
+                    GError **error)
+{
+    for (gsize k = 0; k < G_N_ELEMENTS(value_options); k++) {
+        if (strcmp(name, value_options[k]) == 0)
+            return set_value(options, name, value, error);
+    }
+    for (gsize k = 0; k < G_N_ELEMENTS(flags); k++) {
+        if (strcmp(name, flags[k].name) != 0)
+            continue;
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                        "'%s': expected true or false", value);
+            return FALSE;
+        }
+        G_STRUCT_MEMBER(gboolean, options, flags[k].offset) =
+            strcmp(value, "true") == 0;
+        return TRUE;
+    }
+    g_set_error(error, QM_ERROR, QM_ERROR_USAGE, "unknown option %s", name);
+    return FALSE;
+}
+
+/**
  * qm_cli_parse() - parse qemu-mig's command line
  * @argc:    main()'s argc
  * @argv:    main()'s argv; QEMU's part is referenced, never copied or
@@ -482,16 +567,23 @@ static gboolean parse_long(QmOptions *options, int argc, char **argv, int *i,
 gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
                       GError **error)
 {
-    g_autoptr(QmOptions) out = g_new0(QmOptions, 1);
+    g_autoptr(QmOptions) out = qm_options_new();
+    g_autofree char *name = g_path_get_basename(argv[0] ? argv[0] : "");
     int i = 1;
 
-    out->command = QM_CMD_LAUNCH;
-    out->peers = g_ptr_array_new_with_free_func(g_free);
-    out->dests = g_ptr_array_new_with_free_func(g_free);
-    out->remote_qemu = g_strdup(QM_DEFAULT_REMOTE_QEMU);
-    out->timeout_ms = QM_DEFAULT_TIMEOUT_MS;
-    out->max_age_s = QM_DEFAULT_MAX_AGE_S;
-    out->stale_ok = TRUE;
+    /*
+     * Installed as qemu-system-x86_64 in front of the real one: a drop-in
+     * for scripts that call QEMU.  Every argument is QEMU's ("--peer" may
+     * be one some day); settings come from the environment and the config
+     * file.
+     */
+    if (strcmp(name, "qemu-system-x86_64") == 0) {
+        out->dropin = TRUE;
+        out->qemu_argc = argc - 1;
+        out->qemu_argv = argv + 1;
+        *options = g_steal_pointer(&out);
+        return TRUE;
+    }
 
     if (i < argc && strcmp(argv[i], "explain") == 0) {
         out->command = QM_CMD_EXPLAIN;
@@ -603,6 +695,11 @@ gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "--for prints another host's command: use it with "
                     "explain or --dry-run");
+        return FALSE;
+    }
+    if (out->config != NULL && out->no_config) {
+        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
+                    "--config and --no-config contradict each other");
         return FALSE;
     }
     if (out->offline && out->refresh) {

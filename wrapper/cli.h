@@ -54,6 +54,13 @@ typedef enum {
  * @downtime_ms:  migrate --downtime (0: QEMU's own)
  * @auto_converge: migrate --auto-converge
  * @tunnel:       migrate --tunnel: the stream through SSH
+ * @config:       --config FILE, or NULL for the default places
+ * @no_config:    --no-config: read no config file
+ * @given:        names of the options given on the command line (they
+ *                win over the environment and the config file)
+ * @config_file:  the config file read (config.c), or NULL
+ * @peer_group:   destination -> the @group it came from, for explain
+ * @dropin:       run as qemu-system-x86_64: every argument is QEMU's
  * @qemu_argc:    number of QEMU arguments
  * @qemu_argv:    QEMU arguments (borrowed from main()'s argv, untouched)
  */
@@ -94,6 +101,12 @@ typedef struct {
     gint64 downtime_ms;
     gboolean auto_converge;
     gboolean tunnel;
+    char *config;
+    gboolean no_config;
+    GHashTable *given;
+    struct QmConfig *config_file;
+    GHashTable *peer_group;
+    gboolean dropin;
     int qemu_argc;
     char **qemu_argv;
 } QmOptions;
@@ -107,4 +120,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmOptions, qm_options_free)
 
 gboolean qm_cli_parse(int argc, char **argv, QmOptions **options,
                       GError **error);
+gboolean qm_cli_set(QmOptions *options, const char *name, const char *value,
+                    GError **error);
+QmOptions *qm_options_new(void);
 const char *qm_cli_usage(void);

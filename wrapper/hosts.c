@@ -24,10 +24,12 @@
  * @warnings: this host's warnings (char *)
  * @error:    failure
  * @config:   the peer's evaluated ssh_config
+ * @remote_qemu: the QEMU command on the peer
  */
 typedef struct {
     const QmHostsRequest *request;
     const char *dest;
+    const char *remote_qemu;
     QmProfile *profile;
     GPtrArray *warnings;
     GError *error;
@@ -177,7 +179,7 @@ static QmProfile *probe_host(HostJob *job, GError **error)
 
         /* ssh_config as evaluated for the key: not a second ssh -G */
         ssh.config = job->config;
-        qm_probe_peer(job->dest, &ssh, req->remote_qemu, req->deadline,
+        qm_probe_peer(job->dest, &ssh, job->remote_qemu, req->deadline,
                       &profile, &noise, error);
         if (noise != NULL)
             g_ptr_array_add(job->warnings,
@@ -238,7 +240,7 @@ static void fetch(HostJob *job)
     if (job->dest == NULL) {
         key = qm_cache_key_local(req->qemu_path);
         fingerprint = qm_cache_local_fingerprint(req->qemu_path);
-    } else if (!qm_hosts_peer_key(job->dest, req->ssh, req->remote_qemu,
+    } else if (!qm_hosts_peer_key(job->dest, req->ssh, job->remote_qemu,
                                   req->cache, req->deadline, &key, &job->config,
                                   &job->error)) {
         return;
@@ -354,6 +356,9 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
     for (guint i = 0; i < njobs; i++) {
         jobs[i].request = request;
         jobs[i].dest = i < npeers ? request->peers[i] : NULL;
+        jobs[i].remote_qemu = i < npeers && request->remote_qemus != NULL
+                                  ? request->remote_qemus[i]
+                                  : request->remote_qemu;
         jobs[i].warnings = g_ptr_array_new_with_free_func(g_free);
         /* g_thread_new() aborts when no thread can be made (ulimit -u):
          * that host is then done here, in turn, within the same deadline */

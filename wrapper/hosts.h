@@ -16,6 +16,8 @@
  * @peers:         NULL-terminated destinations
  * @ssh:           SSH options
  * @remote_qemu:   QEMU command on peers
+ * @remote_qemus:  QEMU command on each peer (parallel to @peers), or NULL
+ *                 for @remote_qemu on all
  * @cache:         cache, or NULL to always probe and store nothing
  * @max_age_s:     a peer's entry older than this is re-probed
  * @refresh:       ignore cached entries (still store new ones)
@@ -29,6 +31,7 @@ typedef struct {
     char *const *peers;
     const QmSshOptions *ssh;
     const char *remote_qemu;
+    const char *const *remote_qemus;
     QmCache *cache;
     gint64 max_age_s;
     gboolean refresh;

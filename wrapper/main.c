@@ -15,6 +15,7 @@
 
 #include "cache/cache.h"
 #include "wrapper/cli.h"
+#include "wrapper/config.h"
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
 #include "wrapper/guestopts.h"
@@ -167,6 +168,7 @@ static gboolean gather(const QmOptions *opts, const char *qemu_path,
                        QmProfile **local, GPtrArray **remote, GError **error)
 {
     QmSshOptions ssh = ssh_options(opts);
+    g_autoptr(GPtrArray) remotes = g_ptr_array_new();
     QmHostsRequest request = {
         .qemu_path = qemu_path,
         .peers = peers,
@@ -182,6 +184,11 @@ static gboolean gather(const QmOptions *opts, const char *qemu_path,
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     gboolean ok;
 
+    /* each peer's own QEMU command ([host NAME] remote-qemu) */
+    for (guint i = 0; peers != NULL && peers[i] != NULL; i++)
+        g_ptr_array_add(remotes,
+                        (char *)qm_options_remote_qemu(opts, peers[i]));
+    request.remote_qemus = (const char *const *)remotes->pdata;
     /* A signal now stops the probes cleanly, then takes us as usual */
     qm_interrupt_catch();
     ok = qm_hosts_gather(&request, local, remote, warnings, error);
@@ -239,7 +246,7 @@ static gboolean cache_key(const QmOptions *opts, const char *dest, char **key,
 
     if (strcmp(dest, "local") != 0)
         return qm_hosts_peer_key(
-            dest, &ssh, opts->remote_qemu, NULL,
+            dest, &ssh, qm_options_remote_qemu(opts, dest), NULL,
             g_get_monotonic_time() + opts->timeout_ms * 1000, key, NULL, error);
     if (!qm_launch_resolve(opts->qemu, &qemu_path, error))
         return FALSE;
@@ -539,12 +546,14 @@ static gboolean for_peer(const char *dest, QmProfile **local, GPtrArray *peers,
 static char *command_line(const QmOptions *opts, GPtrArray *final)
 {
     g_autofree char *rest = NULL;
+    const char *remote;
 
     if (opts->for_dest == NULL)
         return qm_shquote_argv((char *const *) final->pdata);
     rest = qm_shquote_argv((char *const *) final->pdata + 1);
-    return *rest ? g_strdup_printf("%s %s", opts->remote_qemu, rest)
-                 : g_strdup(opts->remote_qemu);
+    remote = qm_options_remote_qemu(opts, opts->for_dest);
+
+    return *rest ? g_strdup_printf("%s %s", remote, rest) : g_strdup(remote);
 }
 
 /**
@@ -585,6 +594,17 @@ int main(int argc, char **argv)
         return print_stdout(qm_cli_usage());
     if (opts->command == QM_CMD_VERSION)
         return print_stdout("qemu-mig " QM_VERSION "\n");
+    /* Phase 1b: the config file fills in what the command line left out */
+    {
+        QmConfig *config = NULL;
+
+        if (!qm_config_load(opts->config, opts->no_config, &config, &error) ||
+            !qm_config_apply(config, opts, &error))
+            return fail(error);
+    }
+    /* a drop-in without peers is QEMU, unchanged: not even registered */
+    if (opts->dropin && opts->peers->len == 0)
+        opts->no_register = TRUE;
     deadline = g_get_monotonic_time() + opts->timeout_ms * 1000;
 
     /* A peer or probe QEMU closing its pipe early must be an error, not a
@@ -660,7 +680,9 @@ int main(int argc, char **argv)
                                      G_N_ELEMENTS(edits));
     }
 
-    g_ptr_array_add(final, opts->for_dest ? opts->remote_qemu : qemu_path);
+    g_ptr_array_add(final, opts->for_dest ? (char *)qm_options_remote_qemu(
+                                                opts, opts->for_dest)
+                                          : qemu_path);
     for (char **a = qemu_argv; *a; a++)
         g_ptr_array_add(final, *a);
     g_ptr_array_add(final, NULL);
@@ -678,10 +700,11 @@ int main(int argc, char **argv)
                                      (char *const *) final->pdata);
         else if (opts->json)
             text = qm_report_explain_json(local, peers, cpu_value, decision,
-                                          (char *const *) final->pdata, line);
+                                          (char *const *) final->pdata, line,
+                                          opts->peer_group);
         else
-            text =
-                qm_report_explain_text(local, peers, cpu_value, decision, line);
+            text = qm_report_explain_text(local, peers, cpu_value, decision,
+                                          line, opts->peer_group);
         return print_stdout(text);
     }
     if (decision != NULL)

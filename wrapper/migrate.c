@@ -25,6 +25,7 @@
 #include "../remote/ssh.h"
 #include "../remote/sshconfig.h"
 #include "../remote/sshforward.h"
+#include "config.h"
 #include "error.h"
 #include "guests.h"
 #include "interrupt.h"
@@ -113,6 +114,22 @@ void qm_migrate_report_free(QmMigrateReport *report)
     if (report->notes != NULL)
         g_ptr_array_unref(report->notes);
     g_free(report);
+}
+
+/**
+ * host_option() - an option as it applies to the destination
+ * @m:     migration
+ * @key:   the option's long name, a [host NAME] key of the config file
+ * @value: the option's value (command line, else [defaults]), or NULL
+ *
+ * Return: the command line's value if given there, else the
+ * destination's own in the config file, else @value
+ */
+static const char *host_option(const Mig *m, const char *key, const char *value)
+{
+    const char *own = qm_options_host_value(m->opts, m->opts->to, key);
+
+    return own ? own : value;
 }
 
 /**
@@ -462,9 +479,9 @@ static gboolean check_storage(Mig *m, GError **error)
  */
 static gboolean prepare_dir(Mig *m, GError **error)
 {
-    g_autofree char *given = m->opts->remote_runtime_dir
-                                 ? qm_shquote_word(m->opts->remote_runtime_dir)
-                                 : NULL;
+    const char *dir =
+        host_option(m, "remote-runtime-dir", m->opts->remote_runtime_dir);
+    g_autofree char *given = dir ? qm_shquote_word(dir) : NULL;
     g_autofree char *choose =
         given ? g_strdup_printf("d=%s", given)
               : g_strdup("d=\"${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/qemu-mig}\"; "
@@ -665,7 +682,8 @@ static gboolean start_dest(Mig *m, GError **error)
         "exit 0; fi; "
         "if [ -f \"$p\" ]; then kill -9 \"$(cat \"$p\")\" 2>/dev/null; fi; "
         "rm -f %s/%s.*",
-        qdir, m->id, m->opts->remote_qemu, words, qdir, m->id);
+        qdir, m->id, qm_options_remote_qemu(m->opts, m->opts->to), words, qdir,
+        m->id);
     m->started = TRUE;
     if (!qm_ssh_forward_exec(m->opts->to, &m->ssh, command, m->deadline,
                              &m->lease, &m->lease_fd, error))
@@ -775,9 +793,11 @@ static gboolean preflight(Mig *m, GError **error)
  */
 static gboolean listen_dest(Mig *m, char **host, int *port, GError **error)
 {
-    const char *addr = m->opts->migrate_address ? m->opts->migrate_address
-                       : m->opts->tunnel        ? "127.0.0.1"
-                                                : m->cfg->hostname;
+    const char *given =
+        host_option(m, "migrate-address", m->opts->migrate_address);
+    const char *addr = given             ? given
+                       : m->opts->tunnel ? "127.0.0.1"
+                                         : m->cfg->hostname;
     g_autofree char *listen_uri = NULL;
     g_autoptr(JsonNode) args = NULL;
     g_autoptr(JsonNode) ret = NULL;
@@ -1084,7 +1104,7 @@ static gboolean switch_over(Mig *m, GError **error)
     g->id = g_strdup(m->id);
     g->socket = dest_file(m, "qmp");
     g->name = qm_guests_name((int)m->args->len, (char *const *)m->args->pdata);
-    g->qemu = g_strdup(m->opts->remote_qemu);
+    g->qemu = g_strdup(qm_options_remote_qemu(m->opts, m->opts->to));
     g_ptr_array_add(m->args, NULL);
     g->argv = g_strdupv((char **)m->args->pdata);
     g_ptr_array_set_size(m->args, m->args->len - 1);

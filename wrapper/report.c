@@ -28,9 +28,14 @@ static char *origin_of(const QmProfile *profile)
  * host_line() - one readable line describing a host
  * @out:     string to append to
  * @profile: host profile
+ * @groups:  host -> the config @group it came from, or NULL
  */
-static void host_line(GString *out, const QmProfile *profile)
+static void host_line(GString *out, const QmProfile *profile,
+                      GHashTable *groups)
 {
+    const char *group = groups && profile->name
+                            ? g_hash_table_lookup(groups, profile->name)
+                            : NULL;
     g_autofree char *model_id =
         g_strstrip(g_strdup(profile->model_id ? profile->model_id : ""));
     g_autofree char *origin = origin_of(profile);
@@ -38,11 +43,13 @@ static void host_line(GString *out, const QmProfile *profile)
     g_string_append_printf(
         out,
         "  %-20s %-13s family %" G_GINT64_FORMAT " model %" G_GINT64_FORMAT
-        " stepping %" G_GINT64_FORMAT "  \"%s\"  QEMU %s  %u features  (%s)\n",
+        " stepping %" G_GINT64_FORMAT "  \"%s\"  QEMU %s  %u features  "
+        "(%s%s%s)\n",
         profile->name, profile->vendor ? profile->vendor : "?", profile->family,
         profile->model, profile->stepping, model_id,
         profile->qemu_version ? profile->qemu_version : "?",
-        g_hash_table_size(profile->features), origin);
+        g_hash_table_size(profile->features), origin, group ? "; from @" : "",
+        group ? group + 1 : "");
 }
 
 /**
@@ -68,18 +75,20 @@ static char *join_lacking(GPtrArray *lacking)
  * @cpu_original: the user's -cpu value, or NULL
  * @decision:     the decision
  * @line:         final command as one shell line
+ * @groups:       peer -> the config @group it came from, or NULL
  *
  * Return: newly allocated text
  */
 char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
                              const char *cpu_original,
-                             const QmDecision *decision, const char *line)
+                             const QmDecision *decision, const char *line,
+                             GHashTable *groups)
 {
     g_autoptr(GString) out = g_string_new("Hosts:\n");
 
-    host_line(out, local);
+    host_line(out, local, NULL);
     for (guint i = 0; i < peers->len; i++)
-        host_line(out, g_ptr_array_index(peers, i));
+        host_line(out, g_ptr_array_index(peers, i), groups);
 
     g_string_append_printf(out, "\nCPU: %s%s (mode %s)\n",
                            cpu_original ? "-cpu " : "no -cpu, QEMU default ",
@@ -137,10 +146,14 @@ char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
  * @builder: builder inside an array
  * @profile: host profile
  * @role:    "local" or "peer"
+ * @groups:  host -> the config @group it came from, or NULL
  */
 static void add_host(JsonBuilder *builder, const QmProfile *profile,
-                     const char *role)
+                     const char *role, GHashTable *groups)
 {
+    const char *group = groups && profile->name
+                            ? g_hash_table_lookup(groups, profile->name)
+                            : NULL;
     g_autoptr(JsonNode) node = qm_profile_to_json(profile);
     JsonObject *obj = json_node_get_object(node);
 
@@ -150,6 +163,8 @@ static void add_host(JsonBuilder *builder, const QmProfile *profile,
     json_object_remove_member(obj, "machines");
     json_object_remove_member(obj, "known-features");
     json_object_set_string_member(obj, "role", role);
+    if (group != NULL)
+        json_object_set_string_member(obj, "group", group);
     json_object_set_string_member(obj, "source",
                                   profile->source ? profile->source : "probe");
     json_object_set_int_member(
@@ -200,8 +215,9 @@ static char *to_json_text(JsonNode *node)
  * @decision:     the decision
  * @argv:         final command, NULL-terminated, QEMU path first
  * @line:         the same as one shell line
+ * @groups:       peer -> the config @group it came from, or NULL
  *
- * Members: hosts, cpu {mode, model, original, final}, hidden [{feature,
+ * Members: hosts (a peer from a config group has "group": "@NAME"), cpu {mode, model, original, final}, hidden [{feature,
  * lacking}], warnings, argv, command.  Strings that are not UTF-8 (QEMU
  * arguments may be anything) are made valid with U+FFFD; "command" keeps
  * the shell line, which is exact for ASCII.
@@ -211,7 +227,7 @@ static char *to_json_text(JsonNode *node)
 char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
                              const char *cpu_original,
                              const QmDecision *decision, char *const *argv,
-                             const char *line)
+                             const char *line, GHashTable *groups)
 {
     g_autoptr(JsonBuilder) builder = json_builder_new();
     g_autoptr(JsonNode) root = NULL;
@@ -228,9 +244,9 @@ char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
     json_builder_begin_object(builder);
     json_builder_set_member_name(builder, "hosts");
     json_builder_begin_array(builder);
-    add_host(builder, local, "local");
+    add_host(builder, local, "local", NULL);
     for (guint i = 0; i < peers->len; i++)
-        add_host(builder, g_ptr_array_index(peers, i), "peer");
+        add_host(builder, g_ptr_array_index(peers, i), "peer", groups);
     json_builder_end_array(builder);
 
     json_builder_set_member_name(builder, "cpu");

@@ -11,11 +11,12 @@
 
 char *qm_report_explain_text(const QmProfile *local, GPtrArray *peers,
                              const char *cpu_original,
-                             const QmDecision *decision, const char *line);
+                             const QmDecision *decision, const char *line,
+                             GHashTable *groups);
 char *qm_report_explain_json(const QmProfile *local, GPtrArray *peers,
                              const char *cpu_original,
                              const QmDecision *decision, char *const *argv,
-                             const char *line);
+                             const char *line, GHashTable *groups);
 char *qm_report_profiles_text(GPtrArray *profiles);
 char *qm_report_profiles_json(GPtrArray *profiles);
 char *qm_report_nothing(gboolean json, const char *why, char *const *argv);
