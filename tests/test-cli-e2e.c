@@ -1018,6 +1018,220 @@ static void test_passthrough(void)
 }
 
 /**
+ * word_after() - the value of the last @opt in a command
+ * @words: argv
+ * @opt:   option, e.g. "-cpu"
+ *
+ * Return: the value (borrowed), or NULL
+ */
+static const char *word_after(GPtrArray *words, const char *opt)
+{
+    const char *found = NULL;
+
+    for (guint i = 0; i + 1 < words->len; i++) {
+        if (g_strcmp0(g_ptr_array_index(words, i), opt) == 0)
+            found = g_ptr_array_index(words, i + 1);
+    }
+    return found;
+}
+
+/**
+ * test_config_hosts() - one `--peer @lab` across hosts whose QEMU lives
+ * in different places ([host NAME] remote-qemu): each is asked with its
+ * own command (each plays its own CPU through it), the decision is the
+ * one for both CPUs, and explain says the group; no option but the config
+ */
+static void test_config_hosts(void)
+{
+    g_autofree char *remote_a = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *remote_b = remote_cmd("Ryzen-9-9950X-16-Core", "");
+    g_autofree char *file =
+        g_build_filename(qm_test_tmpdir(), "lab.conf", NULL);
+    g_autofree char *text = NULL;
+    const char *peer_cpus[] = {"EPYC-7502-32-Core", "Ryzen-9-9950X-16-Core",
+                               NULL};
+    g_autofree char *expected = NULL;
+
+    if (!need_sshd())
+        return;
+    text = g_strdup_printf("# two hosts, two QEMU commands\n"
+                           "[defaults]\n"
+                           "ssh-config=%s\n"
+                           "qemu=%s\n"
+                           "[host %s]\n"
+                           "remote-qemu=%s\n"
+                           "[host %s]\n"
+                           "remote-qemu=%s\n"
+                           "[group lab]\n"
+                           "hosts=%s;%s\n",
+                           ssh_config, qm_test_env("QM_FAKE_QEMU"),
+                           peers[0]->alias, remote_a, peers[1]->alias, remote_b,
+                           peers[0]->alias, peers[1]->alias);
+    g_assert_true(g_file_set_contents(file, text, -1, NULL));
+    g_assert_cmpint(chmod(file, 0600), ==, 0);
+    expected = expected_host_value("EPYC-7713-64-Core", peer_cpus);
+    {
+        const char *args[] = {"--config", file,   "--dry-run", "--peer", "@lab",
+                              "--",       "-cpu", "host",      NULL};
+        g_autoptr(QmRun) run = run_qm("EPYC-7713-64-Core", NULL, args);
+        g_autoptr(GPtrArray) words = dry_run_words(run);
+
+        g_assert_cmpstr(word_after(words, "-cpu"), ==, expected);
+    }
+    {
+        const char *args[] = {"explain", "--config", file,   "--peer", "@lab",
+                              "--",      "-cpu",     "host", NULL};
+        g_autoptr(QmRun) run = run_qm("EPYC-7713-64-Core", NULL, args);
+        g_autofree char *a = g_strdup_printf("%s ", peers[0]->alias);
+
+        g_assert_cmpint(run->status, ==, 0);
+        g_assert_nonnull(strstr(run->out, "from @lab"));
+        g_assert_nonnull(
+            strstr(strstr(run->out, "from @lab") + 1, "from @lab"));
+        g_assert_nonnull(strstr(run->out, a));
+    }
+    {
+        /* --remote-qemu on the command line wins over the hosts' own */
+        const char *args[] = {
+            "--config", file, "--dry-run", "--remote-qemu", remote_a, "--peer",
+            "@lab",     "--", "-cpu",      "host",          NULL};
+        const char *same[] = {"EPYC-7502-32-Core", NULL};
+        g_autoptr(QmRun) run = run_qm("EPYC-7713-64-Core", NULL, args);
+        g_autoptr(GPtrArray) words = dry_run_words(run);
+        g_autofree char *want = expected_host_value("EPYC-7713-64-Core", same);
+
+        g_assert_cmpstr(word_after(words, "-cpu"), ==, want);
+    }
+    {
+        /* a broken config: one line naming file and line, nothing run */
+        g_autofree char *bad =
+            g_build_filename(qm_test_tmpdir(), "bad.conf", NULL);
+        const char *args[] = {"--config", bad, "--", "-cpu", "host", NULL};
+        g_autoptr(QmRun) run = NULL;
+        g_autofree char *at = g_strdup_printf("%s:3:", bad);
+
+        g_assert_true(g_file_set_contents(
+            bad, "[defaults]\ntimeout=5\nremote_qemu=x\n", -1, NULL));
+        g_assert_cmpint(chmod(bad, 0600), ==, 0);
+        run = run_qm("EPYC-7713-64-Core", NULL, args);
+        assert_one_line_error(run, 2, at);
+        g_assert_nonnull(strstr(run->err, "remote_qemu"));
+    }
+}
+
+/**
+ * run_dropin() - run a shell line whose `qemu-system-x86_64` is qemu-mig
+ *                (first in PATH), the fake QEMU coming later in PATH
+ * @line:  shell command
+ * @peers_env: QEMU_MIG_PEERS, or NULL to leave it unset
+ * @config: config file text for $XDG_CONFIG_HOME/qemu-mig/config
+ * @real:  where to store the path of the "real" QEMU
+ *
+ * Return: the fake QEMU's record of how it was exec'd
+ */
+static JsonNode *run_dropin(const char *line, const char *peers_env,
+                            const char *config, char **real)
+{
+    static int n;
+    g_autofree char *root =
+        g_strdup_printf("%s/dropin-%d", qm_test_tmpdir(), n++);
+    g_autofree char *bin = g_build_filename(root, "local-bin", NULL);
+    g_autofree char *usr = g_build_filename(root, "usr-bin", NULL);
+    g_autofree char *xdg = g_build_filename(root, "xdg", NULL);
+    g_autofree char *confdir = g_build_filename(xdg, "qemu-mig", NULL);
+    g_autofree char *conf = g_build_filename(confdir, "config", NULL);
+    g_autofree char *mine = g_build_filename(bin, "qemu-system-x86_64", NULL);
+    g_autofree char *record = g_build_filename(root, "record.json", NULL);
+    g_autofree char *path = NULL;
+    g_autofree char *replay = qm_run_capture("EPYC-7713-64-Core");
+    g_autofree char *out = NULL, *err = NULL;
+    g_auto(GStrv) envp = g_get_environ();
+    g_autoptr(GError) error = NULL;
+    const char *argv[] = {"/bin/sh", "-c", line, NULL};
+    int status = 0;
+
+    *real = g_build_filename(usr, "qemu-system-x86_64", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(bin, 0755), ==, 0);
+    g_assert_cmpint(g_mkdir_with_parents(usr, 0755), ==, 0);
+    g_assert_cmpint(g_mkdir_with_parents(confdir, 0700), ==, 0);
+    g_assert_cmpint(symlink(qm_test_env("QM_BINARY"), mine), ==, 0);
+    g_assert_cmpint(symlink(qm_test_env("QM_FAKE_QEMU"), *real), ==, 0);
+    g_assert_true(g_file_set_contents(conf, config, -1, NULL));
+    g_assert_cmpint(chmod(conf, 0600), ==, 0);
+    path = g_strdup_printf("%s:%s:%s", bin, usr, g_getenv("PATH"));
+    envp = g_environ_setenv(envp, "PATH", path, TRUE);
+    envp = g_environ_setenv(envp, "XDG_CONFIG_HOME", xdg, TRUE);
+    envp = g_environ_setenv(envp, "FAKE_QEMU_RECORD", record, TRUE);
+    envp = g_environ_setenv(envp, "FAKE_QEMU_REPLAY", replay, TRUE);
+    envp = fresh_cache(envp);
+    envp = peers_env ? g_environ_setenv(envp, "QEMU_MIG_PEERS", peers_env, TRUE)
+                     : g_environ_unsetenv(envp, "QEMU_MIG_PEERS");
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL,
+                               NULL, &out, &err, &status, &error));
+    g_assert_no_error(error);
+    g_test_message("drop-in: %s; stderr: %s", line, err);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return qm_run_read_json(record);
+}
+
+/**
+ * test_dropin() - a script that calls qemu-system-x86_64 unchanged, with
+ * qemu-mig installed under that name ahead of QEMU in PATH: with
+ * QEMU_MIG_PEERS its CPU is decided for the peers and the real QEMU (not
+ * qemu-mig again) is exec'd; a query (-cpu help) and a run without peers
+ * reach QEMU exactly as written
+ */
+static void test_dropin(void)
+{
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    const char *peer_cpus[] = {"EPYC-7502-32-Core", NULL};
+    g_autofree char *config = NULL;
+    g_autofree char *expected = NULL;
+
+    if (!need_sshd())
+        return;
+    config = g_strdup_printf("[defaults]\nssh-config=%s\nremote-qemu=%s\n",
+                             ssh_config, remote);
+    expected = expected_host_value("EPYC-7713-64-Core", peer_cpus);
+    {
+        g_autofree char *real = NULL;
+        g_autoptr(JsonNode) record =
+            run_dropin("qemu-system-x86_64 -serial stdio -cpu host",
+                       peers[0]->alias, config, &real);
+        g_autoptr(GPtrArray) argv = qm_run_record_argv(record);
+
+        /* the guest is registered: its monitor comes last */
+        g_free(qm_run_take_registration(argv));
+        g_assert_cmpstr(g_ptr_array_index(argv, 0), ==, real);
+        g_assert_cmpstr(g_ptr_array_index(argv, 1), ==, "-serial");
+        g_assert_cmpstr(word_after(argv, "-cpu"), ==, expected);
+    }
+    {
+        g_autofree char *real = NULL;
+        g_autoptr(JsonNode) record = run_dropin("qemu-system-x86_64 -cpu help",
+                                                peers[0]->alias, config, &real);
+        g_autoptr(GPtrArray) argv = qm_run_record_argv(record);
+
+        g_assert_cmpuint(argv->len, ==, 3);
+        g_assert_cmpstr(g_ptr_array_index(argv, 0), ==, real);
+        g_assert_cmpstr(g_ptr_array_index(argv, 1), ==, "-cpu");
+        g_assert_cmpstr(g_ptr_array_index(argv, 2), ==, "help");
+    }
+    {
+        /* no peers anywhere: QEMU, unchanged, unregistered */
+        g_autofree char *real = NULL;
+        g_autoptr(JsonNode) record = run_dropin(
+            "qemu-system-x86_64 -cpu host --peer x", NULL, config, &real);
+        g_autoptr(GPtrArray) argv = qm_run_record_argv(record);
+
+        g_assert_cmpuint(argv->len, ==, 5);
+        g_assert_cmpstr(g_ptr_array_index(argv, 0), ==, real);
+        g_assert_cmpstr(g_ptr_array_index(argv, 2), ==, "host");
+        g_assert_cmpstr(g_ptr_array_index(argv, 3), ==, "--peer");
+    }
+}
+
+/**
  * test_guest_refusals() - a command line whose CPU qemu-mig cannot vouch
  * for (another accelerator, CPU properties outside -cpu, a -readconfig
  * file, the host's power management) is refused with one line naming the
@@ -1121,6 +1335,8 @@ int main(int argc, char **argv)
     g_test_add_func("/e2e/passthrough", test_passthrough);
     g_test_add_func("/e2e/probe-json", test_probe_json);
     g_test_add_func("/e2e/guest-refusals", test_guest_refusals);
+    g_test_add_func("/e2e/config-hosts", test_config_hosts);
+    g_test_add_func("/e2e/dropin", test_dropin);
     ret = g_test_run();
 
     for (int i = 0; i < PEERS; i++)
