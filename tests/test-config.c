@@ -444,6 +444,45 @@ static void test_dropin(void)
 }
 
 /**
+ * test_example() - the installed example is a valid config as shipped,
+ * and with every commented-out setting switched on
+ */
+static void test_example(void)
+{
+    g_autofree char *src = g_build_filename(g_getenv("G_TEST_SRCDIR"), "..",
+                                            "contrib", "config.example", NULL);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GString) on = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(g_file_get_contents(src, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++) {
+        const char *l = lines[i];
+
+        /* "#key=value" and "#[section]" are settings; "# text" is prose */
+        if (l[0] == '#' && (g_ascii_isalpha(l[1]) || l[1] == '['))
+            l++;
+        g_string_append_printf(on, "%s\n", l);
+    }
+    for (int k = 0; k < 2; k++) {
+        g_autofree char *file = write_config(
+            k ? "example-on.conf" : "example.conf", k ? on->str : text);
+        const char *args[] = {"list", "--config", file, NULL};
+        g_autoptr(QmOptions) o = parse(args, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(o);
+        if (k == 1) {
+            g_assert_cmpint(o->timeout_ms, ==, 20000);
+            g_assert_cmpstr(qm_options_remote_qemu(o, "rhel1"), ==,
+                            "sudo -n /usr/libexec/qemu-kvm");
+        }
+    }
+}
+
+/**
  * main() - register and run the config tests
  * @argc: argument count
  * @argv: arguments
@@ -459,6 +498,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/hosts", test_hosts);
     g_test_add_func("/config/permissions", test_permissions);
     g_test_add_func("/config/dropin", test_dropin);
+    g_test_add_func("/config/example", test_example);
     for (gsize i = 0; i < G_N_ELEMENTS(broken); i++) {
         g_autofree char *path =
             g_strdup_printf("/config/broken/%s", broken[i].name);
