@@ -1232,6 +1232,79 @@ static void test_dropin(void)
 }
 
 /**
+ * test_probe_progress() - a peer that takes seconds to answer: on a
+ * terminal, a line rewritten in place says how many hosts are done and
+ * which are awaited, and is erased before the result; nothing of it on a
+ * pipe, or with -q
+ */
+static void test_probe_progress(void)
+{
+    g_autofree char *fake = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *remote =
+        g_build_filename(qm_test_tmpdir(), "slow-qemu", NULL);
+    g_autofree char *script =
+        g_strdup_printf("#!/bin/sh\nsleep 3\nexec %s \"$@\"\n", fake);
+    const char *rest[] = {"--dry-run", "--no-cache", "--peer", peers[0]->alias,
+                          "--",        "-cpu",       "host",   NULL};
+    g_autoptr(GPtrArray) args = NULL;
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *replay = qm_run_capture("EPYC-7713-64-Core");
+    g_auto(GStrv) envp = g_get_environ();
+
+    if (!need_sshd())
+        return;
+    g_assert_true(g_file_set_contents(remote, script, -1, NULL));
+    g_assert_cmpint(chmod(remote, 0755), ==, 0);
+    args = base_args(NULL, remote, rest);
+    envp = fresh_cache(envp);
+    envp = g_environ_setenv(envp, "FAKE_QEMU_REPLAY", replay, TRUE);
+    g_ptr_array_add(argv, (char *)qm_test_env("QM_BINARY"));
+    for (guint i = 0; g_ptr_array_index(args, i) != NULL; i++)
+        g_ptr_array_add(argv, g_ptr_array_index(args, i));
+    g_ptr_array_add(argv, NULL);
+    {
+        g_autofree char *tty = NULL;
+        g_autofree char *want =
+            g_strdup_printf("\r\033[Kqemu-mig: 1/2 hosts done after 1 s; "
+                            "waiting for %s",
+                            peers[0]->alias);
+        int status = qm_test_run_tty(
+            (const char *const *)argv->pdata, (const char *const *)envp,
+            g_get_monotonic_time() + 60 * G_USEC_PER_SEC * qm_test_slow(),
+            &tty);
+        g_autofree char *shown = g_strescape(tty, NULL);
+
+        g_test_message("terminal: %s", shown);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        g_assert_nonnull(strstr(tty, want));
+        /* erased at the end: nothing follows the last erase */
+        g_assert_true(g_str_has_suffix(tty, "\r\033[K"));
+    }
+    {
+        /* -q: not even on a terminal */
+        g_autofree char *tty = NULL;
+        int status;
+
+        g_ptr_array_insert(argv, 1, "-q");
+        status = qm_test_run_tty(
+            (const char *const *)argv->pdata, (const char *const *)envp,
+            g_get_monotonic_time() + 60 * G_USEC_PER_SEC * qm_test_slow(),
+            &tty);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        g_assert_null(strstr(tty, "hosts done"));
+    }
+    {
+        /* not a terminal: stderr stays quiet */
+        g_autoptr(QmRun) run =
+            run_qm("EPYC-7713-64-Core", NULL, (const char *const *)args->pdata);
+
+        g_assert_cmpint(run->status, ==, 0);
+        g_assert_null(strstr(run->err, "hosts done"));
+        g_assert_cmpfloat(run->seconds, >=, 3.0);
+    }
+}
+
+/**
  * test_guest_refusals() - a command line whose CPU qemu-mig cannot vouch
  * for (another accelerator, CPU properties outside -cpu, a -readconfig
  * file, the host's power management) is refused with one line naming the
@@ -1337,6 +1410,7 @@ int main(int argc, char **argv)
     g_test_add_func("/e2e/guest-refusals", test_guest_refusals);
     g_test_add_func("/e2e/config-hosts", test_config_hosts);
     g_test_add_func("/e2e/dropin", test_dropin);
+    g_test_add_func("/e2e/probe-progress", test_probe_progress);
     ret = g_test_run();
 
     for (int i = 0; i < PEERS; i++)

@@ -942,22 +942,13 @@ static void test_progress_tty(void)
 {
     g_autofree char *dir = g_build_filename(qm_test_tmpdir(), "dst9", NULL);
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GString) out = g_string_new(NULL);
-    gint64 deadline;
-    int master, slave, status = 0;
-    GPid pid;
+    g_autofree char *tty = NULL;
+    int status;
     Slow *s;
 
     if (!need_all())
         return;
     s = slow_start("ttyvm");
-    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    g_assert_cmpint(master, >=, 0);
-    g_assert_cmpint(grantpt(master), ==, 0);
-    g_assert_cmpint(unlockpt(master), ==, 0);
-    slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    g_assert_cmpint(slave, >=, 0);
     g_test_queue_destroy(kill_dest, g_strdup(dir));
     for (const char *const *a =
              (const char *const[]){qm_test_env("QM_BINARY"), "migrate", "--qmp",
@@ -968,32 +959,20 @@ static void test_progress_tty(void)
          *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
-    g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL,
-                                         G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                         &pid, -1, -1, slave, &error));
-    g_assert_no_error(error);
-    close(slave);
-    deadline = g_get_monotonic_time() + TIMEOUT_US;
-    /* read until the terminal's last writer is gone (EIO) */
-    for (;;) {
-        char buf[4096];
-        ssize_t n = read(master, buf, sizeof(buf));
+    status = qm_test_run_tty((const char *const *)argv->pdata, NULL,
+                             g_get_monotonic_time() + TIMEOUT_US, &tty);
+    {
+        g_autofree char *shown = g_strescape(tty, NULL);
 
-        if (n <= 0)
-            break;
-        g_string_append_len(out, buf, n);
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_test_message("terminal: %s", shown);
     }
-    close(master);
-    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-    g_test_message("terminal: %s", g_strescape(out->str, NULL));
     g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    g_assert_nonnull(strstr(out->str, "\r\033[Kqemu-mig: comparing the vCPUs"));
-    g_assert_nonnull(strstr(out->str, "% of 64."));
-    g_assert_nonnull(strstr(out->str, "MiB/s"));
+    g_assert_nonnull(strstr(tty, "\r\033[Kqemu-mig: comparing the vCPUs"));
+    g_assert_nonnull(strstr(tty, "% of 64."));
+    g_assert_nonnull(strstr(tty, "MiB/s"));
     /* cleared, then the notes and the summary, each a line of its own */
     {
-        const char *after = g_strrstr(out->str, "\033[K") + strlen("\033[K");
+        const char *after = g_strrstr(tty, "\033[K") + strlen("\033[K");
 
         g_assert_null(strstr(after, "% of"));
         g_assert_null(strchr(after, '\033'));

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * qemu-mig tests: common set-up.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "testutil.h"
@@ -223,4 +226,51 @@ guint qm_test_count_fds(void)
     while (g_dir_read_name(dir) != NULL)
         n++;
     return n;
+}
+
+/**
+ * qm_test_run_tty() - run a program whose stderr is a terminal
+ * @argv:     NULL-terminated command
+ * @envp:     its environment, or NULL for ours
+ * @deadline: g_get_monotonic_time() bound
+ * @tty:      where to store what it wrote to the terminal
+ *
+ * A pseudo-terminal opened here (posix_openpt), read until its last
+ * writer is gone; stdin and stdout are ours.
+ *
+ * Return: the wait status
+ */
+int qm_test_run_tty(const char *const *argv, const char *const *envp,
+                    gint64 deadline, char **tty)
+{
+    g_autoptr(GError) error = NULL;
+    GString *out = g_string_new(NULL);
+    int master, slave, status = 0;
+    GPid pid;
+
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(slave, >=, 0);
+    g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv, (char **)envp,
+                                         G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                         &pid, -1, -1, slave, &error));
+    g_assert_no_error(error);
+    close(slave);
+    /* the terminal reads EIO once nobody has it open any more */
+    for (;;) {
+        char buf[4096];
+        ssize_t n = read(master, buf, sizeof(buf));
+
+        if (n <= 0)
+            break;
+        g_string_append_len(out, buf, n);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    }
+    close(master);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    *tty = g_string_free(out, FALSE);
+    return status;
 }

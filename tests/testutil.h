@@ -15,3 +15,5 @@ void qm_test_keep_going(int *argc, char ***argv);
 guint qm_test_slow(void);
 guint qm_test_count_fds(void);
 int qm_test_cmp_strptr(gconstpointer a, gconstpointer b);
+int qm_test_run_tty(const char *const *argv, const char *const *envp,
+                    gint64 deadline, char **tty);

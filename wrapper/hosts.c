@@ -17,6 +17,16 @@
 #include "interrupt.h"
 
 /**
+ * struct HostSync - what the gathering thread waits on
+ * @lock: guards every job's @done
+ * @cond: signalled when a job is done
+ */
+struct HostSync {
+    GMutex lock;
+    GCond cond;
+};
+
+/**
  * HostJob - one host's work, written only by its own thread
  * @request:  the shared request
  * @dest:     destination, or NULL for the local host
@@ -25,9 +35,13 @@
  * @error:    failure
  * @config:   the peer's evaluated ssh_config
  * @remote_qemu: the QEMU command on the peer
+ * @sync:     the gathering's shared state (done counting)
+ * @done:     the job finished (under @sync->lock)
  */
 typedef struct {
     const QmHostsRequest *request;
+    struct HostSync *sync;
+    gboolean done;
     const char *dest;
     const char *remote_qemu;
     QmProfile *profile;
@@ -322,8 +336,56 @@ static void fetch(HostJob *job)
  */
 static gpointer host_thread(gpointer data)
 {
-    fetch(data);
+    HostJob *job = data;
+
+    fetch(job);
+    g_mutex_lock(&job->sync->lock);
+    job->done = TRUE;
+    g_cond_signal(&job->sync->cond);
+    g_mutex_unlock(&job->sync->lock);
     return NULL;
+}
+
+/**
+ * wait_jobs() - wait until every job is done, telling the caller how far
+ *               it is while that takes long
+ * @request: the request (its progress callback)
+ * @jobs:    the jobs
+ * @njobs:   how many
+ * @sync:    their shared state
+ */
+static void wait_jobs(const QmHostsRequest *request, HostJob *jobs, guint njobs,
+                      struct HostSync *sync)
+{
+    gint64 start = g_get_monotonic_time();
+
+    g_mutex_lock(&sync->lock);
+    for (;;) {
+        g_autoptr(GPtrArray) waiting = g_ptr_array_new();
+        guint done = 0;
+
+        for (guint i = 0; i < njobs; i++) {
+            if (jobs[i].done)
+                done++;
+            else
+                g_ptr_array_add(
+                    waiting, (char *)(jobs[i].dest ? jobs[i].dest : "local"));
+        }
+        if (done == njobs)
+            break;
+        if (request->progress != NULL) {
+            g_ptr_array_add(waiting, NULL);
+            g_mutex_unlock(&sync->lock);
+            request->progress(done, njobs, (const char *const *)waiting->pdata,
+                              (g_get_monotonic_time() - start) / 1e6,
+                              request->progress_data);
+            g_mutex_lock(&sync->lock);
+        }
+        /* a job's end wakes us; so does the next quarter second */
+        g_cond_wait_until(&sync->cond, &sync->lock,
+                          g_get_monotonic_time() + G_USEC_PER_SEC / 4);
+    }
+    g_mutex_unlock(&sync->lock);
 }
 
 /**
@@ -351,10 +413,14 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
     g_autoptr(GPtrArray) out =
         g_ptr_array_new_with_free_func((GDestroyNotify)qm_profile_free);
     g_autoptr(GString) others = g_string_new(NULL);
+    struct HostSync sync;
     GError *first = NULL;
 
+    g_mutex_init(&sync.lock);
+    g_cond_init(&sync.cond);
     for (guint i = 0; i < njobs; i++) {
         jobs[i].request = request;
+        jobs[i].sync = &sync;
         jobs[i].dest = i < npeers ? request->peers[i] : NULL;
         jobs[i].remote_qemu = i < npeers && request->remote_qemus != NULL
                                   ? request->remote_qemus[i]
@@ -365,11 +431,16 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
         threads[i] = g_thread_try_new("host", host_thread, &jobs[i], NULL);
     }
     for (guint i = 0; i < njobs; i++) {
-        if (threads[i] != NULL)
-            g_thread_join(threads[i]);
-        else
+        if (threads[i] == NULL)
             host_thread(&jobs[i]);
     }
+    wait_jobs(request, jobs, njobs, &sync);
+    for (guint i = 0; i < njobs; i++) {
+        if (threads[i] != NULL)
+            g_thread_join(threads[i]);
+    }
+    g_mutex_clear(&sync.lock);
+    g_cond_clear(&sync.cond);
 
     for (guint i = 0; i < njobs; i++) {
         for (guint w = 0; w < jobs[i].warnings->len; w++)

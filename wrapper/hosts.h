@@ -11,6 +11,19 @@
 #include "profile.h"
 
 /**
+ * QmHostsProgressFunc - how far gathering is
+ * @done:    hosts done
+ * @total:   hosts in all
+ * @waiting: NULL-terminated names of the hosts still awaited ("local"
+ *           for this one)
+ * @elapsed: seconds since gathering began
+ * @data:    the caller's data
+ */
+typedef void (*QmHostsProgressFunc)(guint done, guint total,
+                                    const char *const *waiting, double elapsed,
+                                    gpointer data);
+
+/**
  * QmHostsRequest - what to gather and how
  * @qemu_path:     local QEMU (absolute), or NULL to skip the local host
  * @peers:         NULL-terminated destinations
@@ -25,6 +38,9 @@
  * @stale_ok:      an unreachable peer with an expired entry uses it, with a
  *                 warning (--on-unreachable=stale)
  * @deadline:      g_get_monotonic_time() deadline for everything
+ * @progress:      called from the calling thread about four times a second
+ *                 while hosts are awaited, or NULL
+ * @progress_data: its data
  */
 typedef struct {
     const char *qemu_path;
@@ -38,6 +54,8 @@ typedef struct {
     gboolean offline;
     gboolean stale_ok;
     gint64 deadline;
+    QmHostsProgressFunc progress;
+    gpointer progress_data;
 } QmHostsRequest;
 
 gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,

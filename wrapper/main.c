@@ -151,6 +151,38 @@ static gboolean open_cache(const QmOptions *opts, QmCache **cache,
 }
 
 /**
+ * Probing - the progress line while hosts are awaited
+ * @show: stderr is a terminal and -q was not given
+ * @line: a line is on the terminal, to be erased
+ */
+typedef struct {
+    gboolean show;
+    gboolean line;
+} Probing;
+
+/**
+ * show_probing() - QmHostsProgressFunc: once probing has taken a second,
+ *                  one line on the terminal, rewritten in place
+ * @done:    hosts done
+ * @total:   hosts in all
+ * @waiting: hosts still awaited
+ * @elapsed: seconds so far
+ * @data:    Probing
+ */
+static void show_probing(guint done, guint total, const char *const *waiting,
+                         double elapsed, gpointer data)
+{
+    Probing *p = data;
+    g_autofree char *text = NULL;
+
+    if (!p->show || elapsed < 1.0)
+        return;
+    text = qm_report_probe_progress(done, total, waiting, elapsed);
+    fprintf(stderr, "\r\033[K%s", text);
+    p->line = TRUE;
+}
+
+/**
  * gather() - every host's profile, as the options ask
  * @opts:      parsed options
  * @qemu_path: local QEMU, or NULL to skip the local host
@@ -182,6 +214,7 @@ static gboolean gather(const QmOptions *opts, const char *qemu_path,
         .deadline = deadline,
     };
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    Probing probing = {.show = isatty(STDERR_FILENO) && !opts->quiet};
     gboolean ok;
 
     /* each peer's own QEMU command ([host NAME] remote-qemu) */
@@ -189,10 +222,15 @@ static gboolean gather(const QmOptions *opts, const char *qemu_path,
         g_ptr_array_add(remotes,
                         (char *)qm_options_remote_qemu(opts, peers[i]));
     request.remote_qemus = (const char *const *)remotes->pdata;
+    request.progress = show_probing;
+    request.progress_data = &probing;
     /* A signal now stops the probes cleanly, then takes us as usual */
     qm_interrupt_catch();
     ok = qm_hosts_gather(&request, local, remote, warnings, error);
     qm_interrupt_release();
+    /* erased before anything else is said, and before QEMU runs */
+    if (probing.line)
+        fputs("\r\033[K", stderr);
     print_warnings(opts, warnings);
     return ok;
 }

@@ -451,3 +451,31 @@ char *qm_report_cache_list(const char *dir, GPtrArray *entries)
     }
     return g_string_free(out, FALSE);
 }
+
+/**
+ * qm_report_probe_progress() - the line shown on a terminal while hosts
+ *                              are awaited
+ * @done:    hosts done
+ * @total:   hosts in all
+ * @waiting: NULL-terminated hosts still awaited
+ * @elapsed: seconds so far
+ *
+ * At most three names, so that the line fits a terminal.
+ *
+ * Return: newly allocated line, without a newline
+ */
+char *qm_report_probe_progress(guint done, guint total,
+                               const char *const *waiting, double elapsed)
+{
+    GString *s = g_string_new(NULL);
+    guint n = waiting ? g_strv_length((char **)waiting) : 0;
+
+    g_string_append_printf(s, "qemu-mig: %u/%u hosts done after %.0f s", done,
+                           total, elapsed);
+    for (guint i = 0; i < n && i < 3; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "; waiting for ",
+                               waiting[i]);
+    if (n > 3)
+        g_string_append_printf(s, " and %u more", n - 3);
+    return g_string_free(s, FALSE);
+}

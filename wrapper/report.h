@@ -21,3 +21,5 @@ char *qm_report_profiles_text(GPtrArray *profiles);
 char *qm_report_profiles_json(GPtrArray *profiles);
 char *qm_report_nothing(gboolean json, const char *why, char *const *argv);
 char *qm_report_cache_list(const char *dir, GPtrArray *entries);
+char *qm_report_probe_progress(guint done, guint total,
+                               const char *const *waiting, double elapsed);
