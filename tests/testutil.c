@@ -236,7 +236,8 @@ guint qm_test_count_fds(void)
  * @tty:      where to store what it wrote to the terminal
  *
  * A pseudo-terminal opened here (posix_openpt), read until its last
- * writer is gone; stdin and stdout are ours.
+ * writer is gone; stdin is ours, stdout goes to /dev/null (ours is the
+ * test's TAP stream).
  *
  * Return: the wait status
  */
@@ -245,7 +246,7 @@ int qm_test_run_tty(const char *const *argv, const char *const *envp,
 {
     g_autoptr(GError) error = NULL;
     GString *out = g_string_new(NULL);
-    int master, slave, status = 0;
+    int master, slave, null, status = 0;
     GPid pid;
 
     master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -254,11 +255,14 @@ int qm_test_run_tty(const char *const *argv, const char *const *envp,
     g_assert_cmpint(unlockpt(master), ==, 0);
     slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
     g_assert_cmpint(slave, >=, 0);
+    null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    g_assert_cmpint(null, >=, 0);
     g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv, (char **)envp,
                                          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                         &pid, -1, -1, slave, &error));
+                                         &pid, -1, null, slave, &error));
     g_assert_no_error(error);
     close(slave);
+    close(null);
     /* the terminal reads EIO once nobody has it open any more */
     for (;;) {
         char buf[4096];
