@@ -482,6 +482,28 @@ static gboolean check(QmConfig *config, GError **error)
 }
 
 /**
+ * user_file() - the user's config file: $XDG_CONFIG_HOME/qemu-mig/config,
+ *               else ~/.config/qemu-mig/config
+ *
+ * Not g_get_user_config_dir(): without $HOME it asks the passwd database,
+ * and warns on stderr for a UID without an entry (a container's), where
+ * qemu-mig must say nothing it was not asked about.
+ *
+ * Return: newly allocated path, or NULL when there is no place for one
+ */
+static char *user_file(void)
+{
+    const char *xdg = g_getenv("XDG_CONFIG_HOME");
+    const char *home = g_getenv("HOME");
+
+    if (xdg != NULL && g_path_is_absolute(xdg))
+        return g_build_filename(xdg, "qemu-mig", "config", NULL);
+    if (home != NULL && g_path_is_absolute(home))
+        return g_build_filename(home, ".config", "qemu-mig", "config", NULL);
+    return NULL;
+}
+
+/**
  * qm_config_load() - read and check the config file
  * @path:   --config FILE, or NULL for the default places
  * @none:   --no-config: read nothing
@@ -505,10 +527,9 @@ gboolean qm_config_load(const char *path, gboolean none, QmConfig **config,
     if (!none && path != NULL) {
         c->path = g_strdup(path);
     } else if (!none) {
-        g_autofree char *user = g_build_filename(g_get_user_config_dir(),
-                                                 "qemu-mig", "config", NULL);
+        g_autofree char *user = user_file();
 
-        if (g_file_test(user, G_FILE_TEST_EXISTS))
+        if (user != NULL && g_file_test(user, G_FILE_TEST_EXISTS))
             c->path = g_steal_pointer(&user);
         else if (g_file_test("/etc/qemu-mig/config", G_FILE_TEST_EXISTS))
             c->path = g_strdup("/etc/qemu-mig/config");
