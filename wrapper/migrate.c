@@ -1111,7 +1111,6 @@ static gboolean dest_loaded(Mig *m, GError **error)
 static gboolean switch_over(Mig *m, GError **error)
 {
     g_autoptr(JsonNode) ret = NULL;
-    g_autoptr(JsonNode) pid_ret = NULL;
     g_autoptr(QmGuest) g = g_new0(QmGuest, 1);
     g_autoptr(QmSshResult) r = NULL;
     g_autofree char *pidfile = dest_file(m, "pid");
