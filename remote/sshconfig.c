@@ -40,6 +40,7 @@
 #include <libssh/libssh.h>
 
 #include "proxy.h"
+#include "../cache/fileid.h"
 #include "sshconfig.h"
 #include "../wrapper/error.h"
 #include "../wrapper/interrupt.h"
@@ -309,79 +310,9 @@ static gboolean config_readable(const char *dest, const char *config,
 }
 
 /**
- * file_identity() - what tells a changed file from an unchanged one
- * @path: file or directory
- *
- * Return: "PATH\tDEV:INO:SIZE:MTIME:CTIME\n", or "PATH\t-\n" when it does
- * not exist; newly allocated
- */
-static char *file_identity(const char *path)
-{
-    struct stat st;
-
-    if (stat(path, &st) < 0)
-        return g_strdup_printf("%s\t-\n", path);
-    return g_strdup_printf(
-        "%s\t%ju:%ju:%jd:%jd.%09ld:%jd.%09ld\n", path, (uintmax_t)st.st_dev,
-        (uintmax_t)st.st_ino, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
-        st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
-}
-
-/**
- * add_identity() - add a file and its directory to a set of identities
- * @set:  paths already in (owned keys)
- * @path: file, absolute
- */
-static void add_identity(GHashTable *set, const char *path)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-
-    if (path[0] != '/')
-        return;
-    g_hash_table_add(set, g_strdup(path));
-    /* a file added to an Include directory shows as a new mtime here */
-    g_hash_table_add(set, g_steal_pointer(&dir));
-}
-
-/**
- * cmp_str() - strcmp() for sorting arrays of strings
- * @a:    pointer to a string
- * @b:    pointer to a string
- * @data: unused
- *
- * Return: strcmp() of the strings
- */
-static int cmp_str(gconstpointer a, gconstpointer b, gpointer data)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/**
- * identities_of() - the identity lines of a set of paths, sorted
- * @set: paths
- *
- * Return: newly allocated lines
- */
-static char *identities_of(GHashTable *set)
-{
-    g_autofree const char **paths =
-        (const char **)g_hash_table_get_keys_as_array(set, NULL);
-    g_autoptr(GString) out = g_string_new(NULL);
-
-    g_qsort_with_data(paths, g_hash_table_size(set), sizeof(*paths), cmp_str,
-                      NULL);
-    for (guint i = 0; paths[i] != NULL; i++) {
-        g_autofree char *line = file_identity(paths[i]);
-
-        g_string_append(out, line);
-    }
-    return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
-/**
  * config_files() - the configs ssh(1) reads by default, for the memo
  * @options: the user's SSH options
- * @set:     where to add them
+ * @set:     where to add them (not their directories)
  */
 static void config_files(const QmSshOptions *options, GHashTable *set)
 {
@@ -391,11 +322,11 @@ static void config_files(const QmSshOptions *options, GHashTable *set)
         g_autofree char *abs =
             g_canonicalize_filename(options->ssh_config, NULL);
 
-        add_identity(set, abs);
+        qm_fileid_add_file(set, abs);
         return;
     }
-    add_identity(set, user_file);
-    add_identity(set, "/etc/ssh/ssh_config");
+    qm_fileid_add_file(set, user_file);
+    qm_fileid_add_file(set, "/etc/ssh/ssh_config");
 }
 
 /**
@@ -909,8 +840,7 @@ static char *files_read(const GString *err, const QmSshOptions *options,
 {
     static const char reading[] = "debug1: Reading configuration data ";
     static const char no_match[] = " matched no files";
-    g_autoptr(GHashTable) set =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) set = qm_fileid_set_new();
     g_auto(GStrv) lines = g_strsplit(err->str, "\n", -1);
 
     config_files(options, set);
@@ -920,8 +850,13 @@ static char *files_read(const GString *err, const QmSshOptions *options,
         if (g_str_has_prefix(*l, reading)) {
             const char *path = *l + strlen(reading);
 
-            if (strcmp(path, "/dev/stdin") != 0)
-                add_identity(set, path);
+            /* an included file's directory too (a glob may match a new
+             * file there); a top-level config's is not needed (one
+             * created later changes its own line) and changes too often
+             * (~/.ssh holds ControlMaster sockets) */
+            if (strcmp(path, "/dev/stdin") != 0 &&
+                !g_hash_table_contains(set, path))
+                qm_fileid_add(set, path);
         } else if (g_str_has_prefix(*l, "debug1: Executing command:")) {
             *ran = TRUE;
         } else if (g_str_has_suffix(*l, no_match) &&
@@ -934,10 +869,10 @@ static char *files_read(const GString *err, const QmSshOptions *options,
             g_autofree char *dir = g_path_get_dirname(pattern);
 
             if (strpbrk(dir, "*?[") == NULL)
-                add_identity(set, pattern[0] == '/' ? dir : "");
+                qm_fileid_add(set, pattern[0] == '/' ? dir : "");
         }
     }
-    return identities_of(set);
+    return qm_fileid_lines(set);
 }
 
 /**
@@ -1347,10 +1282,6 @@ QmSshConfig *qm_ssh_config_from_memo(const char *memo, const char *dest,
     g_autoptr(QmSshConfig) c = g_new0(QmSshConfig, 1);
     g_autofree char *inputs = memo_inputs(dest, options);
     g_autofree char *stored = NULL;
-    g_autoptr(GHashTable) set =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_autofree char *now = NULL;
-    g_auto(GStrv) lines = NULL;
 
     if (!g_key_file_load_from_data(kf, memo, -1, G_KEY_FILE_NONE, NULL) ||
         g_key_file_get_integer(kf, "ssh-config", "format", NULL) !=
@@ -1360,17 +1291,7 @@ QmSshConfig *qm_ssh_config_from_memo(const char *memo, const char *dest,
     if (g_strcmp0(stored, inputs) != 0)
         return NULL;
     c->files = g_key_file_get_string(kf, "ssh-config", "files", NULL);
-    if (c->files == NULL)
-        return NULL;
-    lines = g_strsplit(c->files, "\n", -1);
-    for (char **l = lines; *l != NULL; l++) {
-        char *tab = strchr(*l, '\t');
-
-        if (tab != NULL)
-            g_hash_table_add(set, g_strndup(*l, tab - *l));
-    }
-    now = identities_of(set);
-    if (strcmp(now, c->files) != 0)
+    if (c->files == NULL || !qm_fileid_unchanged(c->files))
         return NULL;
 
     c->dest = g_strdup(dest);

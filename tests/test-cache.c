@@ -644,7 +644,7 @@ static GPtrArray *list_keys(Ctx *ctx, guint entries)
 /**
  * test_concurrent_cold() - PARALLEL launches race on a cold cache: all
  * agree on the right command, every host is probed exactly once, and the
- * cache is whole afterwards
+ * cache is whole afterwards (the decision remembered once)
  */
 static void test_concurrent_cold(void)
 {
@@ -657,7 +657,7 @@ static void test_concurrent_cold(void)
     g_autoptr(QmRun) first = NULL;
     g_autoptr(GPtrArray) keys = NULL;
     g_autoptr(GDir) dir = NULL;
-    guint json = 0, lock = 0, other = 0;
+    guint json = 0, lock = 0, decision = 0, other = 0;
     const char *name;
     gint64 start;
 
@@ -691,11 +691,16 @@ static void test_concurrent_cold(void)
             json++;
         else if (name[0] != '.' && g_str_has_suffix(name, ".lock"))
             lock++;
+        else if (name[0] != '.' && g_str_has_prefix(name, "decision-") &&
+                 g_str_has_suffix(name, ".conf"))
+            decision++;
         else if (!(g_str_has_prefix(name, "ssh-") &&
                    g_str_has_suffix(name, ".conf")))
             other++;
     }
     g_assert_cmpuint(json, ==, PEERS + 1);
+    /* the same launch PARALLEL times: one remembered decision */
+    g_assert_cmpuint(decision, ==, 1);
     g_assert_cmpuint(lock, ==, PEERS + 1);
     g_assert_cmpuint(other, ==, 0);
     keys = list_keys(ctx, PEERS + 1);

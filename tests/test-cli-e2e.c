@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -1122,6 +1124,249 @@ static void test_config_hosts(void)
 }
 
 /**
+ * assert_maps_only_glib() - did qemu-mig map nothing of the probing side?
+ * @ld_debug: stderr of a run with LD_DEBUG=files
+ *
+ * The loader says "file=LIB [0];  needed by PROGRAM [0]" for each library
+ * it maps and who asked: none of those qemu-mig asks for (the fake QEMU
+ * exec'd after it maps json-glib and GIO for itself) may be one of the
+ * probing side's.
+ */
+static void assert_maps_only_glib(const char *ld_debug)
+{
+    static const char *const probing[] = {"libssh", "libcrypto", "libcpuid",
+                                          "libjson-glib", "libgio"};
+    g_autofree char *by =
+        g_strdup_printf("needed by %s [", qm_test_env("QM_BINARY"));
+    g_auto(GStrv) lines = g_strsplit(ld_debug, "\n", -1);
+    guint seen = 0;
+
+    for (char **l = lines; *l != NULL; l++) {
+        if (strstr(*l, by) == NULL)
+            continue;
+        seen++;
+        for (gsize i = 0; i < G_N_ELEMENTS(probing); i++)
+            if (strstr(*l, probing[i]) != NULL)
+                g_error("the warm launch mapped %s: %s", probing[i], *l);
+    }
+    /* libglib itself, at least: LD_DEBUG did speak */
+    g_assert_cmpuint(seen, >, 0);
+}
+
+/**
+ * Launched - what one launch in test_recall() did
+ * @cpu:     the -cpu value the fake QEMU was exec'd with
+ * @decided: qemu-mig mapped libssh: it read profiles and decided, rather
+ *           than start the remembered decision (LD_DEBUG=files)
+ */
+typedef struct {
+    char *cpu;
+    gboolean decided;
+} Launched;
+
+/**
+ * launch() - one real launch of the fake QEMU, -cpu host, peers from the
+ *            config or the environment
+ * @file:      config file
+ * @cache:     cache directory
+ * @peers_env: QEMU_MIG_PEERS, or NULL
+ *
+ * Return: what it did (cpu to be freed)
+ */
+static Launched launch(const char *file, const char *cache,
+                       const char *peers_env)
+{
+    g_autofree char *record =
+        g_build_filename(qm_test_tmpdir(), "recall-record.json", NULL);
+    g_autofree char *cache_env =
+        g_strconcat("QEMU_MIG_CACHE_DIR=", cache, NULL);
+    g_autofree char *record_env =
+        g_strconcat("FAKE_QEMU_RECORD=", record, NULL);
+    g_autofree char *peers_var =
+        g_strconcat("QEMU_MIG_PEERS=", peers_env, NULL);
+    const char *env[] = {cache_env, record_env, "LD_DEBUG=files",
+                         peers_env ? peers_var : NULL, NULL};
+    const char *args[] = {"--config", file, "--", "-cpu", "host", NULL};
+    g_autoptr(QmRun) run = run_qm("EPYC-7713-64-Core", env, args);
+    g_autoptr(JsonNode) rec = NULL;
+    g_autoptr(GPtrArray) argv = NULL;
+    g_autofree char *by =
+        g_strdup_printf("needed by %s [", qm_test_env("QM_BINARY"));
+    Launched out = {0};
+
+    g_assert_cmpint(run->status, ==, 0);
+    rec = qm_run_read_json(record);
+    argv = qm_run_record_argv(rec);
+    g_free(qm_run_take_registration(argv));
+    out.cpu = g_strdup(word_after(argv, "-cpu"));
+    for (const char *l = strstr(run->err, "file=libssh"); l != NULL;
+         l = strstr(l + 1, "file=libssh"))
+        out.decided |= strncmp(strstr(l, "needed by "), by, strlen(by)) == 0;
+    g_unlink(record);
+    return out;
+}
+
+/**
+ * test_recall() - the same launch again is started from the remembered
+ * decision (qemu-mig does not even map libssh) with the same -cpu; the
+ * config file naming another peer, QEMU_MIG_PEERS, or `cache clear` each
+ * make it decide afresh, for the hosts now named, and remember that
+ */
+static void test_recall(void)
+{
+    g_autofree char *remote_a = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *remote_b = remote_cmd("Ryzen-9-9950X-16-Core", "");
+    g_autofree char *file =
+        g_build_filename(qm_test_tmpdir(), "recall.conf", NULL);
+    g_autofree char *cache =
+        g_build_filename(qm_test_tmpdir(), "recall-cache", NULL);
+    const char *cpus_a[] = {"EPYC-7502-32-Core", NULL};
+    const char *cpus_b[] = {"Ryzen-9-9950X-16-Core", NULL};
+    /* valgrind runs qemu-mig-core, which maps libssh whatever it does */
+    gboolean launcher = g_getenv("QM_TEST_VALGRIND") == NULL;
+    g_autofree char *want_a = NULL, *want_b = NULL, *text = NULL;
+    g_autoptr(GString) other = NULL;
+    struct {
+        const char *what;
+        const char *peers_env;
+        gboolean rewrite, clear, decided;
+        const char **want;
+    } steps[] = {
+        {"first launch", NULL, FALSE, FALSE, TRUE, (const char **)&want_a},
+        {"the same again", NULL, FALSE, FALSE, FALSE, (const char **)&want_a},
+        {"the config names peer 1", NULL, TRUE, FALSE, TRUE,
+         (const char **)&want_b},
+        {"the same again", NULL, FALSE, FALSE, FALSE, (const char **)&want_b},
+        {"QEMU_MIG_PEERS names peer 0", peers[0]->alias, FALSE, FALSE, TRUE,
+         (const char **)&want_a},
+        {"the same again", peers[0]->alias, FALSE, FALSE, FALSE,
+         (const char **)&want_a},
+        {"after cache clear", peers[0]->alias, FALSE, TRUE, TRUE,
+         (const char **)&want_a},
+        {"the same again", peers[0]->alias, FALSE, FALSE, FALSE,
+         (const char **)&want_a},
+    };
+
+    if (!need_sshd())
+        return;
+    want_a = expected_host_value("EPYC-7713-64-Core", cpus_a);
+    want_b = expected_host_value("EPYC-7713-64-Core", cpus_b);
+    text = g_strdup_printf(
+        "[defaults]\n"
+        "timeout=%u\n"
+        "ssh-config=%s\n"
+        "qemu=%s\n"
+        "peers=%s\n"
+        "[host %s]\n"
+        "remote-qemu=%s\n"
+        "[host %s]\n"
+        "remote-qemu=%s\n",
+        10 * qm_test_slow(), ssh_config, qm_test_env("QM_FAKE_QEMU"),
+        peers[0]->alias, peers[0]->alias, remote_a, peers[1]->alias, remote_b);
+    g_assert_true(g_file_set_contents(file, text, -1, NULL));
+    g_assert_cmpint(chmod(file, 0600), ==, 0);
+    other = g_string_new(text);
+    {
+        g_autofree char *line0 = g_strdup_printf("peers=%s\n", peers[0]->alias);
+        g_autofree char *line1 = g_strdup_printf("peers=%s\n", peers[1]->alias);
+
+        g_assert_cmpuint(g_string_replace(other, line0, line1, 1), ==, 1);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
+        Launched l;
+
+        g_test_message("step %zu: %s", i, steps[i].what);
+        if (steps[i].rewrite) {
+            g_assert_true(g_file_set_contents(file, other->str, -1, NULL));
+            g_assert_cmpint(chmod(file, 0600), ==, 0);
+        }
+        if (steps[i].clear) {
+            const char *clear[] = {"cache", "clear", "--cache-dir", cache,
+                                   NULL};
+            g_autoptr(QmRun) cleared = run_qm(NULL, NULL, clear);
+
+            g_assert_cmpint(cleared->status, ==, 0);
+        }
+        l = launch(file, cache, steps[i].peers_env);
+        g_assert_cmpstr(l.cpu, ==, *steps[i].want);
+        if (launcher)
+            g_assert_cmpint(l.decided, ==, steps[i].decided);
+        g_free(l.cpu);
+    }
+}
+
+/**
+ * test_warm_launcher() - a launch remembered from last time is started
+ * by the launcher alone: the same QEMU command line (registration
+ * included), and none of the probing side's libraries loaded, where the
+ * first launch, deciding, loaded libssh (the dynamic loader says which
+ * files it maps, LD_DEBUG=files)
+ */
+static void test_warm_launcher(void)
+{
+    g_autofree char *remote = remote_cmd("EPYC-7502-32-Core", "");
+    g_autofree char *cache =
+        g_build_filename(qm_test_tmpdir(), "launcher-cache", NULL);
+    g_autofree char *record =
+        g_build_filename(qm_test_tmpdir(), "launcher-record.json", NULL);
+    g_autofree char *cache_env =
+        g_strconcat("QEMU_MIG_CACHE_DIR=", cache, NULL);
+    g_autofree char *record_env =
+        g_strconcat("FAKE_QEMU_RECORD=", record, NULL);
+    g_autofree char *timeout = g_strdup_printf("%u", 10 * qm_test_slow());
+    const char *env[] = {cache_env, record_env, "LD_DEBUG=files", NULL};
+    const char *peer_cpus[] = {"EPYC-7502-32-Core", NULL};
+    g_autofree char *expected = NULL;
+    g_autofree char *first_cpu = NULL;
+
+    if (g_getenv("QM_TEST_VALGRIND") != NULL) {
+        /* valgrind runs qemu-mig-core itself (.ci/valgrind-wrap) */
+        g_test_skip("the launcher is not what valgrind runs");
+        return;
+    }
+    if (!need_sshd())
+        return;
+    expected = expected_host_value("EPYC-7713-64-Core", peer_cpus);
+    for (int round = 0; round < 2; round++) {
+        const char *args[] = {"--qemu",
+                              qm_test_env("QM_FAKE_QEMU"),
+                              "--timeout",
+                              timeout,
+                              "--ssh-config",
+                              ssh_config,
+                              "--remote-qemu",
+                              remote,
+                              "--peer",
+                              peers[0]->alias,
+                              "--",
+                              "-cpu",
+                              "host",
+                              "-m",
+                              "64",
+                              NULL};
+        g_autoptr(QmRun) run = run_qm("EPYC-7713-64-Core", env, args);
+        g_autoptr(JsonNode) rec = NULL;
+        g_autoptr(GPtrArray) argv = NULL;
+        g_autofree char *qmp = NULL;
+
+        g_assert_cmpint(run->status, ==, 0);
+        rec = qm_run_read_json(record);
+        argv = qm_run_record_argv(rec);
+        qmp = qm_run_take_registration(argv);
+        g_assert_nonnull(qmp);
+        g_assert_cmpstr(word_after(argv, "-cpu"), ==, expected);
+        g_assert_cmpstr(word_after(argv, "-m"), ==, "64");
+        /* the first decided (and loaded libssh to probe); the second
+         * did not even map it */
+        if (round == 0)
+            g_assert_nonnull(strstr(run->err, "file=libssh"));
+        else
+            assert_maps_only_glib(run->err);
+        g_unlink(record);
+    }
+}
+
+/**
  * run_dropin() - run a shell line whose `qemu-system-x86_64` is qemu-mig
  *                (first in PATH), the fake QEMU coming later in PATH
  * @line:  shell command
@@ -1426,6 +1671,8 @@ int main(int argc, char **argv)
     g_test_add_func("/e2e/probe-json", test_probe_json);
     g_test_add_func("/e2e/guest-refusals", test_guest_refusals);
     g_test_add_func("/e2e/config-hosts", test_config_hosts);
+    g_test_add_func("/e2e/recall", test_recall);
+    g_test_add_func("/e2e/warm-launcher", test_warm_launcher);
     g_test_add_func("/e2e/dropin", test_dropin);
     g_test_add_func("/e2e/probe-progress", test_probe_progress);
     ret = g_test_run();

@@ -16,7 +16,7 @@
 
 #include "qmrun.h"
 #include "testutil.h"
-#include "wrapper/guests.h"
+#include "wrapper/guestlist.h"
 
 /* bounds: QEMU under TCG starts in well under a second here */
 #define START_TIMEOUT_US ((gint64)20 * G_USEC_PER_SEC * qm_test_slow())
@@ -505,7 +505,7 @@ static void test_starting_and_foreign(void)
     foreign = g_build_filename(dir, "notes.json", NULL);
     g_assert_true(g_file_set_contents(foreign, "{\"hello\": 1}", -1, NULL));
 
-    g_assert_true(qm_guests_list(dir, &guests, &removed, &error));
+    g_assert_true(qm_guestlist_list(dir, &guests, &removed, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(removed, ==, 0);
     g_assert_cmpuint(guests->len, ==, 1);
@@ -515,7 +515,7 @@ static void test_starting_and_foreign(void)
 
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    g_assert_true(qm_guests_list(dir, &guests, &removed, &error));
+    g_assert_true(qm_guestlist_list(dir, &guests, &removed, &error));
     g_assert_cmpuint(removed, ==, 1);
     g_assert_cmpuint(guests->len, ==, 0);
     g_assert_false(g_file_test(g->record, G_FILE_TEST_EXISTS));
@@ -548,7 +548,7 @@ static void test_before_exec(void)
     g_assert_cmpint(g->launcher_start, >, 0);
     g_assert_cmpint(g->launcher_start, ==, qm_guests_process_start(getpid()));
 
-    g_assert_true(qm_guests_list(dir, &guests, &removed, &error));
+    g_assert_true(qm_guestlist_list(dir, &guests, &removed, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(removed, ==, 0);
     g_assert_cmpuint(guests->len, ==, 1);
@@ -570,7 +570,7 @@ static void test_before_exec(void)
         g_assert_true(g_file_set_contents(g->record, s->str, -1, NULL));
         g_assert_cmpint(chmod(g->record, 0600), ==, 0);
     }
-    g_assert_true(qm_guests_list(dir, &guests, &removed, &error));
+    g_assert_true(qm_guestlist_list(dir, &guests, &removed, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(removed, ==, 1);
     g_assert_cmpuint(guests->len, ==, 0);
@@ -597,7 +597,7 @@ static void test_busy_monitor(void)
     g_assert_cmpint(lfd, >=, 0);
     g_assert_cmpint(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
     g_assert_cmpint(listen(lfd, 0), ==, 0);
-    g_assert_cmpint(qm_guests_socket_pid(path), ==, getpid());
+    g_assert_cmpint(qm_guestlist_socket_pid(path), ==, getpid());
     /* fill the queue without ever accepting */
     for (guint i = 0; i < G_N_ELEMENTS(cfd); i++) {
         cfd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -607,14 +607,14 @@ static void test_busy_monitor(void)
     }
     g_assert_cmpuint(filled, <, G_N_ELEMENTS(cfd));
     t0 = g_get_monotonic_time();
-    g_assert_cmpint(qm_guests_socket_pid(path), ==, -1);
+    g_assert_cmpint(qm_guestlist_socket_pid(path), ==, -1);
     g_assert_cmpint(g_get_monotonic_time() - t0, <,
                     10 * G_USEC_PER_SEC * qm_test_slow());
     for (guint i = 0; i < G_N_ELEMENTS(cfd); i++)
         close(cfd[i]);
     close(lfd);
     unlink(path);
-    g_assert_cmpint(qm_guests_socket_pid(path), ==, 0);
+    g_assert_cmpint(qm_guestlist_socket_pid(path), ==, 0);
 }
 
 /**
@@ -645,11 +645,77 @@ static void test_name(void)
     }
 }
 
+/**
+ * test_record_json() - a record written without json-glib reads back
+ * with it, member for member: quotes, backslashes, newlines and other
+ * control characters, UTF-8, empty and NULL arrays, null strings; and
+ * `list --json` is one array of such objects
+ */
+static void test_record_json(void)
+{
+    char *argv[] = {"-name", "a \"b\"\\c", "-append", "x\ny\t\x01\x7f\u00e9",
+                    NULL};
+    QmGuest g = {
+        .id = "0011223344556677",
+        .socket = "/run/x/0011223344556677.qmp",
+        .name = "a \"b\"\\c",
+        .qemu = "/usr/bin/qemu-system-x86_64",
+        .argv = argv,
+        .peers = NULL,
+        .cpu = "host,pmu=off",
+        .machine = NULL,
+        .started = 1700000000,
+        .launcher = 4242,
+        .launcher_start = 99,
+        .pid = 17,
+    };
+    g_autofree char *text = qm_guests_record_text(&g);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) root = json_from_string(text, &error);
+    JsonObject *o;
+    JsonArray *a;
+
+    g_assert_no_error(error);
+    o = json_node_get_object(root);
+    g_assert_cmpint(json_object_get_int_member(o, "format"), ==,
+                    QM_GUESTS_FORMAT);
+    g_assert_cmpstr(json_object_get_string_member(o, "name"), ==, g.name);
+    g_assert_true(json_object_get_null_member(o, "machine"));
+    g_assert_cmpstr(json_object_get_string_member(o, "cpu"), ==, g.cpu);
+    g_assert_cmpint(json_object_get_int_member(o, "launcher-start"), ==, 99);
+    g_assert_false(json_object_has_member(o, "pid"));
+    a = json_object_get_array_member(o, "argv");
+    g_assert_cmpuint(json_array_get_length(a), ==, 4);
+    for (guint i = 0; i < 4; i++)
+        g_assert_cmpstr(json_array_get_string_element(a, i), ==, argv[i]);
+    g_assert_cmpuint(
+        json_array_get_length(json_object_get_array_member(o, "peers")), ==, 0);
+    {
+        g_autoptr(GPtrArray) guests = g_ptr_array_new();
+        g_autofree char *none = NULL, *two = NULL;
+        g_autoptr(JsonNode) list = NULL;
+
+        none = qm_guestlist_format(guests, TRUE);
+        g_assert_cmpstr(none, ==, "[]\n");
+        g_ptr_array_add(guests, &g);
+        g_ptr_array_add(guests, &g);
+        two = qm_guestlist_format(guests, TRUE);
+        list = json_from_string(two, &error);
+        g_assert_no_error(error);
+        a = json_node_get_array(list);
+        g_assert_cmpuint(json_array_get_length(a), ==, 2);
+        o = json_array_get_object_element(a, 1);
+        g_assert_cmpint(json_object_get_int_member(o, "pid"), ==, 17);
+        g_assert_false(json_object_has_member(o, "format"));
+    }
+}
+
 int main(int argc, char **argv)
 {
     qm_test_init(&argc, &argv);
     qemu = g_find_program_in_path("qemu-system-x86_64");
     g_test_add_func("/guests/name", test_name);
+    g_test_add_func("/guests/record-json", test_record_json);
     g_test_add_func("/guests/register-list", test_register_list);
     g_test_add_func("/guests/daemonize", test_daemonize);
     g_test_add_func("/guests/no-register", test_no_register);

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "cache/entry.h"
 #include "kvmutil.h"
 #include "migutil.h"
 #include "sshd.h"

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../cache/fileid.h"
 #include "config.h"
 #include "error.h"
 
@@ -548,6 +549,31 @@ gboolean qm_config_load(const char *path, gboolean none, QmConfig **config,
     }
     *config = g_steal_pointer(&c);
     return TRUE;
+}
+
+/**
+ * qm_config_files() - every file whose change may change the config read
+ * @path: --config FILE, or NULL for the default places
+ * @none: --no-config
+ * @set:  fileid set (cache/fileid.h) to add them to
+ *
+ * Every candidate, not only the one read: a user file created later
+ * takes the place of /etc's (its line changes from absent to present).
+ */
+void qm_config_files(const char *path, gboolean none, GHashTable *set)
+{
+    if (none)
+        return;
+    if (path != NULL) {
+        g_autofree char *abs = g_canonicalize_filename(path, NULL);
+
+        qm_fileid_add_file(set, abs);
+    } else {
+        g_autofree char *user = user_file();
+
+        qm_fileid_add_file(set, user);
+        qm_fileid_add_file(set, "/etc/qemu-mig/config");
+    }
 }
 
 /**

@@ -5,6 +5,9 @@
 
 #include <glib.h>
 
+/* Bumped whenever the record's layout or meaning changes. */
+#define QM_GUESTS_FORMAT 1
+
 /**
  * QmGuest - one registered guest
  * @id:       random id, the stem of its two files
@@ -49,9 +52,6 @@ char *qm_guests_name(int argc, char *const *argv);
 gboolean qm_guests_register(const char *dir, QmGuest *guest, char **qmp_value,
                             GError **error);
 void qm_guests_unregister(const QmGuest *guest);
-gboolean qm_guests_list(const char *dir, GPtrArray **guests, guint *removed,
-                        GError **error);
-char *qm_guests_format(GPtrArray *guests, gboolean json);
+char *qm_guests_json(const QmGuest *guest, gboolean listed, const char *indent);
 char *qm_guests_record_text(const QmGuest *guest);
-gint64 qm_guests_socket_pid(const char *path);
 gint64 qm_guests_process_start(gint64 pid);

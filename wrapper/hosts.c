@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "../cache/fileid.h"
 #include "../remote/probe.h"
 #include "../remote/sshconfig.h"
 #include "error.h"
@@ -37,6 +38,7 @@ struct HostSync {
  * @remote_qemu: the QEMU command on the peer
  * @sync:     the gathering's shared state (done counting)
  * @done:     the job finished (under @sync->lock)
+ * @trace:    what this host's result depends on (see QmHostsTrace)
  */
 typedef struct {
     const QmHostsRequest *request;
@@ -48,6 +50,7 @@ typedef struct {
     GPtrArray *warnings;
     GError *error;
     QmSshConfig *config;
+    QmHostsTrace trace;
 } HostJob;
 
 /**
@@ -60,6 +63,9 @@ typedef struct {
  * @deadline:    g_get_monotonic_time() deadline for ssh -G
  * @key:         where to store the key
  * @config:      where to store the evaluated ssh_config, or NULL
+ * @memo:        where to store the path of the memo the evaluation is
+ *               remembered in (NULL when it is not: a Match exec ran, or
+ *               there is no cache), or NULL
  * @error:       set when the destination cannot be resolved
  *
  * A warm launch must start no process: an evaluation the cache remembers
@@ -70,14 +76,16 @@ typedef struct {
 gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
                            const char *remote_qemu, QmCache *cache,
                            gint64 deadline, char **key, QmSshConfig **config,
-                           GError **error)
+                           char **memo, GError **error)
 {
     g_autofree char *name = qm_ssh_config_memo_name(dest, ssh);
-    g_autofree char *memo = NULL;
+    g_autofree char *text = NULL;
     g_autoptr(QmSshConfig) c = NULL;
+    gboolean remembered = FALSE;
 
-    if (cache != NULL && qm_cache_read_memo(cache, name, &memo))
-        c = qm_ssh_config_from_memo(memo, dest, ssh);
+    if (cache != NULL && qm_cache_read_memo(cache, name, &text))
+        c = qm_ssh_config_from_memo(text, dest, ssh);
+    remembered = c != NULL;
     if (c == NULL) {
         g_autofree char *fresh = NULL;
 
@@ -85,8 +93,15 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
             return FALSE;
         fresh = qm_ssh_config_to_memo(c, ssh);
         /* not remembered is only slower: no warning */
-        if (cache != NULL && fresh != NULL)
-            qm_cache_write_memo(cache, name, fresh, NULL);
+        remembered = cache != NULL && fresh != NULL &&
+                     qm_cache_write_memo(cache, name, fresh, NULL);
+    }
+    if (memo != NULL) {
+        g_autofree char *path =
+            remembered ? g_build_filename(qm_cache_dir(cache), name, NULL)
+                       : NULL;
+
+        *memo = path ? g_canonicalize_filename(path, NULL) : NULL;
     }
     *key = qm_cache_key_peer(
         c->user, c->hostname, c->port,
@@ -250,19 +265,37 @@ static void fetch(HostJob *job)
     g_autoptr(QmCacheLock) lock = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(QmProfile) fresh = NULL;
+    g_autofree char *memo = NULL;
 
     if (job->dest == NULL) {
         key = qm_cache_key_local(req->qemu_path);
-        fingerprint = qm_cache_local_fingerprint(req->qemu_path);
+        fingerprint = qm_fileid_host(req->qemu_path);
     } else if (!qm_hosts_peer_key(job->dest, req->ssh, job->remote_qemu,
                                   req->cache, req->deadline, &key, &job->config,
-                                  &job->error)) {
+                                  &memo, &job->error)) {
         return;
     }
+    /* what a launch finding the same would gather the same from */
+    if (memo != NULL) {
+        qm_fileid_add_file(job->trace.files, memo);
+        qm_fileid_add_lines(job->trace.files, job->config->files);
+    } else if (job->dest != NULL) {
+        job->trace.exact = FALSE;
+    }
+    if (req->cache != NULL) {
+        g_autofree char *path = qm_cache_entry_path(req->cache, key);
+
+        qm_fileid_add_file(job->trace.files, path);
+    } else {
+        job->trace.exact = FALSE;
+    }
+    job->trace.host = g_strdup(fingerprint);
 
     if (!req->refresh) {
         entry = load_entry(job, key);
         if (entry_usable(job, entry, fingerprint)) {
+            if (job->dest != NULL)
+                job->trace.expires = entry->stored_at + req->max_age_s;
             take_entry(job, entry, "cache");
             return;
         }
@@ -320,6 +353,10 @@ static void fetch(HostJob *job)
             job->error = g_steal_pointer(&error);
         return;
     }
+    /* stored (below) no earlier than now: it ages from now at the latest */
+    if (job->dest != NULL)
+        job->trace.expires =
+            g_get_real_time() / G_USEC_PER_SEC + req->max_age_s;
     if (req->cache != NULL &&
         !qm_cache_store(req->cache, key, fresh, fingerprint, &error))
         g_ptr_array_add(job->warnings,
@@ -389,6 +426,46 @@ static void wait_jobs(const QmHostsRequest *request, HostJob *jobs, guint njobs,
 }
 
 /**
+ * qm_hosts_trace_clear() - free what a QmHostsTrace holds
+ * @trace: trace (itself not freed)
+ */
+void qm_hosts_trace_clear(QmHostsTrace *trace)
+{
+    g_clear_pointer(&trace->files, g_hash_table_unref);
+    g_clear_pointer(&trace->host, g_free);
+}
+
+/**
+ * merge_trace() - add one host's trace to the gathering's
+ * @trace: the gathering's (files created here on first use)
+ * @job:   a finished job
+ */
+static void merge_trace(QmHostsTrace *trace, const HostJob *job)
+{
+    GHashTableIter it;
+    gpointer path;
+
+    if (trace->files == NULL) {
+        trace->files = qm_fileid_set_new();
+        trace->expires = G_MAXINT64;
+        trace->exact = TRUE;
+    }
+    g_hash_table_iter_init(&it, job->trace.files);
+    while (g_hash_table_iter_next(&it, &path, NULL))
+        g_hash_table_add(trace->files, g_strdup(path));
+    if (job->dest == NULL && job->trace.host != NULL) {
+        g_free(trace->host);
+        trace->host = g_strdup(job->trace.host);
+    }
+    trace->expires = MIN(trace->expires, job->trace.expires);
+    /* a warning (stale entry, store failed, shell noise) says "not as
+     * usual": such a launch is decided afresh each time */
+    trace->exact = trace->exact && job->trace.exact &&
+                   job->warnings->len == 0 && job->error == NULL &&
+                   job->profile != NULL;
+}
+
+/**
  * qm_hosts_gather() - every host's profile, in parallel
  * @request:  what to gather
  * @local:    where to store the local profile (NULL when skipped)
@@ -426,6 +503,9 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
                                   ? request->remote_qemus[i]
                                   : request->remote_qemu;
         jobs[i].warnings = g_ptr_array_new_with_free_func(g_free);
+        jobs[i].trace.files = qm_fileid_set_new();
+        jobs[i].trace.expires = G_MAXINT64;
+        jobs[i].trace.exact = TRUE;
         /* g_thread_new() aborts when no thread can be made (ulimit -u):
          * that host is then done here, in turn, within the same deadline */
         threads[i] = g_thread_try_new("host", host_thread, &jobs[i], NULL);
@@ -443,6 +523,9 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
     g_cond_clear(&sync.cond);
 
     for (guint i = 0; i < njobs; i++) {
+        if (request->trace != NULL)
+            merge_trace(request->trace, &jobs[i]);
+        qm_hosts_trace_clear(&jobs[i].trace);
         for (guint w = 0; w < jobs[i].warnings->len; w++)
             g_ptr_array_add(warnings,
                             g_strdup(g_ptr_array_index(jobs[i].warnings, w)));

@@ -6,7 +6,7 @@
 
 #include <glib.h>
 
-#include "../cache/cache.h"
+#include "../cache/entry.h"
 #include "../remote/ssh.h"
 #include "profile.h"
 
@@ -22,6 +22,29 @@
 typedef void (*QmHostsProgressFunc)(guint done, guint total,
                                     const char *const *waiting, double elapsed,
                                     gpointer data);
+
+/**
+ * QmHostsTrace - what a gathering's result depends on, so that a decision
+ *                made from it can be remembered (cache/recall.c)
+ * @files:   paths whose change makes the result void (a set, owned keys):
+ *           every cache entry used or stored, every ssh_config memo used
+ *           or written and the files that evaluation read
+ * @host:    the local fingerprint the local entry was judged by, or NULL
+ * @expires: wall-clock second from which a peer's entry is too old
+ *           (G_MAXINT64 when no entry ages)
+ * @exact:   a launch that finds the same files, fingerprint and time would
+ *           gather the same, silently: every host from a fresh entry or
+ *           a stored probe, every ssh_config from a memo, no warning
+ */
+typedef struct {
+    GHashTable *files;
+    char *host;
+    gint64 expires;
+    gboolean exact;
+} QmHostsTrace;
+
+void qm_hosts_trace_clear(QmHostsTrace *trace);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(QmHostsTrace, qm_hosts_trace_clear)
 
 /**
  * QmHostsRequest - what to gather and how
@@ -41,6 +64,8 @@ typedef void (*QmHostsProgressFunc)(guint done, guint total,
  * @progress:      called from the calling thread about four times a second
  *                 while hosts are awaited, or NULL
  * @progress_data: its data
+ * @trace:         filled in when not NULL (initialised by the caller to
+ *                 zeroes)
  */
 typedef struct {
     const char *qemu_path;
@@ -56,12 +81,13 @@ typedef struct {
     gint64 deadline;
     QmHostsProgressFunc progress;
     gpointer progress_data;
+    QmHostsTrace *trace;
 } QmHostsRequest;
 
 gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
                            const char *remote_qemu, QmCache *cache,
                            gint64 deadline, char **key, QmSshConfig **config,
-                           GError **error);
+                           char **memo, GError **error);
 gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
                          GPtrArray **peers, GPtrArray *warnings,
                          GError **error);

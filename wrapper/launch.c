@@ -19,6 +19,14 @@
 /* fds open when main() started: they belong to the caller, and to QEMU. */
 static GHashTable *inherited_fds;
 
+/* The launcher (qemu-mig) that exec'd this qemu-mig-core, if one did: as
+ * much "ourselves" as /proc/self/exe to a PATH search. */
+static char *launcher_path;
+
+/* How the launcher tells the core who it is (removed at once by the
+ * core: QEMU's environment is the caller's). */
+#define LAUNCHER_ENV "QEMU_MIG_LAUNCHER"
+
 /**
  * open_fds() - the process's open file descriptors
  *
@@ -96,6 +104,18 @@ static gboolean same_file(const char *a, const char *b)
 }
 
 /**
+ * is_self() - is this path qemu-mig itself, launcher or core?
+ * @path: candidate
+ *
+ * Return: TRUE if so
+ */
+static gboolean is_self(const char *path)
+{
+    return same_file(path, "/proc/self/exe") ||
+           (launcher_path != NULL && same_file(path, launcher_path));
+}
+
+/**
  * check_candidate() - classify one candidate QEMU path
  * @path:  candidate
  * @error: set with QM_ERROR_NOT_FOUND or QM_ERROR_NOT_EXECUTABLE
@@ -145,7 +165,7 @@ gboolean qm_launch_resolve(const char *qemu, char **path, GError **error)
 
         if (!check_candidate(abs, error))
             return FALSE;
-        if (same_file(abs, "/proc/self/exe")) {
+        if (is_self(abs)) {
             g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                         "--qemu %s is qemu-mig itself, not QEMU", name);
             return FALSE;
@@ -160,8 +180,7 @@ gboolean qm_launch_resolve(const char *qemu, char **path, GError **error)
             g_canonicalize_filename(name, **dir ? *dir : ".");
         g_autoptr(GError) local = NULL;
 
-        if (!g_file_test(cand, G_FILE_TEST_EXISTS) ||
-            same_file(cand, "/proc/self/exe"))
+        if (!g_file_test(cand, G_FILE_TEST_EXISTS) || is_self(cand))
             continue;
         if (check_candidate(cand, &local)) {
             *path = g_steal_pointer(&cand);
@@ -204,5 +223,100 @@ gboolean qm_launch_exec(const char *path, char *const *qemu_argv,
     g_set_error(error, QM_ERROR,
                 saved == ENOENT ? QM_ERROR_NOT_FOUND : QM_ERROR_NOT_EXECUTABLE,
                 "cannot execute %s: %s", path, g_strerror(saved));
+    return FALSE;
+}
+
+/**
+ * qm_launch_take_launcher() - learn (and forget) who exec'd this core
+ *
+ * Called first thing by qemu-mig-core: the launcher's path is remembered
+ * for qm_launch_resolve() and removed from the environment, which QEMU
+ * (and every child) gets as the user left it.
+ */
+void qm_launch_take_launcher(void)
+{
+    const char *env = g_getenv(LAUNCHER_ENV);
+
+    if (env != NULL && g_path_is_absolute(env))
+        launcher_path = g_strdup(env);
+    g_unsetenv(LAUNCHER_ENV);
+}
+
+/**
+ * qm_launch_launcher() - the launcher that exec'd this core
+ *
+ * Return: its path, or NULL when the core was run directly
+ */
+const char *qm_launch_launcher(void)
+{
+    return launcher_path;
+}
+
+/**
+ * core_path() - where qemu-mig-core is, for the launcher at @self
+ * @self: the launcher's own path (/proc/self/exe resolved)
+ *
+ * Next to the launcher (a build tree), else in libexec relative to it
+ * (an installed tree, also under a DESTDIR or a moved prefix), else in
+ * the libexec directory it was built for.
+ *
+ * Return: newly allocated path of an executable file, or NULL
+ */
+static char *core_path(const char *self)
+{
+    g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+    char *candidates[3] = {
+        dir ? g_build_filename(dir, "qemu-mig-core", NULL) : NULL,
+        dir ? g_build_filename(dir, "..", "libexec", "qemu-mig",
+                               "qemu-mig-core", NULL)
+            : NULL,
+        g_build_filename(QM_LIBEXECDIR, "qemu-mig", "qemu-mig-core", NULL),
+    };
+    char *found = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++) {
+        if (found == NULL && candidates[i] != NULL &&
+            access(candidates[i], X_OK) == 0)
+            found = g_canonicalize_filename(candidates[i], NULL);
+        g_free(candidates[i]);
+        candidates[i] = NULL;
+    }
+    return found;
+}
+
+/**
+ * qm_launch_core() - become qemu-mig-core, with the same arguments
+ * @argv:  qemu-mig's whole argument vector, argv[0] included (a drop-in
+ *         keeps its name)
+ * @error: set with QM_ERROR_FAILED when there is no core or exec fails
+ *
+ * The launcher's way out of everything but a remembered launch: the core
+ * reads the command line again from the start, so every message and exit
+ * status is the one it alone would give.  The same PID goes on, as the
+ * same PID goes on into QEMU.
+ *
+ * Return: only on failure, FALSE
+ */
+gboolean qm_launch_core(char **argv, GError **error)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *core = core_path(self);
+    int saved;
+
+    if (core == NULL) {
+        g_set_error(error, QM_ERROR, QM_ERROR_FAILED,
+                    "qemu-mig-core not found next to %s nor in %s/qemu-mig "
+                    "(a broken installation)",
+                    self ? self : "qemu-mig", QM_LIBEXECDIR);
+        return FALSE;
+    }
+    if (self != NULL)
+        g_setenv(LAUNCHER_ENV, self, TRUE);
+    cloexec_ours();
+    execv(core, argv);
+    saved = errno;
+    g_unsetenv(LAUNCHER_ENV);
+    g_set_error(error, QM_ERROR, QM_ERROR_FAILED, "cannot execute %s: %s", core,
+                g_strerror(saved));
     return FALSE;
 }

@@ -1,34 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qemu-mig: start QEMU with a guest CPU every migration peer can give.
+ * qemu-mig-core: start QEMU with a guest CPU every migration peer can give.
  *
- * main() is a straight line: parse, resolve QEMU, probe, decide, rewrite,
- * exec.  Only main() prints errors and picks exit codes; every module
- * reports through GError (wrapper/error.h).
+ * What qemu-mig (wrapper/launcher.c) execs for all but a remembered
+ * launch, with the same arguments.  main() is a straight line: parse,
+ * resolve QEMU, probe, decide, rewrite, exec.  Only main() prints errors
+ * and picks exit codes; every module reports through GError
+ * (wrapper/error.h).
  */
 #include <locale.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "cache/entry.h"
+#include "cache/fileid.h"
+#include "cache/recall.h"
 #include "wrapper/cli.h"
 #include "wrapper/config.h"
 #include "wrapper/decide.h"
 #include "wrapper/error.h"
-#include "wrapper/guestopts.h"
-#include "wrapper/guests.h"
+#include "wrapper/guestlist.h"
 #include "wrapper/hosts.h"
 #include "wrapper/interrupt.h"
 #include "wrapper/launch.h"
-#include "wrapper/machine.h"
 #include "wrapper/migrate.h"
 #include "wrapper/migreport.h"
-#include "wrapper/qemuargs.h"
 #include "wrapper/report.h"
 #include "wrapper/shquote.h"
+#include "wrapper/start.h"
 
 /**
  * fail() - print an error as one line on stderr and pick the exit status
@@ -92,45 +93,6 @@ static void print_warnings(const QmOptions *opts, GPtrArray *warnings)
 }
 
 /**
- * user_known() - refuse to go on as a user with no home or no name
- * @opts:  parsed options
- * @error: set with QM_ERROR_USAGE when qemu-mig would need what is missing
- *
- * A container's arbitrary UID often has no passwd entry, and sometimes no
- * HOME either.  GLib's g_get_home_dir() and g_get_user_name() then print
- * multi-line warnings and make up "/" and "somebody"; ssh(1) refuses to
- * run at all ("No user exists for uid N").  qemu-mig needs a home for the
- * default cache and ~/.ssh, and, like ssh(1), a user name to log in as
- * by default: one line saying which is missing, before anything is asked.
- *
- * Return: TRUE when what this run needs is there
- */
-static gboolean user_known(const QmOptions *opts, GError **error)
-{
-    const char *home = g_getenv("HOME");
-    gboolean has_home = home != NULL && *home != '\0';
-    /* (the arrays may be NULL-terminated by now) */
-    gboolean ssh = (opts->peers->len > 0 && opts->peers->pdata[0] != NULL) ||
-                   (opts->dests->len > 0 && opts->dests->pdata[0] != NULL);
-
-    if ((has_home && !ssh) || getpwuid(getuid()) != NULL)
-        return TRUE;
-    if (ssh) {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "UID %u has no passwd entry: SSH needs a local user "
-                    "name, as ssh(1) does (add one, e.g. with nss_wrapper "
-                    "or useradd)",
-                    (unsigned)getuid());
-    } else {
-        g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
-                    "HOME is not set and UID %u has no passwd entry: set "
-                    "HOME (the cache lives under it)",
-                    (unsigned)getuid());
-    }
-    return FALSE;
-}
-
-/**
  * open_cache() - the cache the options ask for
  * @opts:  parsed options
  * @cache: where to store it (NULL with --no-cache)
@@ -142,7 +104,7 @@ static gboolean open_cache(const QmOptions *opts, QmCache **cache,
                            GError **error)
 {
     *cache = NULL;
-    if (!user_known(opts, error))
+    if (!qm_start_user_known(opts, error))
         return FALSE;
     if (opts->no_cache)
         return TRUE;
@@ -189,6 +151,7 @@ static void show_probing(guint done, guint total, const char *const *waiting,
  * @peers:     NULL-terminated destinations
  * @cache:     cache, or NULL
  * @deadline:  g_get_monotonic_time() deadline
+ * @trace:     where to say what the result depends on, or NULL
  * @local:     where to store the local profile
  * @remote:    where to store the peers' profiles
  * @error:     set on failure
@@ -197,7 +160,8 @@ static void show_probing(guint done, guint total, const char *const *waiting,
  */
 static gboolean gather(const QmOptions *opts, const char *qemu_path,
                        char *const *peers, QmCache *cache, gint64 deadline,
-                       QmProfile **local, GPtrArray **remote, GError **error)
+                       QmHostsTrace *trace, QmProfile **local,
+                       GPtrArray **remote, GError **error)
 {
     QmSshOptions ssh = ssh_options(opts);
     g_autoptr(GPtrArray) remotes = g_ptr_array_new();
@@ -212,6 +176,7 @@ static gboolean gather(const QmOptions *opts, const char *qemu_path,
         .offline = opts->offline,
         .stale_ok = opts->stale_ok,
         .deadline = deadline,
+        .trace = trace,
     };
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     Probing probing = {.show = isatty(STDERR_FILENO) && !opts->quiet};
@@ -258,7 +223,7 @@ static int run_probe(QmOptions *opts, gint64 deadline)
         return fail(error);
     if (!open_cache(opts, &cache, &error) ||
         !gather(opts, qemu_path, (char *const *)opts->dests->pdata, cache,
-                deadline, &local, &remote, &error))
+                deadline, NULL, &local, &remote, &error))
         return fail(error);
     if (local != NULL)
         g_ptr_array_insert(remote, 0, g_steal_pointer(&local));
@@ -285,7 +250,8 @@ static gboolean cache_key(const QmOptions *opts, const char *dest, char **key,
     if (strcmp(dest, "local") != 0)
         return qm_hosts_peer_key(
             dest, &ssh, qm_options_remote_qemu(opts, dest), NULL,
-            g_get_monotonic_time() + opts->timeout_ms * 1000, key, NULL, error);
+            g_get_monotonic_time() + opts->timeout_ms * 1000, key, NULL, NULL,
+            error);
     if (!qm_launch_resolve(opts->qemu, &qemu_path, error))
         return FALSE;
     *key = qm_cache_key_local(qemu_path);
@@ -307,14 +273,14 @@ static int run_list(const QmOptions *opts)
     guint removed = 0;
 
     if (!qm_guests_dir(opts->runtime_dir, &dir, &error) ||
-        !qm_guests_list(dir, &guests, &removed, &error))
+        !qm_guestlist_list(dir, &guests, &removed, &error))
         return fail(error);
     if (removed > 0 && opts->verbose > 0)
         fprintf(stderr,
                 "qemu-mig: removed %u record(s) of guests that are "
                 "gone\n",
                 removed);
-    text = qm_guests_format(guests, opts->json);
+    text = qm_guestlist_format(guests, opts->json);
     return print_stdout(text);
 }
 
@@ -427,43 +393,45 @@ static int run_migrate(const QmOptions *opts)
 }
 
 /**
- * register_guest() - record the guest about to be started, and the
- *                    monitor it is found by
- * @opts:     parsed options
- * @qemu:     the local QEMU's path
- * @decision: what was decided, or NULL
- * @guest:    where to store the registered guest
- * @qmp:      where to store the -qmp value to add
- * @error:    set when the runtime directory or record is refused
+ * remember() - remember a decision for the next identical launch
+ * @opts:      parsed options
+ * @cache:     cache
+ * @inputs:    text from qm_recall_inputs()
+ * @qemu_path: the local QEMU
+ * @trace:     what the gathering depended on
+ * @decision:  what was decided
  *
- * Return: TRUE on success
+ * Not remembered is only slower next time: a failure says nothing.
  */
-static gboolean register_guest(const QmOptions *opts, const char *qemu,
-                               const QmDecision *decision, QmGuest **guest,
-                               char **qmp, GError **error)
+static void remember(const QmOptions *opts, QmCache *cache, const char *inputs,
+                     const char *qemu_path, const QmHostsTrace *trace,
+                     const QmDecision *decision)
 {
-    g_autoptr(QmGuest) g = g_new0(QmGuest, 1);
-    g_autofree char *dir = NULL;
-    g_autoptr(GStrvBuilder) peers = g_strv_builder_new();
+    g_autoptr(GHashTable) files = qm_fileid_set_new();
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *lines = NULL;
+    GHashTableIter it;
+    gpointer path;
+    QmRecall recall = {
+        .qemu = (char *)qemu_path,
+        .host = trace->host,
+        .expires = trace->expires,
+        .cpu = decision->cpu_value,
+        .machine = decision->machine_value,
+    };
 
-    if (!qm_guests_dir(opts->runtime_dir, &dir, error))
-        return FALSE;
-    for (guint i = 0; i < opts->peers->len; i++) {
-        const char *p = g_ptr_array_index(opts->peers, i);
-
-        if (p != NULL)
-            g_strv_builder_add(peers, p);
-    }
-    g->name = qm_guests_name(opts->qemu_argc, opts->qemu_argv);
-    g->qemu = g_strdup(qemu);
-    g->argv = g_strdupv(opts->qemu_argv);
-    g->peers = g_strv_builder_end(peers);
-    g->cpu = g_strdup(decision ? decision->cpu_value : NULL);
-    g->machine = g_strdup(decision ? decision->machine_value : NULL);
-    if (!qm_guests_register(dir, g, qmp, error))
-        return FALSE;
-    *guest = g_steal_pointer(&g);
-    return TRUE;
+    if (trace->host == NULL || trace->files == NULL)
+        return;
+    g_hash_table_iter_init(&it, trace->files);
+    while (g_hash_table_iter_next(&it, &path, NULL))
+        qm_fileid_add_file(files, path);
+    qm_config_files(opts->config, opts->no_config, files);
+    /* a rebuilt or upgraded qemu-mig may decide otherwise */
+    qm_fileid_add_file(files, self);
+    qm_fileid_add_file(files, qm_launch_launcher());
+    lines = qm_fileid_lines(files);
+    recall.files = lines;
+    qm_recall_store(cache, inputs, &recall, NULL);
 }
 
 /**
@@ -480,7 +448,7 @@ static int run_cache(const QmOptions *opts)
     g_autoptr(GPtrArray) profiles = g_ptr_array_new();
     g_autofree char *text = NULL;
 
-    if (user_known(opts, &error))
+    if (qm_start_user_known(opts, &error))
         cache = qm_cache_open(opts->cache_dir, &error);
     if (cache == NULL)
         return fail(error);
@@ -517,6 +485,8 @@ static int run_cache(const QmOptions *opts)
             if (!qm_cache_remove(cache, entry->key, &error))
                 return fail(error);
         }
+        if (!qm_recall_forget_all(cache, &error))
+            return fail(error);
         return 0;
     }
     for (guint i = 0; i < opts->dests->len; i++) {
@@ -527,18 +497,6 @@ static int run_cache(const QmOptions *opts)
             return fail(error);
     }
     return 0;
-}
-
-/**
- * is_auto() - does a -cpu value ask for qemu-mig's named-model mode?
- * @cpu_value: -cpu value, or NULL
- *
- * Return: TRUE for "auto" and "auto,..."
- */
-static gboolean is_auto(const char *cpu_value)
-{
-    return cpu_value != NULL && g_str_has_prefix(cpu_value, "auto") &&
-           (cpu_value[4] == '\0' || cpu_value[4] == ',');
 }
 
 /**
@@ -615,14 +573,18 @@ int main(int argc, char **argv)
     g_autoptr(QmCache) cache = NULL;
     g_autoptr(QmGuest) registered = NULL;
     g_autofree char *qmp = NULL;
-    QmGuestOpts guest = {0};
-    const char *cpu_value, *machine_value;
+    QmStartPlan plan;
+    g_autoptr(QmRecall) recalled = NULL;
+    g_auto(QmHostsTrace) trace = {0};
+    g_autofree char *inputs = NULL;
+    const char *new_cpu, *new_machine;
     gint64 deadline;
-    int cpu_index, machine_index;
-    gboolean decide_nothing, query;
+    gboolean decided;
 
-    /* Phase 0: whatever fds we were given belong to QEMU. */
+    /* Phase 0: whatever fds we were given belong to QEMU; the launcher
+     * that exec'd us, if one did, is as much ourselves as we are. */
     qm_launch_record_inherited_fds();
+    qm_launch_take_launcher();
     setlocale(LC_ALL, "");
 
     /* Phase 1: qemu-mig's own options; QEMU's words stay as they are. */
@@ -640,9 +602,6 @@ int main(int argc, char **argv)
             !qm_config_apply(config, opts, &error))
             return fail(error);
     }
-    /* a drop-in without peers is QEMU, unchanged: not even registered */
-    if (opts->dropin && opts->peers->len == 0)
-        opts->no_register = TRUE;
     deadline = g_get_monotonic_time() + opts->timeout_ms * 1000;
 
     /* A peer or probe QEMU closing its pipe early must be an error, not a
@@ -662,61 +621,53 @@ int main(int argc, char **argv)
         return fail(error);
 
     /* Phase 3: probe every host, unless there is nothing to decide. */
-    cpu_index = qm_qemuargs_find_cpu(opts->qemu_argc, opts->qemu_argv);
-    cpu_value = cpu_index >= 0 ? opts->qemu_argv[cpu_index] : NULL;
-    machine_index = qm_machine_find(opts->qemu_argc, opts->qemu_argv);
-    machine_value = machine_index >= 0 ? opts->qemu_argv[machine_index] : NULL;
-    /* -cpu auto is qemu-mig's word: QEMU must never see it, peers or not */
-    query = qm_qemuargs_is_query(opts->qemu_argc, opts->qemu_argv);
-    decide_nothing = (opts->peers->len == 0 && !is_auto(cpu_value)) || query;
-    /* A CPU set some other way, or another accelerator: refused before
-     * anything is probed; -machine none has no CPU to decide. */
-    if (!decide_nothing) {
-        if (!qm_guestopts_check(opts->qemu_argc, opts->qemu_argv, &guest,
-                                &error))
-            return fail(error);
-        decide_nothing = guest.no_guest;
-    }
-    if (!decide_nothing) {
+    if (!qm_start_plan(opts, &plan, &error))
+        return fail(error);
+    if (!plan.decide_nothing) {
         g_ptr_array_add(opts->peers, NULL);
-        if (!open_cache(opts, &cache, &error) ||
-            !gather(opts, qemu_path, (char *const *)opts->peers->pdata, cache,
-                    deadline, &local, &peers, &error))
+        if (!open_cache(opts, &cache, &error))
             return fail(error);
-        /* Nothing of the cache stays open into QEMU. */
-        g_clear_pointer(&cache, qm_cache_free);
+        /* the same launch as last time, nothing it came from changed:
+         * the same decision, without a profile read */
+        if (cache != NULL && qm_start_may_recall(opts)) {
+            inputs = qm_recall_inputs(argc, argv);
+            qm_recall_lookup(cache, inputs, qemu_path, &recalled);
+        }
+    }
+    if (!plan.decide_nothing && recalled == NULL) {
+        if (!gather(opts, qemu_path, (char *const *)opts->peers->pdata, cache,
+                    deadline, inputs ? &trace : NULL, &local, &peers, &error))
+            return fail(error);
         if (opts->for_dest != NULL &&
             !for_peer(opts->for_dest, &local, peers, &error))
             return fail(error);
 
         /* Phase 4: decide (pure) and rewrite (pure). */
-        if (!qm_decide(cpu_value, machine_value, local, peers,
+        if (!qm_decide(plan.cpu_value, plan.machine_value, local, peers,
                        opts->allow_cross_vendor ? QM_DECIDE_ALLOW_CROSS_VENDOR
                                                 : 0,
                        &decision, &error) ||
-            !qm_decide_machine(decision, machine_value, local, peers, &error))
+            !qm_decide_machine(decision, plan.machine_value, local, peers,
+                               &error))
             return fail(error);
+        if (inputs != NULL && trace.exact && decision->warnings->len == 0)
+            remember(opts, cache, inputs, qemu_path, &trace, decision);
     }
+    /* Nothing of the cache stays open into QEMU. */
+    g_clear_pointer(&cache, qm_cache_free);
+    new_cpu = recalled ? recalled->cpu : decision ? decision->cpu_value : NULL;
+    new_machine = recalled   ? recalled->machine
+                  : decision ? decision->machine_value
+                             : NULL;
+    decided = recalled != NULL || decision != NULL;
     /* Phase 5: a guest that is started for real is registered, so that
      * `list` (and a migration) find it again; not a command to print. */
-    if (opts->command == QM_CMD_LAUNCH && !opts->dry_run && !query &&
+    if (opts->command == QM_CMD_LAUNCH && !opts->dry_run && !plan.query &&
         !opts->no_register &&
-        !register_guest(opts, qemu_path, decision, &registered, &qmp, &error))
+        !qm_start_register(opts, qemu_path, new_cpu, new_machine, &registered,
+                           &qmp, &error))
         return fail(error);
-    {
-        QmArgEdit edits[] = {
-            {cpu_index, "-cpu", decision ? decision->cpu_value : NULL},
-            {machine_index, "-machine",
-             decision ? decision->machine_value : NULL},
-            /* qemu-system-x86_64 runs TCG unless told otherwise */
-            {-1, "-accel", decision && guest.add_accel ? "kvm" : NULL},
-            /* one more monitor: nothing the guest sees changes */
-            {-1, "-qmp", qmp},
-        };
-
-        qemu_argv = qm_qemuargs_edit(opts->qemu_argc, opts->qemu_argv, edits,
-                                     G_N_ELEMENTS(edits));
-    }
+    qemu_argv = qm_start_argv(opts, &plan, new_cpu, new_machine, decided, qmp);
 
     g_ptr_array_add(final, opts->for_dest ? (char *)qm_options_remote_qemu(
                                                 opts, opts->for_dest)
@@ -737,12 +688,12 @@ int main(int argc, char **argv)
                                          : "QEMU only prints information",
                                      (char *const *) final->pdata);
         else if (opts->json)
-            text = qm_report_explain_json(local, peers, cpu_value, decision,
-                                          (char *const *) final->pdata, line,
-                                          opts->peer_group);
+            text = qm_report_explain_json(
+                local, peers, plan.cpu_value, decision,
+                (char *const *) final->pdata, line, opts->peer_group);
         else
-            text = qm_report_explain_text(local, peers, cpu_value, decision,
-                                          line, opts->peer_group);
+            text = qm_report_explain_text(local, peers, plan.cpu_value,
+                                          decision, line, opts->peer_group);
         return print_stdout(text);
     }
     if (decision != NULL)
@@ -754,7 +705,7 @@ int main(int argc, char **argv)
                 decision->hidden->len, peers->len,
                 decision->cpu_value
                     ? decision->cpu_value
-                    : (cpu_value ? cpu_value : "(QEMU default)"));
+                    : (plan.cpu_value ? plan.cpu_value : "(QEMU default)"));
     if (opts->dry_run) {
         g_autofree char *line = command_line(opts, final);
         g_autofree char *with_nl = g_strconcat(line, "\n", NULL);

@@ -27,7 +27,7 @@
 #include "../remote/sshforward.h"
 #include "config.h"
 #include "error.h"
-#include "guests.h"
+#include "guestlist.h"
 #include "interrupt.h"
 #include "machine.h"
 #include "migcmd.h"
@@ -218,7 +218,7 @@ static gboolean find_socket(Mig *m, GError **error)
         return TRUE;
     }
     if (!qm_guests_dir(m->opts->runtime_dir, &dir, error) ||
-        !qm_guests_list(dir, &guests, &removed, error))
+        !qm_guestlist_list(dir, &guests, &removed, error))
         return FALSE;
     g_ascii_string_to_unsigned(want, 10, 1, G_MAXINT, &pid, NULL);
     for (guint i = 0; i < guests->len; i++) {
@@ -294,7 +294,7 @@ static gboolean read_source(Mig *m, GError **error)
     const char *state;
     gsize len = 0;
 
-    m->src_pid = qm_guests_socket_pid(m->socket);
+    m->src_pid = qm_guestlist_socket_pid(m->socket);
     if (m->src_pid < 0) {
         g_set_error(error, QM_ERROR, QM_ERROR_USAGE,
                     "the monitor on %s is busy with another client", m->socket);

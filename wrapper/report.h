@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "../cache/cache.h"
+#include "../cache/entry.h"
 #include "decide.h"
 #include "profile.h"
 

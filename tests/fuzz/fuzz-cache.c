@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "cache/entry.h"
 
 #define CACHE_FUZZ_KEY "local /fuzz/qemu-system-x86_64"
 
