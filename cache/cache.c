@@ -368,37 +368,6 @@ gboolean qm_cache_write_file(QmCache *cache, const char *name, const char *text,
 }
 
 /**
- * qm_cache_read_memo() - read a small file the cache keeps besides its
- *                        entries (e.g. an evaluated ssh_config)
- * @cache: cache
- * @name:  file name, no directory
- * @text:  set to its contents
- *
- * Checked like an entry (no symlink, a regular file of ours).
- *
- * Return: TRUE when read
- */
-gboolean qm_cache_read_memo(QmCache *cache, const char *name, char **text)
-{
-    return qm_cache_read_file(cache, name, text, NULL);
-}
-
-/**
- * qm_cache_write_memo() - replace such a file atomically
- * @cache: cache
- * @name:  file name, no directory
- * @text:  contents
- * @error: set with QM_ERROR_CACHE on failure
- *
- * Return: TRUE when written
- */
-gboolean qm_cache_write_memo(QmCache *cache, const char *name, const char *text,
-                             GError **error)
-{
-    return qm_cache_write_file(cache, name, text, error);
-}
-
-/**
  * qm_cache_lock() - take a key's lock, waiting until the deadline
  * @cache:    cache
  * @key:      cache key
@@ -473,6 +442,24 @@ void qm_cache_unlock(QmCacheLock *lock)
 }
 
 /**
+ * qm_cache_remove_file() - delete a file of the cache directory
+ * @cache: cache
+ * @name:  file name, no directory
+ * @error: set with QM_ERROR_CACHE when it exists but cannot be removed
+ *
+ * Return: TRUE when gone (or never there)
+ */
+gboolean qm_cache_remove_file(QmCache *cache, const char *name, GError **error)
+{
+    if (cache->dirfd < 0 || unlinkat(cache->dirfd, name, 0) == 0 ||
+        errno == ENOENT)
+        return TRUE;
+    g_set_error(error, QM_ERROR, QM_ERROR_CACHE, "cannot remove %s/%s: %s",
+                cache->dir, name, g_strerror(errno));
+    return FALSE;
+}
+
+/**
  * qm_cache_remove() - delete a key's entry
  * @cache: cache
  * @key:   cache key
@@ -484,10 +471,5 @@ gboolean qm_cache_remove(QmCache *cache, const char *key, GError **error)
 {
     g_autofree char *name = qm_cache_file_name(key, ".json");
 
-    if (cache->dirfd < 0 || unlinkat(cache->dirfd, name, 0) == 0 ||
-        errno == ENOENT)
-        return TRUE;
-    g_set_error(error, QM_ERROR, QM_ERROR_CACHE, "cannot remove %s/%s: %s",
-                cache->dir, name, g_strerror(errno));
-    return FALSE;
+    return qm_cache_remove_file(cache, name, error);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * qemu-mig: the on-disk cache of host profiles: its directory, keys,
- * memos and locks (entries: entry.h).
+ * files beside the entries (ssh_config memos, remembered decisions) and
+ * locks (entries: entry.h).
  */
 #pragma once
 
@@ -27,12 +28,10 @@ gboolean qm_cache_read_file(QmCache *cache, const char *name, char **text,
                             GError **error);
 gboolean qm_cache_write_file(QmCache *cache, const char *name, const char *text,
                              GError **error);
-gboolean qm_cache_read_memo(QmCache *cache, const char *name, char **text);
-gboolean qm_cache_write_memo(QmCache *cache, const char *name, const char *text,
-                             GError **error);
 gboolean qm_cache_lock(QmCache *cache, const char *key, gint64 deadline,
                        QmCacheLock **lock, GError **error);
 void qm_cache_unlock(QmCacheLock *lock);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmCacheLock, qm_cache_unlock)
 
+gboolean qm_cache_remove_file(QmCache *cache, const char *name, GError **error);
 gboolean qm_cache_remove(QmCache *cache, const char *key, GError **error);

@@ -17,12 +17,8 @@
  * or whose every check does not pass is ignored, and the launch decides
  * as if it were absent (and replaces it).
  */
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <glib/gstdio.h>
-
-#include "../wrapper/error.h"
 
 #include "fileid.h"
 #include "recall.h"
@@ -155,7 +151,7 @@ gboolean qm_recall_lookup(QmCache *cache, const char *inputs, const char *qemu,
     g_autofree char *host = NULL;
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(QmRecall) r = g_new0(QmRecall, 1);
-    GError *error = NULL;
+    g_autoptr(GError) error = NULL;
 
     if (!qm_cache_read_file(cache, name, &text, NULL) ||
         !g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, NULL) ||
@@ -169,10 +165,8 @@ gboolean qm_recall_lookup(QmCache *cache, const char *inputs, const char *qemu,
     r->expires = g_key_file_get_int64(kf, RECALL_GROUP, "expires", &error);
     r->cpu = get_optional(kf, "cpu");
     r->machine = get_optional(kf, "machine");
-    if (error != NULL) {
-        g_error_free(error);
+    if (error != NULL)
         return FALSE;
-    }
     if (stored_inputs == NULL || strcmp(stored_inputs, inputs) != 0 ||
         r->qemu == NULL || strcmp(r->qemu, qemu) != 0 || r->host == NULL ||
         r->files == NULL)
@@ -232,17 +226,10 @@ gboolean qm_recall_forget_all(QmCache *cache, GError **error)
     const char *name;
 
     while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = NULL;
-
-        if (!g_str_has_prefix(name, "decision-") ||
-            !g_str_has_suffix(name, ".conf"))
-            continue;
-        path = g_build_filename(qm_cache_dir(cache), name, NULL);
-        if (g_unlink(path) < 0 && errno != ENOENT) {
-            g_set_error(error, QM_ERROR, QM_ERROR_CACHE, "cannot remove %s: %s",
-                        path, g_strerror(errno));
+        if (g_str_has_prefix(name, "decision-") &&
+            g_str_has_suffix(name, ".conf") &&
+            !qm_cache_remove_file(cache, name, error))
             return FALSE;
-        }
     }
     return TRUE;
 }

@@ -5,6 +5,9 @@
 
 #include <glib.h>
 
+/* What --version prints (the launcher answers it too, without parsing) */
+#define QM_CLI_VERSION_LINE "qemu-mig " QM_VERSION "\n"
+
 typedef enum {
     QM_CMD_LAUNCH,
     QM_CMD_EXPLAIN,

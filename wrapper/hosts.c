@@ -83,7 +83,7 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
     g_autoptr(QmSshConfig) c = NULL;
     gboolean remembered = FALSE;
 
-    if (cache != NULL && qm_cache_read_memo(cache, name, &text))
+    if (cache != NULL && qm_cache_read_file(cache, name, &text, NULL))
         c = qm_ssh_config_from_memo(text, dest, ssh);
     remembered = c != NULL;
     if (c == NULL) {
@@ -94,7 +94,7 @@ gboolean qm_hosts_peer_key(const char *dest, const QmSshOptions *ssh,
         fresh = qm_ssh_config_to_memo(c, ssh);
         /* not remembered is only slower: no warning */
         remembered = cache != NULL && fresh != NULL &&
-                     qm_cache_write_memo(cache, name, fresh, NULL);
+                     qm_cache_write_file(cache, name, fresh, NULL);
     }
     if (memo != NULL) {
         g_autofree char *path =
@@ -252,6 +252,38 @@ static gboolean use_stale(HostJob *job, QmCacheEntry *entry,
 }
 
 /**
+ * trace_sources() - note what a host's result will be read from
+ * @job:         the host's job
+ * @key:         its cache key
+ * @memo:        the ssh_config memo its evaluation is remembered in, or NULL
+ * @fingerprint: the local host's fingerprint, or NULL for a peer
+ *
+ * What a launch finding the same would gather the same from: the cache
+ * entry, the memo and the files the evaluation read.  A peer whose
+ * evaluation is not remembered, or no cache, makes the result not exact.
+ */
+static void trace_sources(HostJob *job, const char *key, const char *memo,
+                          const char *fingerprint)
+{
+    const QmHostsRequest *req = job->request;
+
+    if (memo != NULL) {
+        qm_fileid_add_file(job->trace.files, memo);
+        qm_fileid_add_lines(job->trace.files, job->config->files);
+    } else if (job->dest != NULL) {
+        job->trace.exact = FALSE;
+    }
+    if (req->cache != NULL) {
+        g_autofree char *path = qm_cache_entry_path(req->cache, key);
+
+        qm_fileid_add_file(job->trace.files, path);
+    } else {
+        job->trace.exact = FALSE;
+    }
+    job->trace.host = g_strdup(fingerprint);
+}
+
+/**
  * fetch() - the job's profile from cache or probe
  * @job: the host's job; fills profile or error
  */
@@ -275,21 +307,8 @@ static void fetch(HostJob *job)
                                   &memo, &job->error)) {
         return;
     }
-    /* what a launch finding the same would gather the same from */
-    if (memo != NULL) {
-        qm_fileid_add_file(job->trace.files, memo);
-        qm_fileid_add_lines(job->trace.files, job->config->files);
-    } else if (job->dest != NULL) {
-        job->trace.exact = FALSE;
-    }
-    if (req->cache != NULL) {
-        g_autofree char *path = qm_cache_entry_path(req->cache, key);
-
-        qm_fileid_add_file(job->trace.files, path);
-    } else {
-        job->trace.exact = FALSE;
-    }
-    job->trace.host = g_strdup(fingerprint);
+    if (req->trace != NULL)
+        trace_sources(job, key, memo, fingerprint);
 
     if (!req->refresh) {
         entry = load_entry(job, key);
@@ -436,11 +455,11 @@ void qm_hosts_trace_clear(QmHostsTrace *trace)
 }
 
 /**
- * merge_trace() - add one host's trace to the gathering's
+ * merge_trace() - move one host's trace into the gathering's
  * @trace: the gathering's (files created here on first use)
- * @job:   a finished job
+ * @job:   a finished job (its paths are taken)
  */
-static void merge_trace(QmHostsTrace *trace, const HostJob *job)
+static void merge_trace(QmHostsTrace *trace, HostJob *job)
 {
     GHashTableIter it;
     gpointer path;
@@ -450,9 +469,12 @@ static void merge_trace(QmHostsTrace *trace, const HostJob *job)
         trace->expires = G_MAXINT64;
         trace->exact = TRUE;
     }
+    /* the job's paths move over: it is done with them */
     g_hash_table_iter_init(&it, job->trace.files);
-    while (g_hash_table_iter_next(&it, &path, NULL))
-        g_hash_table_add(trace->files, g_strdup(path));
+    while (g_hash_table_iter_next(&it, &path, NULL)) {
+        g_hash_table_iter_steal(&it);
+        g_hash_table_add(trace->files, path);
+    }
     if (job->dest == NULL && job->trace.host != NULL) {
         g_free(trace->host);
         trace->host = g_strdup(job->trace.host);
@@ -503,7 +525,8 @@ gboolean qm_hosts_gather(const QmHostsRequest *request, QmProfile **local,
                                   ? request->remote_qemus[i]
                                   : request->remote_qemu;
         jobs[i].warnings = g_ptr_array_new_with_free_func(g_free);
-        jobs[i].trace.files = qm_fileid_set_new();
+        if (request->trace != NULL)
+            jobs[i].trace.files = qm_fileid_set_new();
         jobs[i].trace.expires = G_MAXINT64;
         jobs[i].trace.exact = TRUE;
         /* g_thread_new() aborts when no thread can be made (ulimit -u):

@@ -83,8 +83,7 @@ int main(int argc, char **argv)
     /* whatever fds we were given belong to QEMU (or to the core) */
     qm_launch_record_inherited_fds();
     if (argc == 2 && g_strcmp0(argv[1], "--version") == 0) {
-        if (fputs("qemu-mig " QM_VERSION "\n", stdout) == EOF ||
-            fflush(stdout) != 0) {
+        if (fputs(QM_CLI_VERSION_LINE, stdout) == EOF || fflush(stdout) != 0) {
             fprintf(stderr, "qemu-mig: cannot write to stdout\n");
             return 1;
         }

@@ -398,20 +398,18 @@ static int run_migrate(const QmOptions *opts)
  * @cache:     cache
  * @inputs:    text from qm_recall_inputs()
  * @qemu_path: the local QEMU
- * @trace:     what the gathering depended on
+ * @trace:     what the gathering depended on; the config files and
+ *             qemu-mig's own binaries are added to it
  * @decision:  what was decided
  *
  * Not remembered is only slower next time: a failure says nothing.
  */
 static void remember(const QmOptions *opts, QmCache *cache, const char *inputs,
-                     const char *qemu_path, const QmHostsTrace *trace,
+                     const char *qemu_path, QmHostsTrace *trace,
                      const QmDecision *decision)
 {
-    g_autoptr(GHashTable) files = qm_fileid_set_new();
     g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
     g_autofree char *lines = NULL;
-    GHashTableIter it;
-    gpointer path;
     QmRecall recall = {
         .qemu = (char *)qemu_path,
         .host = trace->host,
@@ -422,14 +420,11 @@ static void remember(const QmOptions *opts, QmCache *cache, const char *inputs,
 
     if (trace->host == NULL || trace->files == NULL)
         return;
-    g_hash_table_iter_init(&it, trace->files);
-    while (g_hash_table_iter_next(&it, &path, NULL))
-        qm_fileid_add_file(files, path);
-    qm_config_files(opts->config, opts->no_config, files);
+    qm_config_files(opts->config, opts->no_config, trace->files);
     /* a rebuilt or upgraded qemu-mig may decide otherwise */
-    qm_fileid_add_file(files, self);
-    qm_fileid_add_file(files, qm_launch_launcher());
-    lines = qm_fileid_lines(files);
+    qm_fileid_add_file(trace->files, self);
+    qm_fileid_add_file(trace->files, qm_launch_launcher());
+    lines = qm_fileid_lines(trace->files);
     recall.files = lines;
     qm_recall_store(cache, inputs, &recall, NULL);
 }
@@ -593,7 +588,7 @@ int main(int argc, char **argv)
     if (opts->command == QM_CMD_HELP)
         return print_stdout(qm_cli_usage());
     if (opts->command == QM_CMD_VERSION)
-        return print_stdout("qemu-mig " QM_VERSION "\n");
+        return print_stdout(QM_CLI_VERSION_LINE);
     /* Phase 1b: the config file fills in what the command line left out */
     {
         QmConfig *config = NULL;
